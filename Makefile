@@ -1,0 +1,75 @@
+# The OFR assistant. `make help` lists the targets.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+MODEL := models/ofr.tar.gz
+MODEL_INPUTS := config.yml domain.yml $(wildcard bot/*.py) \
+	$(shell find data -name '*.yml' ! -name events.yml 2>/dev/null)
+
+# Quieter TensorFlow and no telemetry.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export RASA_TELEMETRY_ENABLED ?= false
+export PYTHONHASHSEED ?= 0
+export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-dev train run shell validate test test-unit test-nlu \
+	test-stories lint format bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt constraints.txt
+	@scripts/install.sh requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	@scripts/install.sh requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv (Python 3.10) and install the pinned requirements
+
+install-dev: $(VENV)/.installed-dev ## Also install test, lint and benchmark tools
+
+$(MODEL): $(MODEL_INPUTS) | $(VENV)/.installed
+	$(RASA) train --fixed-model-name ofr --out models
+	@touch $@
+
+train: $(VENV)/.installed ## Train the model (Rasa skips unchanged parts)
+	$(RASA) train --fixed-model-name ofr --out models
+	@touch $(MODEL)
+
+run: $(MODEL) ## Start the action server (5055) and the Rasa server (5005)
+	@scripts/run.sh
+
+shell: $(MODEL) ## Chat with the bot in the terminal (starts the action server)
+	@scripts/run.sh --shell
+
+validate: $(VENV)/.installed ## Check training data, domain, stories and the events file
+	$(RASA) data validate --fail-on-warnings
+
+lint: $(VENV)/.installed-dev ## ruff lint and format check
+	$(VENV)/bin/ruff check bot actions tests bench
+	$(VENV)/bin/ruff format --check bot actions tests bench
+
+format: $(VENV)/.installed-dev ## Format the code with ruff
+	$(VENV)/bin/ruff format bot actions tests bench
+
+test: $(VENV)/.installed-dev $(MODEL) ## Everything: lint, validate, pytest, held-out NLU, story tests
+	$(MAKE) lint validate
+	$(MAKE) test-unit
+	$(MAKE) test-stories
+
+test-unit: $(VENV)/.installed-dev $(MODEL) ## pytest: components, actions, held-out NLU accuracy, REST
+	$(PY) -m pytest -q
+
+test-stories: $(VENV)/.installed-dev $(MODEL) ## Rasa test stories; any prediction error fails
+	$(RASA) test core --stories tests/stories --model $(MODEL) \
+		--fail-on-prediction-errors --out reports/stories
+
+bench: $(VENV)/.installed-dev $(MODEL) ## Print the benchmark numbers (never fails on timing)
+	$(PY) bench/nlu.py
+
+clean: ## Remove models, reports and caches (keeps .venv)
+	rm -rf models reports results .rasa .pytest_cache .ruff_cache

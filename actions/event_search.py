@@ -1,0 +1,138 @@
+"""Filters over events: place, Bundesland, period, format and topic.
+
+The filter is a plain dict in the ``event_filter`` slot so that follow-up questions
+("and in Munich?", "only online ones?") can change one part and keep the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any, Dict, Iterable, List, Optional
+
+from actions.events_store import BERLIN, Event
+from actions.periods import Period
+from actions.places import canonical, fold, same_place
+
+FORMATS = ("in_person", "online", "hybrid")
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    city: Optional[str] = None
+    state: Optional[str] = None
+    period: Optional[Period] = None
+    format: Optional[str] = None
+    topic: Optional[str] = None
+    # "upcoming" or "past"
+    scope: str = "upcoming"
+
+    def is_empty(self) -> bool:
+        return not (self.city or self.state or self.period or self.format or self.topic)
+
+    def to_slot(self) -> Dict[str, Any]:
+        return {
+            "city": self.city,
+            "state": self.state,
+            "period": self.period.to_dict() if self.period else None,
+            "format": self.format,
+            "topic": self.topic,
+            "scope": self.scope,
+        }
+
+    @classmethod
+    def from_slot(cls, value: Any) -> "EventFilter":
+        if not isinstance(value, dict):
+            return cls()
+        period = value.get("period")
+        try:
+            parsed = Period.from_dict(period) if isinstance(period, dict) else None
+        except (KeyError, ValueError):
+            parsed = None
+        fmt = value.get("format") if value.get("format") in FORMATS else None
+        scope = value.get("scope") if value.get("scope") in ("upcoming", "past") else "upcoming"
+        return cls(
+            city=value.get("city") or None,
+            state=value.get("state") or None,
+            period=parsed,
+            format=fmt,
+            topic=value.get("topic") or None,
+            scope=scope,
+        )
+
+    def changed(self, **changes: Any) -> "EventFilter":
+        """A copy with some parts replaced; a new city replaces the Land and vice versa."""
+        if changes.get("city"):
+            changes.setdefault("state", None)
+        if changes.get("state"):
+            changes.setdefault("city", None)
+        return replace(self, **changes)
+
+
+@dataclass
+class SearchResult:
+    events: List[Event] = field(default_factory=list)
+
+
+def _in_period(event: Event, period: Period) -> bool:
+    start = datetime.combine(period.start, datetime.min.time(), BERLIN)
+    end = datetime.combine(period.end, datetime.min.time(), BERLIN)
+    return event.starts_at < end and event.ends_at > start
+
+
+def _about(event: Event, topic: str) -> bool:
+    wanted = fold(topic)
+    texts = list(event.topics) + [event.title.en, event.title.de]
+    if event.description:
+        texts += [event.description.en, event.description.de]
+    return any(wanted in fold(text) for text in texts)
+
+
+def matches(event: Event, wanted: EventFilter) -> bool:
+    if wanted.city and not (
+        same_place(event.city, wanted.city) or same_place(event.state, wanted.city)
+    ):
+        return False
+    if wanted.state and not (
+        same_place(event.state, wanted.state) or same_place(event.city, wanted.state)
+    ):
+        return False
+    if wanted.format and event.format != wanted.format:
+        return False
+    if wanted.period and not _in_period(event, wanted.period):
+        return False
+    if wanted.topic and not _about(event, wanted.topic):
+        return False
+    return True
+
+
+def upcoming(events: Iterable[Event], now: datetime) -> List[Event]:
+    """Events not yet over, soonest first."""
+    return sorted((e for e in events if e.ends_at > now), key=lambda e: e.starts_at)
+
+
+def past(events: Iterable[Event], now: datetime) -> List[Event]:
+    """Events that are over, most recent first."""
+    return sorted((e for e in events if e.ends_at <= now), key=lambda e: e.starts_at, reverse=True)
+
+
+def search(events: Iterable[Event], wanted: EventFilter, now: datetime) -> List[Event]:
+    pool = upcoming(events, now) if wanted.scope == "upcoming" else past(events, now)
+    return [event for event in pool if matches(event, wanted)]
+
+
+def normalise_format(value: Optional[str]) -> Optional[str]:
+    if not value:
+        return None
+    text = fold(value)
+    if text in FORMATS or text == "inperson":
+        return "in_person" if text == "inperson" else text
+    return None
+
+
+def place(value: Optional[str]) -> Optional[str]:
+    return canonical(value)
+
+
+def today_in_berlin(now: datetime) -> date:
+    return now.astimezone(BERLIN).date()

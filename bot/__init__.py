@@ -1,0 +1,1 @@
+"""Rasa-side extensions of the OFR assistant: NLU components and input channels."""

@@ -1,0 +1,108 @@
+"""Held-out NLU evaluation per language: intent accuracy, macro-F1, language detection.
+
+Used by the test suite (a floor on accuracy), by ``bench/nlu.py`` (the numbers)
+and by staff reports. Loads the trained model once and parses every example of
+``tests/nlu/<language>/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Text, Tuple
+
+from rasa.core.agent import Agent
+from rasa.shared.nlu.training_data.loading import load_data
+from sklearn.metrics import f1_score
+
+from bot.language_detector import ENTITY_NAME
+
+LANGUAGES = ("en", "de")
+
+
+@dataclass
+class Prediction:
+    text: Text
+    expected: Text
+    predicted: Text
+    confidence: float
+    detected_language: Optional[Text]
+
+
+@dataclass
+class LanguageReport:
+    language: Text
+    predictions: List[Prediction] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        hits = sum(p.expected == p.predicted for p in self.predictions)
+        return hits / len(self.predictions) if self.predictions else 0.0
+
+    @property
+    def macro_f1(self) -> float:
+        expected = [p.expected for p in self.predictions]
+        predicted = [p.predicted for p in self.predictions]
+        return float(
+            f1_score(expected, predicted, labels=sorted(set(expected)), average="macro")
+        )
+
+    @property
+    def language_accuracy(self) -> float:
+        """Share of messages whose detected language is not the wrong one."""
+        wrong = sum(
+            p.detected_language not in (None, self.language) for p in self.predictions
+        )
+        return 1 - wrong / len(self.predictions) if self.predictions else 0.0
+
+    def errors(self) -> List[Prediction]:
+        return [p for p in self.predictions if p.expected != p.predicted]
+
+
+def test_examples(folder: Path) -> List[Tuple[Text, Text]]:
+    """(text, intent) pairs of the Rasa NLU files in ``folder``."""
+    data = load_data(str(folder))
+    return [
+        (m.get("text"), m.get("intent"))
+        for m in data.intent_examples
+        if m.get("text") and m.get("intent")
+    ]
+
+
+async def _evaluate(
+    model: Path, folders: Dict[Text, Path]
+) -> Dict[Text, LanguageReport]:
+    agent = Agent.load(str(model))
+    reports: Dict[Text, LanguageReport] = {}
+    for language, folder in folders.items():
+        report = LanguageReport(language)
+        for text, intent in test_examples(folder):
+            parsed = await agent.parse_message(text)
+            detected = next(
+                (
+                    e.get("value")
+                    for e in parsed.get("entities", [])
+                    if e.get("entity") == ENTITY_NAME
+                ),
+                None,
+            )
+            report.predictions.append(
+                Prediction(
+                    text=text,
+                    expected=intent,
+                    predicted=parsed["intent"]["name"],
+                    confidence=float(parsed["intent"].get("confidence") or 0.0),
+                    detected_language=detected,
+                )
+            )
+        reports[language] = report
+    return reports
+
+
+def evaluate(
+    model: Path, test_root: Path = Path("tests/nlu")
+) -> Dict[Text, LanguageReport]:
+    """Evaluate ``model`` on ``test_root/en`` and ``test_root/de``."""
+    folders = {language: test_root / language for language in LANGUAGES}
+    return asyncio.run(_evaluate(model, folders))

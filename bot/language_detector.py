@@ -1,0 +1,236 @@
+"""NLU component that tells English from German, even in short messages.
+
+lingua alone is unreliable on two-word messages ("hallo" scores as English) and
+flips on names shared by both languages ("StarthilfePlus", "München"). The
+component therefore learns which words appear only in the English or only in the
+German training files and combines that evidence with lingua's confidence. When the
+evidence is weak ("ok", "IOM?") it reports nothing, so the conversation keeps its
+language (the ``language`` slot only changes when a ``detected_language`` entity
+is present).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Text
+
+import yaml
+from lingua import Language, LanguageDetector, LanguageDetectorBuilder
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+logger = logging.getLogger(__name__)
+
+ENTITY_NAME = "detected_language"
+# The message attribute the tokenizer reads to pick its spaCy pipeline.
+LANGUAGE_ATTRIBUTE = "language"
+VOCABULARY_FILE = "vocabulary.json"
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
+# Rasa's inline entity markup: [text](entity) or [text]{"entity": ...}.
+_ENTITY_MARKUP = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+
+_LINGUA_CODES = {Language.ENGLISH: "en", Language.GERMAN: "de"}
+
+
+@lru_cache(maxsize=1)
+def _lingua() -> LanguageDetector:
+    """Load lingua's English and German models once per process."""
+    return (
+        LanguageDetectorBuilder.from_languages(*_LINGUA_CODES)
+        .with_preloaded_language_models()
+        .build()
+    )
+
+
+def words(text: Text) -> List[Text]:
+    """Lower-cased words of ``text``; digits and punctuation are no evidence."""
+    return [match.group(0).lower() for match in _WORD.finditer(text)]
+
+
+def read_examples(directory: Path) -> Iterable[Text]:
+    """Yield the plain text of every NLU example in the YAML files of a folder."""
+    for path in sorted(directory.glob("*.yml")):
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for block in content.get("nlu") or []:
+            examples = block.get("examples") if isinstance(block, dict) else None
+            if not isinstance(examples, str):
+                continue
+            for line in examples.splitlines():
+                line = line.strip()
+                if line.startswith("- "):
+                    yield _ENTITY_MARKUP.sub(r"\1", line[2:])
+
+
+@DefaultV1Recipe.register(
+    [
+        DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER,
+        DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR,
+    ],
+    is_trainable=True,
+)
+class LanguageDetectorComponent(GraphComponent):
+    """Detects English or German per message and emits a ``detected_language`` entity."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            # Folders whose examples define each language's vocabulary.
+            "vocabulary_dirs": {"en": "data/nlu/en", "de": "data/nlu/de"},
+            # Weight of one word seen only in one language's training data.
+            "vocabulary_weight": 2.0,
+            # |score| needed before the conversation's language is changed.
+            "threshold": 1.5,
+            # Language used for tokenization when the evidence is undecided.
+            "default_language": "de",
+        }
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        vocabulary: Optional[Dict[Text, List[Text]]] = None,
+    ) -> None:
+        self._config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        vocabulary = vocabulary or {}
+        self._only_en = frozenset(vocabulary.get("en", []))
+        self._only_de = frozenset(vocabulary.get("de", []))
+        self._shared = frozenset(vocabulary.get("shared", []))
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "LanguageDetectorComponent":
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "LanguageDetectorComponent":
+        try:
+            with model_storage.read_from(resource) as directory:
+                path = Path(directory) / VOCABULARY_FILE
+                vocabulary = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            logger.warning("No language vocabulary in the model; using lingua alone.")
+            vocabulary = None
+        return cls(config, model_storage, resource, vocabulary)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Learn which words occur only in the English or only in the German data."""
+        counts: Dict[Text, Counter] = {}
+        for language, folder in self._config["vocabulary_dirs"].items():
+            directory = Path(folder)
+            if not directory.is_dir():
+                logger.warning(
+                    "Language vocabulary folder %s not found; language detection "
+                    "uses lingua alone.",
+                    directory,
+                )
+                continue
+            counter: Counter = Counter()
+            for example in read_examples(directory):
+                counter.update(set(words(example)))
+            counts[language] = counter
+        en, de = counts.get("en", Counter()), counts.get("de", Counter())
+        vocabulary = {
+            "en": sorted(set(en) - set(de)),
+            "de": sorted(set(de) - set(en)),
+            "shared": sorted(set(en) & set(de)),
+        }
+        with self._model_storage.write_to(self._resource) as directory:
+            path = Path(directory) / VOCABULARY_FILE
+            path.write_text(json.dumps(vocabulary, ensure_ascii=False), "utf-8")
+        self._only_en = frozenset(vocabulary["en"])
+        self._only_de = frozenset(vocabulary["de"])
+        self._shared = frozenset(vocabulary["shared"])
+        return self._resource
+
+    def score(self, text: Text) -> float:
+        """Evidence for German (positive) or English (negative)."""
+        tokens = words(text)
+        evidence = [token for token in tokens if token not in self._shared]
+        if not evidence:
+            return 0.0
+        weight = self._config["vocabulary_weight"]
+        vocab_score = weight * (
+            sum(token in self._only_de for token in evidence)
+            - sum(token in self._only_en for token in evidence)
+        )
+        evidence_text = " ".join(evidence)
+        p_de = _lingua().compute_language_confidence(evidence_text, Language.GERMAN)
+        p_de = min(max(p_de, 0.02), 0.98)
+        # lingua's confidence grows trustworthy with the length of the evidence.
+        reliability = min(1.0, len(evidence_text) / 20)
+        return vocab_score + reliability * math.log(p_de / (1 - p_de))
+
+    def detect(self, text: Text) -> Optional[Text]:
+        """'en' or 'de' when the text is clearly in one language, else None."""
+        return self._decide(self.score(text))
+
+    def _decide(self, value: float) -> Optional[Text]:
+        if value >= self._config["threshold"]:
+            return "de"
+        if value <= -self._config["threshold"]:
+            return "en"
+        return None
+
+    def _lean(self, value: float) -> Text:
+        """The likelier language, for tokenization even when undecided."""
+        if value > 0:
+            return "de"
+        if value < 0:
+            return "en"
+        return self._config["default_language"]
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Tag each example with a language for the tokenizer; add no entities."""
+        for example in training_data.training_examples:
+            text = example.get(TEXT)
+            if text:
+                example.set(LANGUAGE_ATTRIBUTE, self._lean(self.score(text)))
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Tag each message with a language and, when clear, a language entity."""
+        for message in messages:
+            text = message.get(TEXT) or ""
+            value = self.score(text)
+            language = self._decide(value)
+            message.set(LANGUAGE_ATTRIBUTE, self._lean(value))
+            if language:
+                entity = {
+                    "entity": ENTITY_NAME,
+                    "value": language,
+                    "start": 0,
+                    "end": len(text),
+                    "confidence": 1.0,
+                    "extractor": self.__class__.__name__,
+                }
+                message.set(
+                    ENTITIES, message.get(ENTITIES, []) + [entity], add_to_output=True
+                )
+        return messages

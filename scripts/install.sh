@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Create the virtualenv with Python 3.10 and install the pinned requirements.
+set -euo pipefail
+venv=${VENV:-.venv}
+requirements=${1:-requirements.txt}
+if [[ ! -x $venv/bin/python ]]; then
+  python=$(scripts/find-python.sh)
+  echo "Creating $venv with $python"
+  "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --upgrade "pip<25" wheel
+fi
+echo "Installing $requirements into $venv (a few minutes the first time)"
+if ! "$venv/bin/python" -m pip install --quiet -r "$requirements" -c constraints.txt; then
+  echo "Installing $requirements failed: check the network access to PyPI and the error above, then run make again (delete $venv to start over)." >&2
+  exit 1
+fi

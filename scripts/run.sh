@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Start the action server and the Rasa server; Ctrl-C stops both.
+#   scripts/run.sh           REST + socket.io on RASA_PORT (5005)
+#   scripts/run.sh --shell   chat in the terminal instead
+set -uo pipefail
+venv=${VENV:-.venv}
+rasa_port=${RASA_PORT:-5005}
+action_port=${ACTION_PORT:-5055}
+var_dir=${OFR_VAR_DIR:-var}
+model=${OFR_MODEL:-models/ofr.tar.gz}
+mode=${1:-serve}
+
+port_free() {
+  "$venv/bin/python" - "$1" <<'PY'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+PY
+}
+
+wait_for() {  # url seconds pid
+  local url=$1 seconds=$2 pid=$3
+  for _ in $(seq "$seconds"); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    "$venv/bin/python" -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "$url" 2>/dev/null && return 0
+    sleep 1
+  done
+  return 1
+}
+
+ports=("$action_port")
+[[ $mode == --shell ]] || ports+=("$rasa_port")
+for port in "${ports[@]}"; do
+  if ! port_free "$port"; then
+    echo "Port $port is already in use (is the bot already running?): stop that process or choose other ports with RASA_PORT=... ACTION_PORT=... make run." >&2
+    exit 1
+  fi
+done
+if [[ ! -f $model ]]; then
+  echo "No trained model at $model: run 'make train' first." >&2
+  exit 1
+fi
+
+mkdir -p "$var_dir"
+endpoints="$var_dir/endpoints.yml"
+sed -e "s#localhost:5055#localhost:$action_port#" -e "s#db: var/tracker.db#db: $var_dir/tracker.db#" \
+  "${OFR_ENDPOINTS:-endpoints.yml}" > "$endpoints"
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+}
+trap 'echo; echo "Stopping the OFR assistant."; stop; exit 0' INT TERM
+trap stop EXIT
+
+"$venv/bin/rasa" run actions --actions actions --port "$action_port" >"$var_dir/actions.log" 2>&1 &
+pids+=($!)
+if ! wait_for "http://localhost:$action_port/health" 60 "${pids[0]}"; then
+  echo "The action server did not start: see $var_dir/actions.log." >&2
+  exit 1
+fi
+
+if [[ $mode == --shell ]]; then
+  "$venv/bin/rasa" shell --model "$model" --endpoints "$endpoints"
+  exit 0
+fi
+
+"$venv/bin/rasa" run --model "$model" --endpoints "$endpoints" --credentials credentials.yml \
+  --port "$rasa_port" --cors "*" >"$var_dir/rasa.log" 2>&1 &
+pids+=($!)
+if ! wait_for "http://localhost:$rasa_port/" 180 "${pids[1]}"; then
+  echo "The Rasa server did not start: see $var_dir/rasa.log." >&2
+  exit 1
+fi
+cat <<MSG
+The OFR assistant is running (logs in $var_dir/). Talk to it:
+  REST:      curl -s localhost:$rasa_port/webhooks/rest/webhook -d '{"sender": "me", "message": "Was ist OFR?"}'
+  socket.io: http://localhost:$rasa_port/socket.io (any Rasa web chat widget)
+  Terminal:  make shell
+Press Ctrl-C to stop.
+MSG
+wait -n "${pids[@]}"
+echo "A server stopped unexpectedly: see $var_dir/rasa.log and $var_dir/actions.log." >&2
+exit 1

@@ -1,0 +1,67 @@
+"""Shared fixtures: the domain, trackers, a dispatcher, and the trained model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "ofr.tar.gz"
+
+
+@pytest.fixture(scope="session")
+def domain() -> Dict[str, Any]:
+    return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+def make_tracker(
+    text: str = "",
+    intent: str = "greet",
+    entities: Optional[List[Dict[str, Any]]] = None,
+    slots: Optional[Dict[str, Any]] = None,
+    events: Optional[List[Dict[str, Any]]] = None,
+    sender: str = "test-user",
+) -> Tracker:
+    """A tracker whose latest user message is ``text`` with ``intent``."""
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 1.0},
+        "entities": entities or [],
+    }
+    return Tracker(
+        sender_id=sender,
+        slots={"language": "de", **(slots or {})},
+        latest_message=latest,
+        events=events or [],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+@pytest.fixture
+def tracker_factory():
+    return make_tracker
+
+
+def load_json(name: str) -> Any:
+    return json.loads((ROOT / "tests" / "fixtures" / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    if not MODEL.exists():
+        pytest.fail(f"No trained model at {MODEL}: run `make train` first.")
+    return MODEL

@@ -1,0 +1,99 @@
+"""Talk to the running bot over REST, in both languages, as a user would."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Dict, Iterator
+
+import pytest
+
+from tests.servers import Servers, running_bot
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory, trained_model) -> Iterator[Servers]:
+    with running_bot(tmp_path_factory.mktemp("var")) as servers:
+        yield servers
+
+
+def text_of(domain: Dict[str, Any], response: str, language: str) -> str:
+    for variation in domain["responses"][response]:
+        if variation["condition"][0]["value"] == language:
+            return variation["text"]
+    raise KeyError(response)
+
+
+def sender() -> str:
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.mark.parametrize(
+    ("message", "response", "language"),
+    [
+        ("Was ist eigentlich OFR?", "utter_what_is_ofr", "de"),
+        ("What is OFR about?", "utter_what_is_ofr", "en"),
+        ("wer steckt hinter dem projekt", "utter_partners", "de"),
+        ("who are the partners of ofr", "utter_partners", "en"),
+        ("Wie lautet die Telefonnummer?", "utter_contact_phone", "de"),
+        ("what's the email address", "utter_contact_email", "en"),
+        ("wie viel geld bekommt mein klient wenn er zurückkehrt", "utter_individual_case", "de"),
+        ("how much money will I get if I go back?", "utter_individual_case", "en"),
+    ],
+)
+def test_answers_in_the_language_of_the_question(bot, domain, message, response, language):
+    answers = bot.rest(sender(), message)
+    assert answers, f"no answer to {message!r}"
+    assert answers[0]["text"] == text_of(domain, response, language)
+
+
+def test_ambiguous_message_keeps_the_conversation_language(bot, domain):
+    user = sender()
+    bot.rest(user, "What is OFR?")
+    answers = bot.rest(user, "IOM?")
+    assert answers[0]["text"] == text_of(domain, "utter_iom", "en")
+
+
+def test_channel_hint_sets_the_first_language(bot, domain):
+    answers = bot.rest(sender(), "BAMF", metadata={"language": "en-GB"})
+    assert answers[0]["text"] == text_of(domain, "utter_bamf", "en")
+
+
+def test_without_a_hint_the_first_language_is_german(bot, domain):
+    answers = bot.rest(sender(), "GIZ?")
+    assert answers[0]["text"] == text_of(domain, "utter_giz", "de")
+
+
+def test_switch_language_on_request(bot, domain):
+    user = sender()
+    bot.rest(user, "Hallo!")
+    answers = bot.rest(user, "Können wir auf Englisch weitermachen?")
+    assert answers[0]["text"] == "Sure — I'll continue in English."
+    answers = bot.rest(user, "ok, und wer ist der Kontakt?")
+    # A clearly German message switches back: the user writes German again.
+    assert answers[0]["text"] == text_of(domain, "utter_contact", "de")
+
+
+def test_what_can_you_do_offers_buttons(bot):
+    answers = bot.rest(sender(), "what can you do?")
+    payloads = [b["payload"] for b in answers[0]["buttons"]]
+    assert "/ask_events" in payloads and "/ask_contact" in payloads
+
+
+def test_button_payload_answers_in_the_conversation_language(bot, domain):
+    user = sender()
+    bot.rest(user, "Hallo, was kannst du?")
+    answers = bot.rest(user, "/ask_handbook")
+    assert answers[0]["text"] == text_of(domain, "utter_handbook", "de")
+
+
+def test_gibberish_asks_to_rephrase(bot, domain):
+    answers = bot.rest(sender(), "xqzv blorf wugga", metadata={"language": "en"})
+    assert answers[0]["text"] == text_of(domain, "utter_rephrase", "en")
+    assert answers[0]["buttons"]
+
+
+def test_out_of_scope_says_what_the_bot_can_do(bot, domain):
+    answers = bot.rest(sender(), "Wie wird das Wetter morgen in Berlin?")
+    assert answers[0]["text"] == text_of(domain, "utter_out_of_scope", "de")
