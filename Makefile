@@ -15,7 +15,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev train run shell validate test test-unit test-nlu \
-	test-stories lint format bench clean
+	test-stories lint format bench clean telegram-polling
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -48,13 +48,14 @@ shell: $(MODEL) ## Chat with the bot in the terminal (starts the action server)
 
 validate: $(VENV)/.installed ## Check training data, domain, stories and the events file
 	$(RASA) data validate --fail-on-warnings
+	$(PY) scripts/check_events.py
 
 lint: $(VENV)/.installed-dev ## ruff lint and format check
-	$(VENV)/bin/ruff check bot actions tests bench
-	$(VENV)/bin/ruff format --check bot actions tests bench
+	$(VENV)/bin/ruff check bot actions tests bench scripts
+	$(VENV)/bin/ruff format --check bot actions tests bench scripts
 
 format: $(VENV)/.installed-dev ## Format the code with ruff
-	$(VENV)/bin/ruff format bot actions tests bench
+	$(VENV)/bin/ruff format bot actions tests bench scripts
 
 test: $(VENV)/.installed-dev $(MODEL) ## Everything: lint, validate, pytest, held-out NLU, story tests
 	$(MAKE) lint validate
@@ -73,3 +74,6 @@ bench: $(VENV)/.installed-dev $(MODEL) ## Print the benchmark numbers (never fai
 
 clean: ## Remove models, reports and caches (keeps .venv)
 	rm -rf models reports results .rasa .pytest_cache .ruff_cache
+
+telegram-polling: $(VENV)/.installed ## Poll Telegram and feed the bot started by `make run`
+	$(PY) -m bot.telegram_polling

@@ -1,9 +1,9 @@
 """Custom actions of the OFR assistant, loaded by `rasa run actions --actions actions`."""
 
-from actions.session import ActionSessionStart, ActionSwitchLanguage  # noqa: F401
 from actions.event_actions import (  # noqa: F401
     ActionEventDetails,
     ActionMoreEvents,
     ActionPastEvents,
     ActionSearchEvents,
 )
+from actions.session import ActionSessionStart, ActionSwitchLanguage  # noqa: F401

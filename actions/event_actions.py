@@ -6,7 +6,7 @@ import difflib
 import json
 import re
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -40,8 +40,12 @@ def _entity(tracker: Tracker, name: str) -> Optional[str]:
     return str(value) if value not in (None, "") else None
 
 
-def _button(title: str, intent: str, entities: Optional[Dict[str, Any]] = None) -> Dict[str, str]:
-    payload = f"/{intent}" + (json.dumps(entities, ensure_ascii=False) if entities else "")
+def _button(
+    title: str, intent: str, entities: Optional[Dict[str, Any]] = None
+) -> Dict[str, str]:
+    payload = f"/{intent}" + (
+        json.dumps(entities, ensure_ascii=False) if entities else ""
+    )
     return {"title": title, "payload": payload}
 
 
@@ -67,7 +71,9 @@ def describe(wanted: EventFilter, language: str) -> str:
     return "".join(parts)
 
 
-def filter_from_message(tracker: Tracker, base: EventFilter, language: str) -> EventFilter:
+def filter_from_message(
+    tracker: Tracker, base: EventFilter, language: str
+) -> EventFilter:
     """Apply the entities of the latest message to ``base``."""
     changes: Dict[str, Any] = {}
     city, state = place(_entity(tracker, "city")), place(_entity(tracker, "state"))
@@ -96,11 +102,14 @@ def filter_from_message(tracker: Tracker, base: EventFilter, language: str) -> E
 class ActionSearchEvents(Action):
     """List upcoming events matching the question, a few at a time."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_search_events"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[str, Any],
     ) -> List[EventType]:
         language = conversation_language(tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
@@ -115,11 +124,14 @@ class ActionSearchEvents(Action):
 class ActionMoreEvents(Action):
     """Show the next page of the current events search."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_more_events"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[str, Any],
     ) -> List[EventType]:
         language = conversation_language(tracker)
         wanted = EventFilter.from_slot(tracker.get_slot("event_filter"))
@@ -138,8 +150,10 @@ def list_upcoming(
     slots = [SlotSet("event_filter", wanted.to_slot())]
     where = describe(wanted, language)
     if not found:
-        return slots + [SlotSet("event_offset", 0)] + _nothing_upcoming(
-            dispatcher, wanted, language, events, moment
+        return (
+            slots
+            + [SlotSet("event_offset", 0)]
+            + _nothing_upcoming(dispatcher, wanted, language, events, moment)
         )
     if offset >= len(found):
         dispatcher.utter_message(
@@ -149,7 +163,9 @@ def list_upcoming(
         return slots
     page = found[offset : offset + settings.EVENTS_PAGE_SIZE]
     header = (
-        message("events_found", language, filter=where, shown=len(page), total=len(found))
+        message(
+            "events_found", language, filter=where, shown=len(page), total=len(found)
+        )
         if offset == 0
         else message(
             "events_more_header",
@@ -182,10 +198,18 @@ def _nothing_upcoming(
             dispatcher.utter_message(text=message("events_none_at_all", language))
             return []
         text = message(
-            "events_none_upcoming", language, latest=event_format.line(finished[0], language)
+            "events_none_upcoming",
+            language,
+            latest=event_format.line(finished[0], language),
         )
         if not wanted.is_empty():
-            text = message("events_none_matching", language, filter=describe(wanted, language)) + " " + text
+            text = (
+                message(
+                    "events_none_matching", language, filter=describe(wanted, language)
+                )
+                + " "
+                + text
+            )
         dispatcher.utter_message(
             text=text,
             buttons=[
@@ -196,9 +220,15 @@ def _nothing_upcoming(
         return []
     buttons = [_button(message("button_all_upcoming", language), "ask_events")]
     if wanted.format != "online" and any(e.format == "online" for e in coming):
-        buttons.append(_button(message("button_online", language), "ask_events", {"format": "online"}))
+        buttons.append(
+            _button(
+                message("button_online", language), "ask_events", {"format": "online"}
+            )
+        )
     dispatcher.utter_message(
-        text=message("events_none_matching", language, filter=describe(wanted, language))
+        text=message(
+            "events_none_matching", language, filter=describe(wanted, language)
+        )
         + " "
         + message("events_alternatives", language),
         buttons=buttons,
@@ -227,7 +257,8 @@ def answer_past(
             text += "\n  " + event.description.get(language)
         blocks.append(text)
     dispatcher.utter_message(
-        text="\n".join(blocks), buttons=[_details_button(e, language) for e in shown[:4]]
+        text="\n".join(blocks),
+        buttons=[_details_button(e, language) for e in shown[:4]],
     )
     return slots
 
@@ -235,11 +266,14 @@ def answer_past(
 class ActionPastEvents(Action):
     """Answer "what did OFR do in 2018?" from the events file."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_past_events"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[str, Any],
     ) -> List[EventType]:
         language = conversation_language(tracker)
         wanted = filter_from_message(tracker, EventFilter(scope="past"), language)
@@ -257,7 +291,11 @@ def _by_title(text: str, events: List[Event]) -> List[Event]:
     for event in events:
         title_words = _title_words(f"{event.title.en} {event.title.de}")
         hits = sum(
-            1 for w in words if any(difflib.SequenceMatcher(None, w, t).ratio() > 0.85 for t in title_words)
+            1
+            for w in words
+            if any(
+                difflib.SequenceMatcher(None, w, t).ratio() > 0.85 for t in title_words
+            )
         )
         if hits >= 2:
             scored.append((hits, event))
@@ -268,11 +306,14 @@ def _by_title(text: str, events: List[Event]) -> List[Event]:
 class ActionEventDetails(Action):
     """Time, place, format, description and links of one event."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_event_details"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[str, Any],
     ) -> List[EventType]:
         language = conversation_language(tracker)
         store = default_store()
@@ -290,18 +331,27 @@ class ActionEventDetails(Action):
             if not candidates and not wanted.is_empty():
                 pool = [e for e in events if e.kind == "event"] or events
                 candidates = [
-                    e for e in pool if search([e], wanted.changed(scope="past"), moment)
+                    e
+                    for e in pool
+                    if search([e], wanted.changed(scope="past"), moment)
                     or search([e], wanted.changed(scope="upcoming"), moment)
                 ]
         if len(candidates) == 1:
             event = candidates[0]
             is_upcoming = event.ends_at > moment
             text = event_format.details(
-                event, language, settings.calendar_url(event.id) if is_upcoming else None
+                event,
+                language,
+                settings.calendar_url(event.id) if is_upcoming else None,
             )
             if not is_upcoming:
                 text += "\n\n" + message("event_past_note", language)
             dispatcher.utter_message(text=text)
+            if is_upcoming:
+                # Channels that can send files (Telegram) attach the .ics itself.
+                dispatcher.utter_message(
+                    json_message={"ics_event_id": event.id, "language": language}
+                )
             return []
         if candidates:
             dispatcher.utter_message(
@@ -309,7 +359,9 @@ class ActionEventDetails(Action):
                 buttons=[_details_button(e, language) for e in candidates[:6]],
             )
             return []
-        listed = upcoming(events, moment) or sorted(events, key=lambda e: e.starts_at, reverse=True)
+        listed = upcoming(events, moment) or sorted(
+            events, key=lambda e: e.starts_at, reverse=True
+        )
         dispatcher.utter_message(
             text=message("event_not_found", language),
             buttons=[_details_button(e, language) for e in listed[:6]],

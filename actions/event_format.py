@@ -58,7 +58,9 @@ def line(event: Event, language: str, number: Optional[int] = None) -> str:
     """One event in a list."""
     prefix = f"{number}. " if number is not None else "• "
     place = where(event, language)
-    parts = [event.title.get(language), when(event, language)] + ([place] if place else [])
+    parts = [event.title.get(language), when(event, language)] + (
+        [place] if place else []
+    )
     return prefix + " — ".join(parts)
 
 
@@ -72,7 +74,10 @@ def details(event: Event, language: str, calendar_url: Optional[str] = None) -> 
     if event.description:
         lines += ["", event.description.get(language)]
     if event.registration_url:
-        lines += ["", message("label_registration", language) + " " + str(event.registration_url)]
+        lines += [
+            "",
+            message("label_registration", language) + " " + str(event.registration_url),
+        ]
     if calendar_url:
         lines.append(message("label_calendar", language) + " " + calendar_url)
     return "\n".join(lines)

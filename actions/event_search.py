@@ -41,7 +41,7 @@ class EventFilter:
         }
 
     @classmethod
-    def from_slot(cls, value: Any) -> "EventFilter":
+    def from_slot(cls, value: Any) -> EventFilter:
         if not isinstance(value, dict):
             return cls()
         period = value.get("period")
@@ -50,7 +50,11 @@ class EventFilter:
         except (KeyError, ValueError):
             parsed = None
         fmt = value.get("format") if value.get("format") in FORMATS else None
-        scope = value.get("scope") if value.get("scope") in ("upcoming", "past") else "upcoming"
+        scope = (
+            value.get("scope")
+            if value.get("scope") in ("upcoming", "past")
+            else "upcoming"
+        )
         return cls(
             city=value.get("city") or None,
             state=value.get("state") or None,
@@ -60,7 +64,7 @@ class EventFilter:
             scope=scope,
         )
 
-    def changed(self, **changes: Any) -> "EventFilter":
+    def changed(self, **changes: Any) -> EventFilter:
         """A copy with some parts replaced; a new city replaces the Land and vice versa."""
         if changes.get("city"):
             changes.setdefault("state", None)
@@ -113,7 +117,9 @@ def upcoming(events: Iterable[Event], now: datetime) -> List[Event]:
 
 def past(events: Iterable[Event], now: datetime) -> List[Event]:
     """Events that are over, most recent first."""
-    return sorted((e for e in events if e.ends_at <= now), key=lambda e: e.starts_at, reverse=True)
+    return sorted(
+        (e for e in events if e.ends_at <= now), key=lambda e: e.starts_at, reverse=True
+    )
 
 
 def search(events: Iterable[Event], wanted: EventFilter, now: datetime) -> List[Event]:

@@ -18,7 +18,15 @@ from typing import Any, Dict, List, Literal, Optional, Tuple, Union
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, Extra, HttpUrl, ValidationError, constr, root_validator, validator
+from pydantic import (
+    BaseModel,
+    Extra,
+    HttpUrl,
+    ValidationError,
+    constr,
+    root_validator,
+    validator,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +81,9 @@ class Event(BaseModel):
         start, end = values.get("start"), values.get("end")
         if end is not None:
             if isinstance(start, datetime) != isinstance(end, datetime):
-                raise ValueError("start and end must both be dates or both be date-times")
+                raise ValueError(
+                    "start and end must both be dates or both be date-times"
+                )
             if end < start:
                 raise ValueError("end is before start")
         if values.get("kind") == "event" and values.get("format") is None:
@@ -134,7 +144,11 @@ def _describe(path: Path, raw: Dict[str, Any], error: ValidationError) -> str:
     for item in error.errors():
         location = list(item["loc"])
         where = str(path)
-        if len(location) >= 2 and location[0] == "events" and isinstance(location[1], int):
+        if (
+            len(location) >= 2
+            and location[0] == "events"
+            and isinstance(location[1], int)
+        ):
             index = location[1]
             entry = entries[index] if isinstance(entries, list) else None
             ident = entry.get("id") if isinstance(entry, dict) else None
@@ -169,7 +183,9 @@ def parse_events(path: Path) -> List[Event]:
         mark = getattr(error, "problem_mark", None)
         line = f", line {mark.line + 1}" if mark else ""
         problem = getattr(error, "problem", None) or "invalid YAML"
-        raise EventsFileError(f"{path}{line}: {problem} (check indentation and quotes).") from error
+        raise EventsFileError(
+            f"{path}{line}: {problem} (check indentation and quotes)."
+        ) from error
     if not isinstance(raw, dict):
         raise EventsFileError(f"{path}: must start with 'events:' followed by a list.")
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Optional, Text
+from typing import Any, Optional
 
 from rasa_sdk import Tracker
 
@@ -16,7 +16,7 @@ _REQUESTS = {
 }
 
 
-def normalise(value: Any) -> Optional[Text]:
+def normalise(value: Any) -> Optional[str]:
     """'de-DE', 'de_AT', 'German' → 'de'; None for anything else."""
     if not isinstance(value, str) or not value.strip():
         return None
@@ -29,12 +29,12 @@ def normalise(value: Any) -> Optional[Text]:
     return None
 
 
-def conversation_language(tracker: Tracker) -> Text:
+def conversation_language(tracker: Tracker) -> str:
     """The language every answer of this turn is written in."""
     return normalise(tracker.get_slot("language")) or DEFAULT_LANGUAGE
 
 
-def requested_language(text: Text) -> Optional[Text]:
+def requested_language(text: str) -> Optional[str]:
     """The language a message asks for by name ("auf Englisch bitte"), if exactly one."""
     found = [lang for lang, pattern in _REQUESTS.items() if pattern.search(text or "")]
     return found[0] if len(found) == 1 else None

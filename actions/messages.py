@@ -11,7 +11,7 @@ from __future__ import annotations
 import string
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Text
+from typing import Any, Dict
 
 import yaml
 
@@ -19,16 +19,16 @@ MESSAGES_FILE = Path(__file__).with_name("messages.yml")
 
 
 class _KeepUnknown(dict):
-    def __missing__(self, key: Text) -> Text:
+    def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
 
 @lru_cache(maxsize=1)
-def _messages() -> Dict[Text, Dict[Text, Text]]:
+def _messages() -> Dict[str, Dict[str, str]]:
     return yaml.safe_load(MESSAGES_FILE.read_text(encoding="utf-8"))
 
 
-def message(name: Text, language: Text, **values: Any) -> Text:
+def message(name: str, language: str, **values: Any) -> str:
     """The text ``name`` in ``language`` with ``{placeholders}`` filled in."""
     try:
         template = _messages()[name][language]

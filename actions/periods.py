@@ -28,11 +28,19 @@ class Period:
     label: str
 
     def to_dict(self) -> dict:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label}
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "label": self.label,
+        }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Period":
-        return cls(date.fromisoformat(data["start"]), date.fromisoformat(data["end"]), data["label"])
+    def from_dict(cls, data: dict) -> Period:
+        return cls(
+            date.fromisoformat(data["start"]),
+            date.fromisoformat(data["end"]),
+            data["label"],
+        )
 
 
 _RANGE = re.compile(
@@ -46,9 +54,15 @@ _FILLER = re.compile(
 )
 _SEASONS = {
     # name: (first month, number of months)
-    "spring": (3, 3), "frühjahr": (3, 3), "frühling": (3, 3), "fruehjahr": (3, 3),
-    "summer": (6, 3), "sommer": (6, 3),
-    "autumn": (9, 3), "fall": (9, 3), "herbst": (9, 3),
+    "spring": (3, 3),
+    "frühjahr": (3, 3),
+    "frühling": (3, 3),
+    "fruehjahr": (3, 3),
+    "summer": (6, 3),
+    "sommer": (6, 3),
+    "autumn": (9, 3),
+    "fall": (9, 3),
+    "herbst": (9, 3),
     "winter": (12, 3),
 }
 
@@ -86,11 +100,17 @@ def _single(text: str, language: str, today: date, prefer: str) -> Optional[Peri
             year_match = _YEAR.search(lowered)
             year = int(year_match.group(1)) if year_match else today.year
             start = _month_start(year, first)
-            if not year_match and prefer == "future" and _month_start(year, first + months) <= today:
+            if (
+                not year_match
+                and prefer == "future"
+                and _month_start(year, first + months) <= today
+            ):
                 start = _month_start(year + 1, first)
             if not year_match and prefer == "past" and start > today:
                 start = _month_start(year - 1, first)
-            return Period(start, _month_start(start.year, start.month + months), text.strip())
+            return Period(
+                start, _month_start(start.year, start.month + months), text.strip()
+            )
     if re.fullmatch(r"(?:19|20)\d{2}", phrase):
         year = int(phrase)
         return Period(date(year, 1, 1), date(year + 1, 1, 1), text.strip())
@@ -117,7 +137,10 @@ def _single(text: str, language: str, today: date, prefer: str) -> Optional[Peri
 
 
 def parse_period(
-    text: Optional[str], language: str = "de", today: Optional[date] = None, prefer: str = "future"
+    text: Optional[str],
+    language: str = "de",
+    today: Optional[date] = None,
+    prefer: str = "future",
 ) -> Optional[Period]:
     """The period a date phrase means, or None when it is not a date.
 

@@ -15,7 +15,9 @@ from typing import Dict, Optional
 
 import yaml
 
-PLACES_FILE = Path(__file__).resolve().parent.parent / "data" / "nlu" / "lookups" / "places.yml"
+PLACES_FILE = (
+    Path(__file__).resolve().parent.parent / "data" / "nlu" / "lookups" / "places.yml"
+)
 
 # Long official forms the NLU may extract for the city-states.
 _PREFIXES = re.compile(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
@@ -15,18 +15,20 @@ from actions.messages import message
 class ActionSessionStart(Action):
     """Start a session in the language the channel suggests (metadata ``language``)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_session_start"
 
     async def run(
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[Text, Any],
+        domain: Dict[str, Any],
     ) -> List[EventType]:
         events: List[EventType] = [SessionStarted()]
         metadata = tracker.get_slot("session_started_metadata") or {}
-        hinted = normalise(metadata.get("language")) if isinstance(metadata, dict) else None
+        hinted = (
+            normalise(metadata.get("language")) if isinstance(metadata, dict) else None
+        )
         # A returning user keeps the language of the previous session.
         language = hinted or normalise(tracker.get_slot("language"))
         if language:
@@ -38,14 +40,14 @@ class ActionSessionStart(Action):
 class ActionSwitchLanguage(Action):
     """Confirm the switch to the language the user asked for."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_switch_language"
 
     async def run(
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[Text, Any],
+        domain: Dict[str, Any],
     ) -> List[EventType]:
         entity = next(tracker.get_latest_entity_values("language"), None)
         text = tracker.latest_message.get("text") or ""

@@ -8,7 +8,7 @@ English titles). It reads the same events file as the action server.
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -25,11 +25,11 @@ class CalendarChannel(InputChannel):
     """Not a chat channel: a download route for event calendar files."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "calendar"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "CalendarChannel":
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> CalendarChannel:
         return cls()
 
     def blueprint(
@@ -42,7 +42,7 @@ class CalendarChannel(InputChannel):
             return response.json({"status": "ok"})
 
         @calendar.route("/events/<event_id:str>", methods=["GET"])
-        async def event_file(request: Request, event_id: Text) -> HTTPResponse:
+        async def event_file(request: Request, event_id: str) -> HTTPResponse:
             if not event_id.endswith(".ics"):
                 return response.json({"error": "not found"}, status=404)
             event = default_store().get(event_id[: -len(".ics")])
@@ -52,7 +52,9 @@ class CalendarChannel(InputChannel):
             return response.raw(
                 ics(event, language),
                 content_type="text/calendar; charset=utf-8",
-                headers={"Content-Disposition": f'attachment; filename="{event.id}.ics"'},
+                headers={
+                    "Content-Disposition": f'attachment; filename="{event.id}.ics"'
+                },
             )
 
         return calendar

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Text, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from rasa.core.agent import Agent
 from rasa.shared.nlu.training_data.loading import load_data
@@ -23,16 +23,16 @@ LANGUAGES = ("en", "de")
 
 @dataclass
 class Prediction:
-    text: Text
-    expected: Text
-    predicted: Text
+    text: str
+    expected: str
+    predicted: str
     confidence: float
-    detected_language: Optional[Text]
+    detected_language: Optional[str]
 
 
 @dataclass
 class LanguageReport:
-    language: Text
+    language: str
     predictions: List[Prediction] = field(default_factory=list)
 
     @property
@@ -60,7 +60,7 @@ class LanguageReport:
         return [p for p in self.predictions if p.expected != p.predicted]
 
 
-def test_examples(folder: Path) -> List[Tuple[Text, Text]]:
+def test_examples(folder: Path) -> List[Tuple[str, str]]:
     """(text, intent) pairs of the Rasa NLU files in ``folder``."""
     data = load_data(str(folder))
     return [
@@ -70,11 +70,9 @@ def test_examples(folder: Path) -> List[Tuple[Text, Text]]:
     ]
 
 
-async def _evaluate(
-    model: Path, folders: Dict[Text, Path]
-) -> Dict[Text, LanguageReport]:
+async def _evaluate(model: Path, folders: Dict[str, Path]) -> Dict[str, LanguageReport]:
     agent = Agent.load(str(model))
-    reports: Dict[Text, LanguageReport] = {}
+    reports: Dict[str, LanguageReport] = {}
     for language, folder in folders.items():
         report = LanguageReport(language)
         for text, intent in test_examples(folder):
@@ -102,7 +100,7 @@ async def _evaluate(
 
 def evaluate(
     model: Path, test_root: Path = Path("tests/nlu")
-) -> Dict[Text, LanguageReport]:
+) -> Dict[str, LanguageReport]:
     """Evaluate ``model`` on ``test_root/en`` and ``test_root/de``."""
     folders = {language: test_root / language for language in LANGUAGES}
     return asyncio.run(_evaluate(model, folders))

@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Text
+from typing import Any, Dict, Iterable, List, Optional
 
 import yaml
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
@@ -54,12 +54,12 @@ def _lingua() -> LanguageDetector:
     )
 
 
-def words(text: Text) -> List[Text]:
+def words(text: str) -> List[str]:
     """Lower-cased words of ``text``; digits and punctuation are no evidence."""
     return [match.group(0).lower() for match in _WORD.finditer(text)]
 
 
-def read_examples(directory: Path) -> Iterable[Text]:
+def read_examples(directory: Path) -> Iterable[str]:
     """Yield the plain text of every NLU example in the YAML files of a folder."""
     for path in sorted(directory.glob("*.yml")):
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -84,7 +84,7 @@ class LanguageDetectorComponent(GraphComponent):
     """Detects English or German per message and emits a ``detected_language`` entity."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {
             # Folders whose examples define each language's vocabulary.
             "vocabulary_dirs": {"en": "data/nlu/en", "de": "data/nlu/de"},
@@ -98,10 +98,10 @@ class LanguageDetectorComponent(GraphComponent):
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        vocabulary: Optional[Dict[Text, List[Text]]] = None,
+        vocabulary: Optional[Dict[str, List[str]]] = None,
     ) -> None:
         self._config = config
         self._model_storage = model_storage
@@ -114,22 +114,22 @@ class LanguageDetectorComponent(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LanguageDetectorComponent":
+    ) -> LanguageDetectorComponent:
         return cls(config, model_storage, resource)
 
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "LanguageDetectorComponent":
+    ) -> LanguageDetectorComponent:
         try:
             with model_storage.read_from(resource) as directory:
                 path = Path(directory) / VOCABULARY_FILE
@@ -141,7 +141,7 @@ class LanguageDetectorComponent(GraphComponent):
 
     def train(self, training_data: TrainingData) -> Resource:
         """Learn which words occur only in the English or only in the German data."""
-        counts: Dict[Text, Counter] = {}
+        counts: Dict[str, Counter] = {}
         for language, folder in self._config["vocabulary_dirs"].items():
             directory = Path(folder)
             if not directory.is_dir():
@@ -169,7 +169,7 @@ class LanguageDetectorComponent(GraphComponent):
         self._shared = frozenset(vocabulary["shared"])
         return self._resource
 
-    def score(self, text: Text) -> float:
+    def score(self, text: str) -> float:
         """Evidence for German (positive) or English (negative)."""
         tokens = words(text)
         evidence = [token for token in tokens if token not in self._shared]
@@ -187,18 +187,18 @@ class LanguageDetectorComponent(GraphComponent):
         reliability = min(1.0, len(evidence_text) / 20)
         return vocab_score + reliability * math.log(p_de / (1 - p_de))
 
-    def detect(self, text: Text) -> Optional[Text]:
+    def detect(self, text: str) -> Optional[str]:
         """'en' or 'de' when the text is clearly in one language, else None."""
         return self._decide(self.score(text))
 
-    def _decide(self, value: float) -> Optional[Text]:
+    def _decide(self, value: float) -> Optional[str]:
         if value >= self._config["threshold"]:
             return "de"
         if value <= -self._config["threshold"]:
             return "en"
         return None
 
-    def _lean(self, value: float) -> Text:
+    def _lean(self, value: float) -> str:
         """The likelier language, for tokenization even when undecided."""
         if value > 0:
             return "de"

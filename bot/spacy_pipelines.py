@@ -7,7 +7,7 @@ Both are deterministic and a few MB in size.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import spacy
 from spacy.language import Language
@@ -15,7 +15,7 @@ from spacy.language import Language
 SUPPORTED_LANGUAGES = ("en", "de")
 
 
-@lru_cache(maxsize=None)
+@cache
 def blank_pipeline(language: str) -> Language:
     """Return the shared pipeline for ``language`` (built once per process)."""
     if language not in SUPPORTED_LANGUAGES:

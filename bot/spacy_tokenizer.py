@@ -8,7 +8,7 @@ often type in lower case.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -28,7 +28,7 @@ class BilingualSpacyTokenizer(Tokenizer):
     """Tokenizes with the spaCy rules and lemma table of each message's language."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {
             "intent_tokenization_flag": False,
             "intent_split_symbol": "_",
@@ -39,10 +39,10 @@ class BilingualSpacyTokenizer(Tokenizer):
         }
 
     @staticmethod
-    def supported_languages() -> Optional[List[Text]]:
+    def supported_languages() -> Optional[List[str]]:
         return None
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: Dict[str, Any]) -> None:
         super().__init__(config)
         self._default_language = config["default_language"]
         self._pipelines = {lang: blank_pipeline(lang) for lang in SUPPORTED_LANGUAGES}
@@ -54,21 +54,21 @@ class BilingualSpacyTokenizer(Tokenizer):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "BilingualSpacyTokenizer":
+    ) -> BilingualSpacyTokenizer:
         return cls(config)
 
-    def _lemma(self, language: Text, word: Text) -> Text:
+    def _lemma(self, language: str, word: str) -> str:
         table = self._lemmas[language]
         for form in (word, word.lower(), word.capitalize()):
             if form in table:
                 return table[form].lower()
         return word.lower()
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> List[Token]:
         language = message.get(LANGUAGE_ATTRIBUTE) or self._default_language
         if language not in self._pipelines:
             language = self._default_language

@@ -46,6 +46,19 @@ if [[ ! -f $model ]]; then
 fi
 
 mkdir -p "$var_dir"
+# Telegram only when configured; without a token the other channels start alone.
+credentials="$var_dir/credentials.yml"
+if [[ -n ${TELEGRAM_TOKEN:-} ]]; then
+  if [[ -z ${TELEGRAM_WEBHOOK_SECRET:-} ]]; then
+    echo "TELEGRAM_TOKEN is set but TELEGRAM_WEBHOOK_SECRET is not: set it to a random string (letters, digits, _ and -), then run make run again." >&2
+    exit 1
+  fi
+  cp credentials.yml "$credentials"
+  telegram_note="Telegram: on (webhook /webhooks/telegram/webhook)"
+else
+  grep -v "^bot.telegram_channel.TelegramInput:" credentials.yml > "$credentials"
+  telegram_note="Telegram: off (set TELEGRAM_TOKEN and TELEGRAM_WEBHOOK_SECRET to enable it)"
+fi
 endpoints="$var_dir/endpoints.yml"
 sed -e "s#localhost:5055#localhost:$action_port#" -e "s#db: var/tracker.db#db: $var_dir/tracker.db#" \
   "${OFR_ENDPOINTS:-endpoints.yml}" > "$endpoints"
@@ -71,7 +84,7 @@ if [[ $mode == --shell ]]; then
   exit 0
 fi
 
-"$venv/bin/rasa" run --model "$model" --endpoints "$endpoints" --credentials credentials.yml \
+"$venv/bin/rasa" run --model "$model" --endpoints "$endpoints" --credentials "$credentials" \
   --port "$rasa_port" --cors "*" >"$var_dir/rasa.log" 2>&1 &
 pids+=($!)
 if ! wait_for "http://localhost:$rasa_port/" 180 "${pids[1]}"; then
@@ -83,6 +96,7 @@ The OFR assistant is running (logs in $var_dir/). Talk to it:
   REST:      curl -s localhost:$rasa_port/webhooks/rest/webhook -d '{"sender": "me", "message": "Was ist OFR?"}'
   socket.io: http://localhost:$rasa_port/socket.io (any Rasa web chat widget)
   Terminal:  make shell
+  $telegram_note
 Press Ctrl-C to stop.
 MSG
 wait -n "${pids[@]}"

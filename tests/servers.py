@@ -35,7 +35,9 @@ class Servers:
         body = {"sender": sender, "message": message}
         if metadata is not None:
             body["metadata"] = metadata
-        response = requests.post(f"{self.url}/webhooks/rest/webhook", json=body, timeout=60)
+        response = requests.post(
+            f"{self.url}/webhooks/rest/webhook", json=body, timeout=60
+        )
         response.raise_for_status()
         return response.json()
 
@@ -44,7 +46,9 @@ class Servers:
 
 
 @contextmanager
-def running_bot(var_dir: Path, env: Optional[Dict[str, str]] = None) -> Iterator[Servers]:
+def running_bot(
+    var_dir: Path, env: Optional[Dict[str, str]] = None
+) -> Iterator[Servers]:
     """Run scripts/run.sh on free ports until the block ends."""
     servers = Servers(free_port(), free_port(), var_dir)
     environment = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from rasa_sdk.events import SlotSet
 
 from actions import event_actions
 from actions.event_actions import (
@@ -39,11 +38,15 @@ async def run(action, dispatcher, domain, **tracker_args):
 
 
 def ids_in(message):
-    return [b["payload"].split('"event_id": "')[1].rstrip('"}') for b in message["buttons"]
-            if "event_id" in b["payload"]]
+    return [
+        b["payload"].split('"event_id": "')[1].rstrip('"}')
+        for b in message["buttons"]
+        if "event_id" in b["payload"]
+    ]
 
 
 # --- the filters themselves ------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def all_events():
@@ -53,15 +56,26 @@ def all_events():
 @pytest.mark.parametrize(
     ("wanted", "expected"),
     [
-        (EventFilter(), ["test-2026-online-women", "test-2027-hamburg", "test-2027-online-march",
-                         "test-2027-munich", "test-2027-cologne"]),
+        (
+            EventFilter(),
+            [
+                "test-2026-online-women",
+                "test-2027-hamburg",
+                "test-2027-online-march",
+                "test-2027-munich",
+                "test-2027-cologne",
+            ],
+        ),
         (EventFilter(city="Munich"), ["test-2027-munich"]),
         (EventFilter(city="münchen"), ["test-2027-munich"]),
         (EventFilter(city="Köln"), ["test-2027-cologne"]),
         (EventFilter(state="Bavaria"), ["test-2027-munich"]),
         (EventFilter(state="NRW"), ["test-2027-cologne"]),
         (EventFilter(state="Hamburg"), ["test-2027-hamburg"]),
-        (EventFilter(format="online"), ["test-2026-online-women", "test-2027-online-march"]),
+        (
+            EventFilter(format="online"),
+            ["test-2026-online-women", "test-2027-online-march"],
+        ),
         (EventFilter(format="hybrid"), ["test-2027-munich"]),
         (EventFilter(topic="women"), ["test-2026-online-women"]),
         (EventFilter(topic="Afghanistan"), ["test-2027-munich"]),
@@ -77,9 +91,13 @@ def test_filters_combine(all_events):
 
     march = parse_period("im März", "de", NOW.date())
     online_march = EventFilter(format="online", period=march)
-    assert [e.id for e in search(all_events, online_march, NOW)] == ["test-2027-online-march"]
+    assert [e.id for e in search(all_events, online_march, NOW)] == [
+        "test-2027-online-march"
+    ]
     in_person_march = EventFilter(format="in_person", period=march)
-    assert [e.id for e in search(all_events, in_person_march, NOW)] == ["test-2027-cologne"]
+    assert [e.id for e in search(all_events, in_person_march, NOW)] == [
+        "test-2027-cologne"
+    ]
     assert search(all_events, EventFilter(city="Hamburg", format="online"), NOW) == []
 
 
@@ -90,108 +108,214 @@ def test_past_scope_newest_first(all_events):
 
 # --- the actions -----------------------------------------------------------------
 
+
 async def test_upcoming_events_a_page_at_a_time(dispatcher, domain):
-    messages, slots = await run(ActionSearchEvents(), dispatcher, domain,
-                                text="Welche Veranstaltungen gibt es?", intent="ask_events")
+    messages, slots = await run(
+        ActionSearchEvents(),
+        dispatcher,
+        domain,
+        text="Welche Veranstaltungen gibt es?",
+        intent="ask_events",
+    )
     text = messages[0]["text"]
     assert text.startswith("Kommende OFR-Veranstaltungen — 3 von 5:")
-    assert "1. Online-Dialog: Rückkehrerinnen — Mittwoch, 9. Dezember 2026, 14:00–15:30 Uhr" in text
-    assert ids_in(messages[0]) == ["test-2026-online-women", "test-2027-hamburg", "test-2027-online-march"]
+    assert (
+        "1. Online-Dialog: Rückkehrerinnen — Mittwoch, 9. Dezember 2026, 14:00–15:30 Uhr"
+        in text
+    )
+    assert ids_in(messages[0]) == [
+        "test-2026-online-women",
+        "test-2027-hamburg",
+        "test-2027-online-march",
+    ]
     assert messages[0]["buttons"][-1]["payload"] == "/more_events"
     assert slots["event_offset"] == 3
 
     dispatcher.messages.clear()
-    more, slots = await run(ActionMoreEvents(), dispatcher, domain, text="mehr", intent="more_events",
-                            slots={"event_filter": slots["event_filter"], "event_offset": 3})
+    more, slots = await run(
+        ActionMoreEvents(),
+        dispatcher,
+        domain,
+        text="mehr",
+        intent="more_events",
+        slots={"event_filter": slots["event_filter"], "event_offset": 3},
+    )
     assert more[0]["text"].startswith("Weitere Veranstaltungen — 4 bis 5 von 5:")
     assert ids_in(more[0]) == ["test-2027-munich", "test-2027-cologne"]
     assert all(b["payload"] != "/more_events" for b in more[0]["buttons"])
 
 
 async def test_follow_ups_keep_context(dispatcher, domain):
-    _, slots = await run(ActionSearchEvents(), dispatcher, domain, text="Is there anything in Hamburg?",
-                         intent="ask_events", entities=[ent("city", "Hamburg")], slots={"language": "en"})
+    _, slots = await run(
+        ActionSearchEvents(),
+        dispatcher,
+        domain,
+        text="Is there anything in Hamburg?",
+        intent="ask_events",
+        entities=[ent("city", "Hamburg")],
+        slots={"language": "en"},
+    )
     assert "Network meeting Hamburg" in dispatcher.messages[-1]["text"]
 
-    _, slots = await run(ActionSearchEvents(), dispatcher, domain, text="and in Munich?",
-                         intent="inform_event_filter", entities=[ent("city", "Munich")],
-                         slots={"language": "en", "event_filter": slots["event_filter"]})
+    _, slots = await run(
+        ActionSearchEvents(),
+        dispatcher,
+        domain,
+        text="and in Munich?",
+        intent="inform_event_filter",
+        entities=[ent("city", "Munich")],
+        slots={"language": "en", "event_filter": slots["event_filter"]},
+    )
     assert "Workshop Munich" in dispatcher.messages[-1]["text"]
     assert slots["event_filter"]["city"] == "München"
 
-    _, slots = await run(ActionSearchEvents(), dispatcher, domain, text="only online ones?",
-                         intent="inform_event_filter", entities=[ent("format", "online")],
-                         slots={"language": "en", "event_filter": slots["event_filter"]})
+    _, slots = await run(
+        ActionSearchEvents(),
+        dispatcher,
+        domain,
+        text="only online ones?",
+        intent="inform_event_filter",
+        entities=[ent("format", "online")],
+        slots={"language": "en", "event_filter": slots["event_filter"]},
+    )
     last = dispatcher.messages[-1]
     # Munich has no online event: say so and offer the nearest alternatives.
-    assert last["text"].startswith("I found no upcoming OFR events in München (online).")
+    assert last["text"].startswith(
+        "I found no upcoming OFR events in München (online)."
+    )
     assert {b["payload"] for b in last["buttons"]} == {"/ask_events"}
 
 
 async def test_nothing_found_offers_online_events(dispatcher, domain):
-    messages, _ = await run(ActionSearchEvents(), dispatcher, domain, text="events in Leipzig?",
-                            intent="ask_events", entities=[ent("city", "Leipzig")], slots={"language": "en"})
+    messages, _ = await run(
+        ActionSearchEvents(),
+        dispatcher,
+        domain,
+        text="events in Leipzig?",
+        intent="ask_events",
+        entities=[ent("city", "Leipzig")],
+        slots={"language": "en"},
+    )
     payloads = [b["payload"] for b in messages[0]["buttons"]]
     assert messages[0]["text"].startswith("I found no upcoming OFR events in Leipzig.")
     assert payloads == ["/ask_events", '/ask_events{"format": "online"}']
 
 
 async def test_month_and_format_combined(dispatcher, domain):
-    messages, slots = await run(ActionSearchEvents(), dispatcher, domain, text="online events in March",
-                                intent="ask_events", slots={"language": "en"},
-                                entities=[ent("format", "online"), ent("date", "in March")])
+    messages, slots = await run(
+        ActionSearchEvents(),
+        dispatcher,
+        domain,
+        text="online events in March",
+        intent="ask_events",
+        slots={"language": "en"},
+        entities=[ent("format", "online"), ent("date", "in March")],
+    )
     assert ids_in(messages[0]) == ["test-2027-online-march"]
     assert slots["event_filter"]["period"]["start"] == "2027-03-01"
 
 
 async def test_a_past_year_asked_as_events_answers_from_the_history(dispatcher, domain):
-    messages, _ = await run(ActionSearchEvents(), dispatcher, domain, text="Veranstaltungen 2022",
-                            intent="ask_events", entities=[ent("date", "2022")])
+    messages, _ = await run(
+        ActionSearchEvents(),
+        dispatcher,
+        domain,
+        text="Veranstaltungen 2022",
+        intent="ask_events",
+        entities=[ent("date", "2022")],
+    )
     assert messages[0]["text"].startswith("Vergangene OFR-Veranstaltungen (2022):")
     assert "Beratung für Pakistan" in messages[0]["text"]
 
 
 async def test_past_events_by_year(dispatcher, domain):
-    messages, _ = await run(ActionPastEvents(), dispatcher, domain, text="what did OFR do in 2019?",
-                            intent="ask_past_events", entities=[ent("date", "2019")], slots={"language": "en"})
+    messages, _ = await run(
+        ActionPastEvents(),
+        dispatcher,
+        domain,
+        text="what did OFR do in 2019?",
+        intent="ask_past_events",
+        entities=[ent("date", "2019")],
+        slots={"language": "en"},
+    )
     assert messages[0]["text"].startswith("Past OFR events (2019):")
     assert "Dialogues 2019 — 2019" in messages[0]["text"]
 
     dispatcher.messages.clear()
-    messages, _ = await run(ActionPastEvents(), dispatcher, domain, text="Was war 2030?",
-                            intent="ask_past_events", entities=[ent("date", "2015")])
-    assert messages[0]["text"].startswith("Ich kenne keine vergangenen OFR-Veranstaltungen (2015).")
+    messages, _ = await run(
+        ActionPastEvents(),
+        dispatcher,
+        domain,
+        text="Was war 2030?",
+        intent="ask_past_events",
+        entities=[ent("date", "2015")],
+    )
+    assert messages[0]["text"].startswith(
+        "Ich kenne keine vergangenen OFR-Veranstaltungen (2015)."
+    )
 
 
 async def test_details_by_button_include_calendar_link(dispatcher, domain):
-    messages, _ = await run(ActionEventDetails(), dispatcher, domain, text="/ask_event_details",
-                            intent="ask_event_details", entities=[ent("event_id", "test-2027-hamburg")],
-                            slots={"language": "en"})
+    messages, _ = await run(
+        ActionEventDetails(),
+        dispatcher,
+        domain,
+        text="/ask_event_details",
+        intent="ask_event_details",
+        entities=[ent("event_id", "test-2027-hamburg")],
+        slots={"language": "en"},
+    )
     text = messages[0]["text"]
-    assert text.startswith("Network meeting Hamburg\n\nWhen: Wednesday, 3 February 2027, 10:00–16:00")
+    assert text.startswith(
+        "Network meeting Hamburg\n\nWhen: Wednesday, 3 February 2027, 10:00–16:00"
+    )
     assert "/webhooks/calendar/events/test-2027-hamburg.ics" in text
 
 
 async def test_details_by_title_and_by_city(dispatcher, domain):
-    messages, _ = await run(ActionEventDetails(), dispatcher, domain,
-                            text="mehr infos zum online dialog rückkehrerinnen", intent="ask_event_details")
+    messages, _ = await run(
+        ActionEventDetails(),
+        dispatcher,
+        domain,
+        text="mehr infos zum online dialog rückkehrerinnen",
+        intent="ask_event_details",
+    )
     assert messages[0]["text"].startswith("Online-Dialog: Rückkehrerinnen")
 
     dispatcher.messages.clear()
-    messages, _ = await run(ActionEventDetails(), dispatcher, domain, text="was war in Neu-Ulm?",
-                            intent="ask_event_details", entities=[ent("city", "Neu-Ulm")])
+    messages, _ = await run(
+        ActionEventDetails(),
+        dispatcher,
+        domain,
+        text="was war in Neu-Ulm?",
+        intent="ask_event_details",
+        entities=[ent("city", "Neu-Ulm")],
+    )
     assert messages[0]["text"].startswith("Beratung für Pakistan")
     assert "bereits stattgefunden" in messages[0]["text"]
     assert ".ics" not in messages[0]["text"]
 
 
-async def test_no_upcoming_event_names_the_latest_and_the_contact(dispatcher, domain, monkeypatch):
+async def test_no_upcoming_event_names_the_latest_and_the_contact(
+    dispatcher, domain, monkeypatch
+):
     monkeypatch.setenv("OFR_EVENTS_FILE", str(ROOT / "data" / "events.yml"))
-    messages, slots = await run(ActionSearchEvents(), dispatcher, domain, text="any events coming up?",
-                                intent="ask_events", slots={"language": "en"})
+    messages, slots = await run(
+        ActionSearchEvents(),
+        dispatcher,
+        domain,
+        text="any events coming up?",
+        intent="ask_events",
+        slots={"language": "en"},
+    )
     text = messages[0]["text"]
-    assert text.startswith("There are no upcoming OFR events in my calendar at the moment.")
-    assert "Current developments and experiences in return and reintegration — May 2023" in text
+    assert text.startswith(
+        "There are no upcoming OFR events in my calendar at the moment."
+    )
+    assert (
+        "Current developments and experiences in return and reintegration — May 2023"
+        in text
+    )
     assert "lschardt@iom.int" in text
     assert isinstance(slots["event_filter"], dict)
 
@@ -199,6 +323,8 @@ async def test_no_upcoming_event_names_the_latest_and_the_contact(dispatcher, do
 def test_slot_round_trip():
     from actions.periods import parse_period
 
-    wanted = EventFilter(city="Köln", format="online", period=parse_period("2027", "en"))
+    wanted = EventFilter(
+        city="Köln", format="online", period=parse_period("2027", "en")
+    )
     assert EventFilter.from_slot(wanted.to_slot()) == wanted
     assert EventFilter.from_slot("garbage") == EventFilter()

@@ -47,19 +47,33 @@ def test_fixture_loads_sorted_by_start() -> None:
 @pytest.mark.parametrize(
     ("entry", "expected"),
     [
-        ('  - id: a\n    title: {en: "A"}\n    start: 2027-01-01\n    format: online\n',
-         "entry 1 (id a): title.de is missing"),
-        ('  - id: b\n    title: {en: "B", de: "B"}\n    start: 2027-01-01\n    format: webinar\n',
-         "entry 1 (id b): format must be one of"),
-        ('  - id: c\n    title: {en: "C", de: "C"}\n    start: 2027-01-02\n    end: 2027-01-01\n'
-         "    format: online\n", "entry 1 (id c): end is before start"),
-        ('  - id: d\n    title: {en: "D", de: "D"}\n    start: 2027-01-02\n    format: in_person\n',
-         "entry 1 (id d): city is required unless the event is online"),
-        ('  - id: e\n    title: {en: "E", de: "E"}\n    start: 2027-01-02\n    format: online\n'
-         '    citty: Bonn\n', "entry 1 (id e): citty is not a known field"),
+        (
+            '  - id: a\n    title: {en: "A"}\n    start: 2027-01-01\n    format: online\n',
+            "entry 1 (id a): title.de is missing",
+        ),
+        (
+            '  - id: b\n    title: {en: "B", de: "B"}\n    start: 2027-01-01\n    format: webinar\n',
+            "entry 1 (id b): format must be one of",
+        ),
+        (
+            '  - id: c\n    title: {en: "C", de: "C"}\n    start: 2027-01-02\n    end: 2027-01-01\n'
+            "    format: online\n",
+            "entry 1 (id c): end is before start",
+        ),
+        (
+            '  - id: d\n    title: {en: "D", de: "D"}\n    start: 2027-01-02\n    format: in_person\n',
+            "entry 1 (id d): city is required unless the event is online",
+        ),
+        (
+            '  - id: e\n    title: {en: "E", de: "E"}\n    start: 2027-01-02\n    format: online\n'
+            "    citty: Bonn\n",
+            "entry 1 (id e): citty is not a known field",
+        ),
     ],
 )
-def test_validation_names_file_entry_and_field(tmp_path: Path, entry: str, expected: str) -> None:
+def test_validation_names_file_entry_and_field(
+    tmp_path: Path, entry: str, expected: str
+) -> None:
     path = write(tmp_path / "events.yml", "events:\n" + entry)
     with pytest.raises(EventsFileError) as error:
         parse_events(path)
@@ -84,7 +98,9 @@ def test_reload_on_change_and_last_good_fallback(tmp_path: Path, caplog) -> None
     store = EventsStore(path)
     assert [e.id for e in store.events()] == ["first"]
 
-    write(path, "events:" + GOOD_ENTRY.format(id="first") + GOOD_ENTRY.format(id="second"))
+    write(
+        path, "events:" + GOOD_ENTRY.format(id="first") + GOOD_ENTRY.format(id="second")
+    )
     assert [e.id for e in store.events()] == ["first", "second"]
 
     caplog.set_level(logging.ERROR)

@@ -18,7 +18,10 @@ def detector(tmp_path_factory) -> LanguageDetectorComponent:
     storage = LocalModelStorage(tmp_path_factory.mktemp("storage"))
     config = {
         **LanguageDetectorComponent.get_default_config(),
-        "vocabulary_dirs": {"en": str(ROOT / "data/nlu/en"), "de": str(ROOT / "data/nlu/de")},
+        "vocabulary_dirs": {
+            "en": str(ROOT / "data/nlu/en"),
+            "de": str(ROOT / "data/nlu/de"),
+        },
     }
     resource = Resource("language_detector")
     context = ExecutionContext(GraphSchema({}), "test")
@@ -62,25 +65,42 @@ def test_clear_english(detector: LanguageDetectorComponent, text: str) -> None:
     assert detector.detect(text) == "en"
 
 
-@pytest.mark.parametrize("text", ["ok", "IOM?", "BAMF", "GIZ", "REAG/GARP", "?", "", "👍"])
+@pytest.mark.parametrize(
+    "text", ["ok", "IOM?", "BAMF", "GIZ", "REAG/GARP", "?", "", "👍"]
+)
 def test_ambiguous_messages_keep_the_language(
     detector: LanguageDetectorComponent, text: str
 ) -> None:
     assert detector.detect(text) is None
 
 
-def test_process_adds_entity_only_when_clear(detector: LanguageDetectorComponent) -> None:
-    clear, unclear = Message({"text": "Wann ist die nächste Veranstaltung?"}), Message({"text": "ok"})
+def test_process_adds_entity_only_when_clear(
+    detector: LanguageDetectorComponent,
+) -> None:
+    clear, unclear = (
+        Message({"text": "Wann ist die nächste Veranstaltung?"}),
+        Message({"text": "ok"}),
+    )
     detector.process([clear, unclear])
-    assert [e["value"] for e in clear.get("entities") if e["entity"] == ENTITY_NAME] == ["de"]
+    assert [
+        e["value"] for e in clear.get("entities") if e["entity"] == ENTITY_NAME
+    ] == ["de"]
     assert not unclear.get("entities")
     # Every message gets a language for the tokenizer, even when undecided.
     assert clear.get("language") == "de"
     assert unclear.get("language") in ("en", "de")
 
 
-def test_training_data_gets_no_language_entities(detector: LanguageDetectorComponent) -> None:
-    data = TrainingData([Message({"text": "Wo finde ich Rückkehrberatung?", "intent": "ask_counselling"})])
+def test_training_data_gets_no_language_entities(
+    detector: LanguageDetectorComponent,
+) -> None:
+    data = TrainingData(
+        [
+            Message(
+                {"text": "Wo finde ich Rückkehrberatung?", "intent": "ask_counselling"}
+            )
+        ]
+    )
     detector.process_training_data(data)
     example = data.training_examples[0]
     assert example.get("language") == "de"

@@ -55,7 +55,10 @@ def test_not_a_date(phrase) -> None:
 
 @pytest.fixture(scope="module")
 def events():
-    return {e.id: e for e in EventsStore(ROOT / "tests" / "fixtures" / "events.yml").events()}
+    return {
+        e.id: e
+        for e in EventsStore(ROOT / "tests" / "fixtures" / "events.yml").events()
+    }
 
 
 def test_time_range_in_both_languages(events) -> None:

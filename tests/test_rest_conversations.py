@@ -38,11 +38,17 @@ def sender() -> str:
         ("who are the partners of ofr", "utter_partners", "en"),
         ("Wie lautet die Telefonnummer?", "utter_contact_phone", "de"),
         ("what's the email address", "utter_contact_email", "en"),
-        ("wie viel geld bekommt mein klient wenn er zurückkehrt", "utter_individual_case", "de"),
+        (
+            "wie viel geld bekommt mein klient wenn er zurückkehrt",
+            "utter_individual_case",
+            "de",
+        ),
         ("how much money will I get if I go back?", "utter_individual_case", "en"),
     ],
 )
-def test_answers_in_the_language_of_the_question(bot, domain, message, response, language):
+def test_answers_in_the_language_of_the_question(
+    bot, domain, message, response, language
+):
     answers = bot.rest(sender(), message)
     assert answers, f"no answer to {message!r}"
     assert answers[0]["text"] == text_of(domain, response, language)
@@ -88,10 +94,20 @@ def test_button_payload_answers_in_the_conversation_language(bot, domain):
     assert answers[0]["text"] == text_of(domain, "utter_handbook", "de")
 
 
-def test_gibberish_asks_to_rephrase(bot, domain):
-    answers = bot.rest(sender(), "xqzv blorf wugga", metadata={"language": "en"})
+def test_low_confidence_asks_to_rephrase_with_topics(bot, domain):
+    # FallbackClassifier predicts nlu_fallback below its threshold; the rule answers.
+    answers = bot.rest(sender(), "/nlu_fallback", metadata={"language": "en"})
     assert answers[0]["text"] == text_of(domain, "utter_rephrase", "en")
-    assert answers[0]["buttons"]
+    assert "/ask_events" in [b["payload"] for b in answers[0]["buttons"]]
+
+
+@pytest.mark.parametrize("gibberish", ["xqzv blorf wugga", "asdfgh jklö"])
+def test_gibberish_gets_help_not_a_wrong_answer(bot, domain, gibberish):
+    answers = bot.rest(sender(), gibberish, metadata={"language": "en"})
+    helpful = {
+        text_of(domain, r, "en") for r in ("utter_rephrase", "utter_out_of_scope")
+    }
+    assert answers[0]["text"] in helpful
 
 
 def test_out_of_scope_says_what_the_bot_can_do(bot, domain):

@@ -1,0 +1,52 @@
+"""Held-out NLU numbers per language: intent accuracy, macro-F1, language detection.
+
+    .venv/bin/python bench/nlu.py [--model models/ofr.tar.gz] [--errors]
+
+Prints numbers; never fails on them (the floor is checked by the test suite).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from bot.evaluation import evaluate  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="models/ofr.tar.gz")
+    parser.add_argument(
+        "--errors", action="store_true", help="list misclassified examples"
+    )
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    started = time.perf_counter()
+    reports = evaluate(Path(args.model))
+    elapsed = time.perf_counter() - started
+    print(
+        f"{'language':<9}{'examples':>9}{'accuracy':>10}{'macro-F1':>10}{'language ok':>13}"
+    )
+    for language, report in reports.items():
+        print(
+            f"{language:<9}{len(report.predictions):>9}{report.accuracy:>10.3f}"
+            f"{report.macro_f1:>10.3f}{report.language_accuracy:>13.3f}"
+        )
+    print(f"evaluation time (load + parse): {elapsed:.1f} s")
+    if args.errors:
+        for language, report in reports.items():
+            for p in report.errors():
+                print(
+                    f"[{language}] {p.expected:>22} -> {p.predicted:<22} {p.confidence:.2f}  {p.text}"
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,491 @@
+"""Telegram channel for Rasa, built on python-telegram-bot.
+
+Webhook mode: Telegram posts updates to ``POST /webhooks/telegram/webhook``; the
+request must carry ``X-Telegram-Bot-Api-Secret-Token``. Polling mode
+(``make telegram-polling``) fetches updates with python-telegram-bot and posts them to
+the same route, so both modes share one handling path: ``Update.de_json`` →
+``Application.process_update`` → the handlers below → Rasa.
+
+Configuration comes from the environment (README "Telegram"): TELEGRAM_TOKEN,
+TELEGRAM_WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET, TELEGRAM_API_BASE_URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+from collections import OrderedDict
+from typing import Any, Awaitable, Callable, Dict, List, Optional
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from actions.calendar_file import ics
+from actions.events_store import default_store
+from actions.language import normalise
+from actions.messages import message
+from bot.conversation_store import delete_conversation
+from bot.telegram_format import escape, split_message
+
+logger = logging.getLogger(__name__)
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+CHANNEL_NAME = "telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_UPDATE_BYTES = 1_000_000
+UPDATE_TYPES = ["message", "callback_query"]
+COMMANDS = ("start", "help", "events", "contact", "language", "forget")
+# Commands that are simply questions to the assistant.
+COMMAND_PAYLOADS = {
+    "start": ["/greet", "/what_can_you_do"],
+    "help": ["/what_can_you_do"],
+    "events": ["/ask_events"],
+    "contact": ["/ask_contact"],
+}
+FORGET_YES, FORGET_NO = "forget:yes", "forget:no"
+
+
+class ConfigurationError(Exception):
+    """The Telegram settings are incomplete; the message says what to set."""
+
+
+class ButtonPayloads:
+    """Telegram's callback_data holds at most 64 bytes; longer payloads get a key."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._payloads: OrderedDict[str, str] = OrderedDict()
+        self._capacity = capacity
+
+    def encode(self, payload: str) -> str:
+        if len(payload.encode("utf-8")) <= 64 and not payload.startswith("k:"):
+            return payload
+        key = "k:" + hashlib.sha1(payload.encode("utf-8")).hexdigest()[:20]
+        self._payloads[key] = payload
+        self._payloads.move_to_end(key)
+        while len(self._payloads) > self._capacity:
+            self._payloads.popitem(last=False)
+        return key
+
+    def decode(self, data: str) -> Optional[str]:
+        if data.startswith("k:"):
+            return self._payloads.get(data)
+        return data
+
+
+def _language_of(update: Update) -> str:
+    user = update.effective_user
+    return normalise(user.language_code if user else None) or "de"
+
+
+class TelegramOutput(OutputChannel):
+    """Sends Rasa's answers with python-telegram-bot."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL_NAME
+
+    def __init__(self, application: Application, payloads: ButtonPayloads) -> None:
+        self.application = application
+        self.payloads = payloads
+
+    async def _send(self, chat_id: str, text: str, markup: Any = None) -> None:
+        chunks = split_message(text)
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            try:
+                await self.application.bot.send_message(
+                    chat_id=chat_id,
+                    text=escape(chunk),
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup if last else None,
+                    disable_web_page_preview=True,
+                )
+            except TelegramError as error:
+                logger.error("sendMessage to a chat failed: %s", type(error).__name__)
+
+    async def send_text_message(
+        self, recipient_id: str, text: str, **kwargs: Any
+    ) -> None:
+        await self._send(recipient_id, text)
+
+    async def send_text_with_buttons(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: List[Dict[str, Any]],
+        **kwargs: Any,
+    ) -> None:
+        rows = [
+            [
+                InlineKeyboardButton(
+                    button["title"][:64],
+                    callback_data=self.payloads.encode(button["payload"]),
+                )
+            ]
+            for button in buttons
+            if button.get("title") and button.get("payload")
+        ]
+        await self._send(
+            recipient_id, text, InlineKeyboardMarkup(rows) if rows else None
+        )
+
+    async def send_image_url(
+        self, recipient_id: str, image: str, **kwargs: Any
+    ) -> None:
+        await self._send(recipient_id, image)
+
+    async def send_attachment(
+        self, recipient_id: str, attachment: str, **kwargs: Any
+    ) -> None:
+        await self._send(recipient_id, str(attachment))
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any
+    ) -> None:
+        """Actions attach {"ics_event_id": ...} to event details: send the .ics file."""
+        event_id = (
+            json_message.get("ics_event_id") if isinstance(json_message, dict) else None
+        )
+        event = default_store().get(str(event_id)) if event_id else None
+        if event is None:
+            return
+        language = json_message.get("language", "de")
+        try:
+            await self.application.bot.send_document(
+                chat_id=recipient_id,
+                document=InputFile(ics(event, language), filename=f"{event.id}.ics"),
+            )
+        except TelegramError as error:
+            logger.error("sendDocument to a chat failed: %s", type(error).__name__)
+
+
+class TelegramInput(InputChannel):
+    """Rasa input channel for Telegram (webhook; polling posts to the same route)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL_NAME
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> TelegramInput:
+        return cls.from_environment()
+
+    @classmethod
+    def from_environment(cls) -> TelegramInput:
+        token = os.environ.get("TELEGRAM_TOKEN", "").strip()
+        if not token:
+            raise ConfigurationError(
+                "TELEGRAM_TOKEN is not set: set it to the token from @BotFather, "
+                "or start without Telegram."
+            )
+        secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
+        if not secret:
+            raise ConfigurationError(
+                "TELEGRAM_WEBHOOK_SECRET is not set: choose a random string (A-Z, a-z, "
+                "0-9, _ and -) so that only Telegram can post to the webhook."
+            )
+        return cls(
+            token=token,
+            secret=secret,
+            webhook_url=os.environ.get("TELEGRAM_WEBHOOK_URL", "").strip() or None,
+            base_url=os.environ.get("TELEGRAM_API_BASE_URL", "").strip() or None,
+        )
+
+    def __init__(
+        self,
+        token: str,
+        secret: str,
+        webhook_url: Optional[str] = None,
+        base_url: Optional[str] = None,
+    ) -> None:
+        self.secret = secret
+        self.webhook_url = webhook_url
+        builder = (
+            Application.builder()
+            .token(token)
+            .updater(None)
+            .rate_limiter(AIORateLimiter(max_retries=3))
+        )
+        if base_url:
+            builder = builder.base_url(base_url).base_file_url(
+                base_url.replace("/bot", "/file/bot")
+            )
+        self.application = builder.build()
+        self.payloads = ButtonPayloads()
+        self.output = TelegramOutput(self.application, self.payloads)
+        self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
+        self._tracker_store: Any = None
+        self._register_handlers()
+
+    def get_output_channel(self) -> OutputChannel:
+        return self.output
+
+    # --- handlers ----------------------------------------------------------------
+
+    def _register_handlers(self) -> None:
+        app = self.application
+        app.add_handler(CommandHandler(list(COMMAND_PAYLOADS), self._command))
+        app.add_handler(CommandHandler("language", self._language))
+        app.add_handler(CommandHandler("forget", self._forget))
+        app.add_handler(CallbackQueryHandler(self._callback))
+        app.add_handler(
+            MessageHandler(
+                filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, self._text
+            )
+        )
+        app.add_handler(
+            MessageHandler(
+                filters.UpdateType.MESSAGE
+                & filters.ChatType.PRIVATE
+                & ~filters.TEXT
+                & ~filters.StatusUpdate.ALL,
+                self._not_text,
+            )
+        )
+        app.add_error_handler(self._error)
+
+    async def _ask_rasa(self, update: Update, text: str) -> None:
+        chat = update.effective_chat
+        if chat is None or self._on_new_message is None:
+            return
+        metadata = {"language": _language_of(update)}
+        await self._on_new_message(
+            UserMessage(
+                text,
+                self.output,
+                sender_id=str(chat.id),
+                input_channel=CHANNEL_NAME,
+                metadata=metadata,
+            )
+        )
+
+    def _addressed_to_bot(self, update: Update) -> bool:
+        """In groups only mentions of the bot and replies to it count."""
+        msg = update.effective_message
+        chat = update.effective_chat
+        if msg is None or chat is None or chat.type == ChatType.PRIVATE:
+            return True
+        username = (self.application.bot.username or "").lower()
+        mentioned = username and f"@{username}" in (msg.text or "").lower()
+        replied = (
+            msg.reply_to_message is not None
+            and msg.reply_to_message.from_user is not None
+            and msg.reply_to_message.from_user.id == self.application.bot.id
+        )
+        return bool(mentioned or replied)
+
+    async def _text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A question typed by the user goes to the assistant."""
+        if not self._addressed_to_bot(update):
+            return
+        text = update.effective_message.text or ""
+        username = self.application.bot.username
+        if username:
+            text = text.replace(f"@{username}", "").strip()
+        if text:
+            await self._ask_rasa(update, text)
+
+    async def _command(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        """/start, /help, /events, /contact ask the assistant the matching question."""
+        command = (
+            (update.effective_message.text or "").split()[0].lstrip("/").split("@")[0]
+        )
+        for payload in COMMAND_PAYLOADS.get(command.lower(), []):
+            await self._ask_rasa(update, payload)
+
+    async def _language(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        """/language offers English and Deutsch as buttons."""
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        "English", callback_data='/switch_language{"language":"en"}'
+                    ),
+                    InlineKeyboardButton(
+                        "Deutsch", callback_data='/switch_language{"language":"de"}'
+                    ),
+                ]
+            ]
+        )
+        await update.effective_message.reply_text(
+            message("telegram_choose_language", _language_of(update)),
+            reply_markup=keyboard,
+        )
+
+    async def _forget(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/forget asks for confirmation before deleting the conversation."""
+        language = _language_of(update)
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        message("telegram_forget_yes", language),
+                        callback_data=FORGET_YES,
+                    ),
+                    InlineKeyboardButton(
+                        message("telegram_forget_no", language), callback_data=FORGET_NO
+                    ),
+                ]
+            ]
+        )
+        await update.effective_message.reply_text(
+            message("telegram_forget_confirm", language), reply_markup=keyboard
+        )
+
+    async def _callback(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        """A pressed button: answer the callback, then act on its payload."""
+        query = update.callback_query
+        language = _language_of(update)
+        payload = self.payloads.decode(query.data or "")
+        if payload is None:
+            await query.answer(message("telegram_button_expired", language))
+            return
+        await query.answer()
+        if payload in (FORGET_YES, FORGET_NO):
+            await self._confirm_forget(update, payload == FORGET_YES, language)
+            return
+        await self._ask_rasa(update, payload)
+
+    async def _confirm_forget(
+        self, update: Update, confirmed: bool, language: str
+    ) -> None:
+        chat = update.effective_chat
+        if confirmed and self._tracker_store is not None and chat is not None:
+            await delete_conversation(self._tracker_store, str(chat.id))
+            logger.info("A Telegram conversation was deleted on the user's request.")
+            text = message("telegram_forget_done", language)
+        else:
+            text = message("telegram_forget_kept", language)
+        await self.application.bot.send_message(chat_id=chat.id, text=text)
+
+    async def _not_text(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        """Photos, stickers, voice, documents, locations: say that only text is read."""
+        await update.effective_message.reply_text(
+            message("telegram_text_only", _language_of(update))
+        )
+
+    async def _error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        logger.error(
+            "Handling a Telegram update failed: %s",
+            type(context.error).__name__,
+            exc_info=(type(context.error), context.error, context.error.__traceback__)
+            if context.error
+            else None,
+        )
+
+    # --- start-up ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Initialise the bot (getMe), register commands, and set the webhook if asked."""
+        await self.application.initialize()
+        await self.application.start()
+        for language in ("en", "de"):
+            commands = [
+                BotCommand(c, message(f"telegram_cmd_{c}", language)) for c in COMMANDS
+            ]
+            try:
+                await self.application.bot.set_my_commands(
+                    commands, language_code=language
+                )
+                if language == "de":
+                    await self.application.bot.set_my_commands(commands)
+            except TelegramError as error:
+                logger.error("setMyCommands failed: %s", type(error).__name__)
+        if self.webhook_url:
+            try:
+                await self.application.bot.set_webhook(
+                    url=self.webhook_url,
+                    secret_token=self.secret,
+                    allowed_updates=UPDATE_TYPES,
+                )
+            except TelegramError as error:
+                logger.error("setWebhook failed: %s", type(error).__name__)
+
+    async def stop(self) -> None:
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        self._on_new_message = on_new_message
+        telegram = Blueprint("telegram_webhook", __name__)
+
+        @telegram.listener("after_server_start")
+        async def started(app: Any, _: Any) -> None:
+            self._tracker_store = (
+                getattr(app.ctx.agent, "tracker_store", None)
+                if hasattr(app.ctx, "agent")
+                else None
+            )
+            try:
+                await self.start()
+                logger.info("Telegram channel ready.")
+            except TelegramError as error:
+                logger.error(
+                    "The Telegram channel could not start: %s", type(error).__name__
+                )
+
+        @telegram.listener("before_server_stop")
+        async def stopping(app: Any, _: Any) -> None:
+            await self.stop()
+
+        @telegram.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @telegram.route("/webhook", methods=["POST"])
+        async def webhook(request: Request) -> HTTPResponse:
+            given = request.headers.get(SECRET_HEADER, "")
+            if not hmac.compare_digest(given.encode(), self.secret.encode()):
+                return response.json({"error": "forbidden"}, status=403)
+            if len(request.body or b"") > MAX_UPDATE_BYTES:
+                return response.json({"error": "too large"}, status=413)
+            try:
+                data = json.loads(request.body or b"")
+            except ValueError:
+                return response.json({"error": "invalid JSON"}, status=400)
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                return response.json({"error": "not a Telegram update"}, status=400)
+            if self._tracker_store is None and hasattr(request.app.ctx, "agent"):
+                self._tracker_store = request.app.ctx.agent.tracker_store
+            try:
+                update = Update.de_json(data, self.application.bot)
+            except (KeyError, TypeError, ValueError):
+                return response.json({"error": "not a Telegram update"}, status=400)
+            await self.application.process_update(update)
+            return response.json({"status": "ok"})
+
+        return telegram

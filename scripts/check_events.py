@@ -1,0 +1,42 @@
+"""Check the events file staff edit: `make validate` runs this.
+
+Prints one line per problem (file, entry, field, what to do) and exits 1 when the
+file cannot be used, 0 when it is fine.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from actions.event_search import upcoming  # noqa: E402
+from actions.events_store import (  # noqa: E402
+    DEFAULT_EVENTS_FILE,
+    EventsFileError,
+    parse_events,
+)
+
+
+def main() -> int:
+    path = Path(
+        sys.argv[1]
+        if len(sys.argv) > 1
+        else os.environ.get("OFR_EVENTS_FILE") or DEFAULT_EVENTS_FILE
+    )
+    try:
+        events = parse_events(path)
+    except EventsFileError as error:
+        for problem in str(error).split("; "):
+            print(problem, file=sys.stderr)
+        return 1
+    coming = upcoming(events, datetime.now(timezone.utc))
+    print(f"{path}: {len(events)} events are valid, {len(coming)} of them upcoming.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Remove training examples that copy or nearly copy a held-out test example.
+
+    .venv/bin/python scripts/drop_heldout_copies.py [--dry-run]
+
+Keeps tests/nlu honest after staff or helpers add training data: the held-out sets
+measure questions the model has not seen. Prints what it removes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.language_detector import read_examples  # noqa: E402
+from tests.test_heldout_independent import normalise  # noqa: E402
+
+_ENTITY = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+
+
+def near(a: str, b: str) -> bool:
+    matcher = difflib.SequenceMatcher(None, a, b)
+    return (
+        matcher.real_quick_ratio() >= 0.9
+        and matcher.quick_ratio() >= 0.9
+        and matcher.ratio() >= 0.9
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dry-run", action="store_true")
+    args = parser.parse_args()
+    for language in ("en", "de"):
+        held_out = [
+            normalise(t) for t in read_examples(ROOT / "tests" / "nlu" / language)
+        ]
+        held_out = [t for t in held_out if len(t) >= 12]
+        for path in sorted((ROOT / "data" / "nlu" / language).glob("*.yml")):
+            kept, removed = [], 0
+            for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+                stripped = line.strip()
+                if stripped.startswith("- ") and line.startswith("    "):
+                    text = normalise(_ENTITY.sub(r"\1", stripped[2:]))
+                    if any(near(text, t) for t in held_out):
+                        print(f"{path.relative_to(ROOT)}: {stripped[2:]}")
+                        removed += 1
+                        continue
+                kept.append(line)
+            if removed and not args.dry_run:
+                path.write_text("".join(kept), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

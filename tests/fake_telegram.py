@@ -1,0 +1,134 @@
+"""A local stand-in for the Telegram Bot API that records every call.
+
+python-telegram-bot talks to ``{TELEGRAM_API_BASE_URL}{token}/{method}``; this
+aiohttp app answers like Telegram does and keeps the calls for assertions. Failures
+can be injected per method (e.g. a 429 with retry_after, or a 400).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+from aiohttp import web
+
+BOT_USER = {"id": 4242, "is_bot": True, "first_name": "OFR", "username": "ofr_test_bot"}
+
+
+class FakeTelegram:
+    def __init__(self) -> None:
+        self.calls: List[Tuple[str, Dict[str, Any]]] = []
+        self.failures: Dict[str, List[Tuple[int, Dict[str, Any]]]] = {}
+        self._message_id = 100
+        self._lock = threading.Lock()
+        self.port = 0
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._runner: Optional[web.AppRunner] = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    def fail(
+        self, method: str, status: int, body: Dict[str, Any], times: int = 1
+    ) -> None:
+        """The next ``times`` calls of ``method`` answer ``status`` with ``body``."""
+        with self._lock:
+            self.failures.setdefault(method, []).extend([(status, body)] * times)
+
+    def calls_of(self, method: str) -> List[Dict[str, Any]]:
+        with self._lock:
+            return [params for name, params in self.calls if name == method]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    def wait_for(
+        self, method: str, count: int = 1, timeout: float = 60
+    ) -> List[Dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.calls_of(method)
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        return self.calls_of(method)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params: Dict[str, Any] = {}
+        if request.content_type == "application/json":
+            params = await request.json()
+        elif request.can_read_body:
+            form = await request.post()
+            for key, value in form.items():
+                if hasattr(value, "file"):
+                    params[key] = {
+                        "filename": value.filename,
+                        "content": value.file.read(),
+                    }
+                    continue
+                try:
+                    params[key] = json.loads(value)
+                except (TypeError, ValueError):
+                    params[key] = value
+        with self._lock:
+            self.calls.append((method, params))
+            failure = self.failures.get(method, []) and self.failures[method].pop(0)
+        if failure:
+            status, body = failure
+            return web.json_response(body, status=status)
+        return web.json_response({"ok": True, "result": self._result(method, params)})
+
+    def _result(self, method: str, params: Dict[str, Any]) -> Any:
+        if method == "getMe":
+            return BOT_USER
+        if method in ("sendMessage", "sendDocument"):
+            self._message_id += 1
+            result = {
+                "message_id": self._message_id,
+                "date": int(time.time()),
+                "chat": {"id": int(params.get("chat_id", 0)), "type": "private"},
+                "from": BOT_USER,
+            }
+            if method == "sendMessage":
+                result["text"] = params.get("text", "")
+            else:
+                result["document"] = {
+                    "file_id": "f1",
+                    "file_unique_id": "u1",
+                    "file_name": "e.ics",
+                }
+            return result
+        return True
+
+    def start(self) -> FakeTelegram:
+        ready = threading.Event()
+
+        def serve() -> None:
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            app = web.Application(client_max_size=20 * 1024 * 1024)
+            app.router.add_route("*", "/bot{token}/{method}", self._handle)
+            self._runner = web.AppRunner(app)
+            self._loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            self._loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]
+            ready.set()
+            self._loop.run_forever()
+
+        threading.Thread(target=serve, daemon=True).start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop and self._runner:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(
+                10
+            )
+            self._loop.call_soon_threadsafe(self._loop.stop)

@@ -1,0 +1,73 @@
+"""The held-out sets must not be copies or near-copies of training examples."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+
+from bot.language_detector import read_examples
+from tests.conftest import ROOT
+
+
+def normalise(text: str) -> str:
+    text = text.casefold()
+    for umlaut, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        text = text.replace(umlaut, spelled)
+    return " ".join(re.findall(r"\w+", text))
+
+
+def examples(folder: Path) -> List[str]:
+    return [normalise(e) for e in read_examples(folder)]
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_no_test_example_is_a_near_copy_of_training(language):
+    training = examples(ROOT / "data" / "nlu" / language)
+    held_out = examples(ROOT / "tests" / "nlu" / language)
+    by_length: Dict[int, List[str]] = {}
+    for text in training:
+        by_length.setdefault(len(text) // 10, []).append(text)
+    copies = []
+    for text in held_out:
+        if len(text) < 12:  # "hi", "danke": short messages cannot avoid overlap
+            continue
+        nearby = [
+            t
+            for k in range(len(text) // 10 - 1, len(text) // 10 + 2)
+            for t in by_length.get(k, [])
+        ]
+        for candidate in nearby:
+            matcher = difflib.SequenceMatcher(None, text, candidate)
+            if (
+                matcher.real_quick_ratio() >= 0.9
+                and matcher.quick_ratio() >= 0.9
+                and matcher.ratio() >= 0.9
+            ):
+                copies.append(f"{text!r} ~ {candidate!r}")
+                break
+    assert not copies, "near-copies of training examples in tests/nlu:\n" + "\n".join(
+        copies
+    )
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_every_intent_has_enough_held_out_examples(language):
+    counts: Dict[str, int] = {}
+    for path in (ROOT / "tests" / "nlu" / language).glob("*.yml"):
+        import yaml
+
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            counts[block["intent"]] = counts.get(block["intent"], 0) + len(
+                [
+                    line
+                    for line in block["examples"].splitlines()
+                    if line.strip().startswith("- ")
+                ]
+            )
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    missing = {i: counts.get(i, 0) for i in domain["intents"] if counts.get(i, 0) < 10}
+    assert not missing

@@ -1,0 +1,357 @@
+"""The Telegram channel end to end: real Update JSON posted to the webhook of a
+running Rasa server, python-telegram-bot calling a local stand-in for the Bot API."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any, Dict, Iterator, Optional
+
+import pytest
+import requests
+
+from tests.fake_telegram import BOT_USER, FakeTelegram
+from tests.servers import Servers, running_bot
+
+pytestmark = pytest.mark.server
+
+SECRET = "test-secret_123"
+_ids = itertools.count(1000)
+
+
+@pytest.fixture(scope="module")
+def telegram() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory, trained_model, telegram) -> Iterator[Servers]:
+    env = {
+        "TELEGRAM_TOKEN": "123456:TEST-token",
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "TELEGRAM_API_BASE_URL": telegram.base_url,
+        "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/webhooks/telegram/webhook",
+    }
+    with running_bot(tmp_path_factory.mktemp("var"), env=env) as servers:
+        telegram.wait_for("setWebhook")
+        servers.startup_calls = list(telegram.calls)
+        yield servers
+
+
+@pytest.fixture(autouse=True)
+def fresh_calls(telegram):
+    telegram.clear()
+
+
+def user(user_id: int, language: str = "de") -> Dict[str, Any]:
+    return {
+        "id": user_id,
+        "is_bot": False,
+        "first_name": "Test",
+        "language_code": language,
+    }
+
+
+def message_update(
+    chat_id: int, text: Optional[str] = None, language: str = "de", **extra: Any
+) -> Dict[str, Any]:
+    msg: Dict[str, Any] = {
+        "message_id": next(_ids),
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": "private", "first_name": "Test"},
+        "from": user(chat_id, language),
+    }
+    if text is not None:
+        msg["text"] = text
+        if text.startswith("/"):
+            command = text.split()[0]
+            msg["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(command)}
+            ]
+    msg.update(extra)
+    return {"update_id": next(_ids), "message": msg}
+
+
+def callback_update(chat_id: int, data: str, language: str = "de") -> Dict[str, Any]:
+    return {
+        "update_id": next(_ids),
+        "callback_query": {
+            "id": str(next(_ids)),
+            "from": user(chat_id, language),
+            "chat_instance": "ci",
+            "data": data,
+            "message": {
+                "message_id": next(_ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "from": BOT_USER,
+                "text": "…",
+            },
+        },
+    }
+
+
+def post(
+    bot: Servers, update: Any, secret: Optional[str] = SECRET
+) -> requests.Response:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+    return requests.post(
+        f"{bot.url}/webhooks/telegram/webhook", json=update, headers=headers, timeout=60
+    )
+
+
+def texts_to(telegram: FakeTelegram, chat_id: int):
+    return [c for c in telegram.calls_of("sendMessage") if int(c["chat_id"]) == chat_id]
+
+
+def test_start_up_registers_commands_in_both_languages_and_the_webhook(bot):
+    calls = bot.startup_calls
+    commands = {
+        c.get("language_code", ""): c["commands"]
+        for m, c in calls
+        if m == "setMyCommands"
+    }
+    assert set(commands) == {"en", "de", ""}
+    assert [c["command"] for c in commands["en"]] == [
+        "start",
+        "help",
+        "events",
+        "contact",
+        "language",
+        "forget",
+    ]
+    assert commands["de"][5]["description"] == "Dieses Gespräch löschen"
+    webhook = [c for m, c in calls if m == "setWebhook"][0]
+    assert webhook["url"] == "https://bot.example.org/webhooks/telegram/webhook"
+    assert webhook["secret_token"] == SECRET
+    assert webhook["allowed_updates"] == ["message", "callback_query"]
+
+
+def test_webhook_refuses_a_wrong_secret(bot, telegram):
+    chat = next(_ids)
+    for secret in (None, "wrong"):
+        assert (
+            post(bot, message_update(chat, "Hallo"), secret=secret).status_code == 403
+        )
+    time.sleep(1)
+    assert texts_to(telegram, chat) == []
+
+
+def test_text_answered_in_the_users_language(bot, telegram):
+    chat = next(_ids)
+    assert post(bot, message_update(chat, "Was ist OFR?", "de")).status_code == 200
+    sent = texts_to(telegram, chat)
+    assert sent and "Option Freiwillige Rückkehr" in sent[0]["text"]
+    assert sent[0]["parse_mode"] == "HTML"
+
+    chat_en = next(_ids)
+    post(bot, message_update(chat_en, "BAMF?", "en-GB"))
+    sent = texts_to(telegram, chat_en)
+    assert "Federal Office for Migration and Refugees" in sent[0]["text"]
+
+
+def test_buttons_become_an_inline_keyboard_and_a_press_answers(bot, telegram):
+    chat = next(_ids)
+    post(bot, message_update(chat, "/help", "en"))
+    sent = texts_to(telegram, chat)
+    keyboard = sent[-1]["reply_markup"]["inline_keyboard"]
+    payloads = [row[0]["callback_data"] for row in keyboard]
+    assert "/ask_contact" in payloads
+
+    telegram.clear()
+    post(bot, callback_update(chat, "/ask_contact", "en"))
+    assert len(telegram.calls_of("answerCallbackQuery")) == 1
+    assert "lschardt@iom.int" in texts_to(telegram, chat)[0]["text"]
+
+
+def test_language_command_switches(bot, telegram):
+    chat = next(_ids)
+    post(bot, message_update(chat, "/language", "de"))
+    keyboard = texts_to(telegram, chat)[-1]["reply_markup"]["inline_keyboard"]
+    assert [b["text"] for b in keyboard[0]] == ["English", "Deutsch"]
+    post(bot, callback_update(chat, keyboard[0][0]["callback_data"], "de"))
+    assert texts_to(telegram, chat)[-1]["text"] == "Sure — I'll continue in English."
+    # An ambiguous message keeps the chosen language although the user's app is German.
+    post(bot, message_update(chat, "GIZ?", "de"))
+    assert texts_to(telegram, chat)[-1]["text"].startswith("The Deutsche Gesellschaft")
+
+
+def test_non_text_messages_get_a_polite_answer(bot, telegram):
+    chat = next(_ids)
+    photo = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
+    post(bot, message_update(chat, None, "en", photo=photo))
+    post(
+        bot,
+        message_update(
+            chat,
+            None,
+            "de",
+            sticker={
+                "file_id": "s",
+                "file_unique_id": "s",
+                "type": "regular",
+                "width": 1,
+                "height": 1,
+                "is_animated": False,
+                "is_video": False,
+            },
+        ),
+    )
+    post(
+        bot,
+        message_update(
+            chat, None, "de", location={"latitude": 52.5, "longitude": 13.4}
+        ),
+    )
+    sent = [c["text"] for c in texts_to(telegram, chat)]
+    assert sent[0].startswith("Sorry, I can only read text messages")
+    assert sent[1].startswith("Entschuldigung, ich kann nur Textnachrichten lesen")
+    assert len(sent) == 3
+
+
+def test_edited_messages_and_channel_posts_are_ignored(bot, telegram):
+    chat = next(_ids)
+    edited = message_update(chat, "Was ist OFR?")
+    edited["edited_message"] = edited.pop("message")
+    edited["edited_message"]["edit_date"] = int(time.time())
+    channel_post = {
+        "update_id": next(_ids),
+        "channel_post": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": {"id": -100, "type": "channel"},
+            "text": "hello",
+        },
+    }
+    assert post(bot, edited).status_code == 200
+    assert post(bot, channel_post).status_code == 200
+    time.sleep(1)
+    assert telegram.calls_of("sendMessage") == []
+
+
+def test_groups_only_answer_mentions_and_replies(bot, telegram):
+    group = -next(_ids)
+
+    def group_message(text, **extra):
+        update = message_update(next(_ids), text, "en", **extra)
+        update["message"]["chat"] = {
+            "id": group,
+            "type": "group",
+            "title": "Counsellors",
+        }
+        return update
+
+    post(bot, group_message("what is ofr?"))
+    time.sleep(1)
+    assert texts_to(telegram, group) == []
+    post(bot, group_message("@ofr_test_bot what is ofr?"))
+    assert len(texts_to(telegram, group)) == 1
+    reply_to = {
+        "message_id": 5,
+        "date": 0,
+        "chat": {"id": group, "type": "group"},
+        "from": BOT_USER,
+        "text": "x",
+    }
+    post(bot, group_message("and who are the partners?", reply_to_message=reply_to))
+    assert len(texts_to(telegram, group)) == 2
+
+
+def test_malformed_requests_are_refused(bot):
+    url = f"{bot.url}/webhooks/telegram/webhook"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    assert (
+        requests.post(url, data=b"{not json", headers=headers, timeout=10).status_code
+        == 400
+    )
+    assert (
+        requests.post(url, json=[1, 2], headers=headers, timeout=10).status_code == 400
+    )
+    assert (
+        requests.post(
+            url, json={"message": {}}, headers=headers, timeout=10
+        ).status_code
+        == 400
+    )
+
+
+def test_a_failing_bot_api_call_does_not_kill_the_channel(bot, telegram):
+    chat = next(_ids)
+    telegram.fail(
+        "sendMessage",
+        400,
+        {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
+    )
+    assert post(bot, message_update(chat, "Hallo Zebraschnecke")).status_code == 200
+    telegram.clear()
+    post(bot, message_update(chat, "Was ist OFR?"))
+    assert texts_to(telegram, chat), "the channel still answers"
+    log = bot.log()
+    assert "sendMessage to a chat failed: BadRequest" in log
+    assert "Zebraschnecke" not in log, "no message text in the logs"
+
+
+def test_flood_limit_is_retried_as_telegram_asks(bot, telegram):
+    chat = next(_ids)
+    telegram.fail(
+        "sendMessage",
+        429,
+        {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 1",
+            "parameters": {"retry_after": 1},
+        },
+    )
+    started = time.monotonic()
+    post(bot, message_update(chat, "Was ist OFR?"))
+    sent = texts_to(telegram, chat)
+    assert len(sent) == 2, "the refused message is sent again"
+    assert time.monotonic() - started >= 1
+
+
+def test_forget_deletes_the_conversation(bot, telegram):
+    import sqlite3
+
+    chat = next(_ids)
+    post(bot, message_update(chat, "Was ist OFR?"))
+    db = bot.var_dir / "tracker.db"
+
+    def rows() -> int:
+        with sqlite3.connect(db) as connection:
+            return connection.execute(
+                "select count(*) from events where sender_id = ?", (str(chat),)
+            ).fetchone()[0]
+
+    assert rows() > 0
+    post(bot, message_update(chat, "/forget"))
+    keyboard = texts_to(telegram, chat)[-1]["reply_markup"]["inline_keyboard"]
+    yes = keyboard[0][0]["callback_data"]
+    post(bot, callback_update(chat, yes))
+    assert (
+        texts_to(telegram, chat)[-1]["text"]
+        == "Erledigt: Dieses Gespräch wurde gelöscht."
+    )
+    assert rows() == 0
+
+
+def test_long_answers_are_split_below_the_limit():
+    from bot.telegram_format import split_message
+
+    paragraphs = ["x" * 3000, "y" * 3000, "z" * 100]
+    chunks = split_message("\n\n".join(paragraphs))
+    assert chunks == ["x" * 3000, "y" * 3000 + "\n\n" + "z" * 100]
+    long_word = split_message("w" * 9000)
+    assert [len(c) for c in long_word] == [4096, 4096, 808]
+    assert all(len(c) <= 4096 for c in split_message(("word " * 2000).strip()))
+
+
+def test_text_is_escaped_for_html():
+    from bot.telegram_format import escape
+
+    assert (
+        escape("<b>x</b> & https://a.b/?q=1")
+        == "&lt;b&gt;x&lt;/b&gt; &amp; https://a.b/?q=1"
+    )
