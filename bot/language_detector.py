@@ -2,8 +2,9 @@
 
 lingua alone is unreliable on two-word messages ("hallo" scores as English) and
 flips on names shared by both languages ("StarthilfePlus", "München"). The
-component therefore learns which words appear only in the English or only in the
-German training files and combines that evidence with lingua's confidence. When the
+component therefore learns how often each word occurs in the English and in the
+German training files (a naive-Bayes log ratio per word) and adds lingua's
+confidence for the words it has never seen. When the
 evidence is weak ("ok", "IOM?") it reports nothing, so the conversation keeps its
 language (the ``language`` slot only changes when a ``detected_language`` entity
 is present).
@@ -88,10 +89,12 @@ class LanguageDetectorComponent(GraphComponent):
         return {
             # Folders whose examples define each language's vocabulary.
             "vocabulary_dirs": {"en": "data/nlu/en", "de": "data/nlu/de"},
-            # Weight of one word seen only in one language's training data.
-            "vocabulary_weight": 2.0,
+            # Weight of the training-data evidence relative to lingua's.
+            "vocabulary_weight": 1.0,
             # |score| needed before the conversation's language is changed.
             "threshold": 1.5,
+            # One-word messages ("events?", "hello") need stronger evidence.
+            "single_word_threshold": 2.0,
             # Language used for tokenization when the evidence is undecided.
             "default_language": "de",
         }
@@ -101,15 +104,24 @@ class LanguageDetectorComponent(GraphComponent):
         config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        vocabulary: Optional[Dict[str, List[str]]] = None,
+        vocabulary: Optional[Dict[str, Dict[str, int]]] = None,
     ) -> None:
         self._config = config
         self._model_storage = model_storage
         self._resource = resource
-        vocabulary = vocabulary or {}
-        self._only_en = frozenset(vocabulary.get("en", []))
-        self._only_de = frozenset(vocabulary.get("de", []))
-        self._shared = frozenset(vocabulary.get("shared", []))
+        self._set_vocabulary(vocabulary or {})
+
+    def _set_vocabulary(self, vocabulary: Dict[str, Dict[str, int]]) -> None:
+        en, de = vocabulary.get("en") or {}, vocabulary.get("de") or {}
+        if not isinstance(en, dict) or not isinstance(de, dict):
+            en, de = {}, {}
+        total_en, total_de = max(sum(en.values()), 1), max(sum(de.values()), 1)
+        # Per word: the log of how much likelier it is in German than in English data.
+        self._evidence: Dict[str, float] = {}
+        for word in set(en) | set(de):
+            rate_de = (de.get(word, 0) + 0.5) / total_de
+            rate_en = (en.get(word, 0) + 0.5) / total_en
+            self._evidence[word] = max(-3.0, min(3.0, math.log(rate_de / rate_en)))
 
     @classmethod
     def create(
@@ -140,7 +152,7 @@ class LanguageDetectorComponent(GraphComponent):
         return cls(config, model_storage, resource, vocabulary)
 
     def train(self, training_data: TrainingData) -> Resource:
-        """Learn which words occur only in the English or only in the German data."""
+        """Count in how many English and German training examples each word occurs."""
         counts: Dict[str, Counter] = {}
         for language, folder in self._config["vocabulary_dirs"].items():
             directory = Path(folder)
@@ -155,32 +167,26 @@ class LanguageDetectorComponent(GraphComponent):
             for example in read_examples(directory):
                 counter.update(set(words(example)))
             counts[language] = counter
-        en, de = counts.get("en", Counter()), counts.get("de", Counter())
-        vocabulary = {
-            "en": sorted(set(en) - set(de)),
-            "de": sorted(set(de) - set(en)),
-            "shared": sorted(set(en) & set(de)),
-        }
+        vocabulary = {language: dict(counter) for language, counter in counts.items()}
         with self._model_storage.write_to(self._resource) as directory:
             path = Path(directory) / VOCABULARY_FILE
             path.write_text(json.dumps(vocabulary, ensure_ascii=False), "utf-8")
-        self._only_en = frozenset(vocabulary["en"])
-        self._only_de = frozenset(vocabulary["de"])
-        self._shared = frozenset(vocabulary["shared"])
+        self._set_vocabulary(vocabulary)
         return self._resource
 
     def score(self, text: str) -> float:
         """Evidence for German (positive) or English (negative)."""
         tokens = words(text)
-        evidence = [token for token in tokens if token not in self._shared]
-        if not evidence:
-            return 0.0
-        weight = self._config["vocabulary_weight"]
-        vocab_score = weight * (
-            sum(token in self._only_de for token in evidence)
-            - sum(token in self._only_en for token in evidence)
+        # Words about as common in both languages' data ("ofr", "iom", "ok") say nothing.
+        vocab_score = self._config["vocabulary_weight"] * sum(
+            self._evidence[t]
+            for t in tokens
+            if t in self._evidence and abs(self._evidence[t]) >= 1.0
         )
-        evidence_text = " ".join(evidence)
+        unknown = [t for t in tokens if t not in self._evidence]
+        if not unknown:
+            return vocab_score
+        evidence_text = " ".join(unknown)
         p_de = _lingua().compute_language_confidence(evidence_text, Language.GERMAN)
         p_de = min(max(p_de, 0.02), 0.98)
         # lingua's confidence grows trustworthy with the length of the evidence.
@@ -189,12 +195,15 @@ class LanguageDetectorComponent(GraphComponent):
 
     def detect(self, text: str) -> Optional[str]:
         """'en' or 'de' when the text is clearly in one language, else None."""
-        return self._decide(self.score(text))
+        return self._decide(self.score(text), text)
 
-    def _decide(self, value: float) -> Optional[str]:
-        if value >= self._config["threshold"]:
+    def _decide(self, value: float, text: str) -> Optional[str]:
+        needed = self._config["threshold"]
+        if len(words(text)) <= 1:
+            needed = max(needed, self._config["single_word_threshold"])
+        if value >= needed:
             return "de"
-        if value <= -self._config["threshold"]:
+        if value <= -needed:
             return "en"
         return None
 
@@ -219,7 +228,7 @@ class LanguageDetectorComponent(GraphComponent):
         for message in messages:
             text = message.get(TEXT) or ""
             value = self.score(text)
-            language = self._decide(value)
+            language = self._decide(value, text)
             message.set(LANGUAGE_ATTRIBUTE, self._lean(value))
             if language:
                 entity = {

@@ -53,7 +53,7 @@ def test_clear_german(detector: LanguageDetectorComponent, text: str) -> None:
     [
         "Are there any events in Munich next month?",
         "who is the contact person at iom",
-        "hello",
+        "hello there",
         "thanks a lot",
         "what is ofr",
         "English please",
