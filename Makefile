@@ -20,9 +20,19 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt constraints.txt
+$(VENV)/.installed: requirements.txt constraints.txt node_modules/.installed
 	@scripts/install.sh requirements.txt
 	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 18 or newer (apt-get install nodejs npm), then run make again." >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Debian's Chromium for the browser test of the web chat (root installs it).
+/usr/bin/chromium:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "Chromium is missing: run 'sudo apt-get install chromium', then make test again." >&2; exit 1; fi
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	@scripts/install.sh requirements-dev.txt
@@ -57,7 +67,7 @@ lint: $(VENV)/.installed-dev ## ruff lint and format check
 format: $(VENV)/.installed-dev ## Format the code with ruff
 	$(VENV)/bin/ruff format bot actions tests bench scripts
 
-test: $(VENV)/.installed-dev $(MODEL) ## Everything: lint, validate, pytest, held-out NLU, story tests
+test: $(VENV)/.installed-dev $(MODEL) /usr/bin/chromium ## Everything: lint, validate, pytest, held-out NLU, story tests
 	$(MAKE) lint validate
 	$(MAKE) test-unit
 	$(MAKE) test-stories
@@ -73,7 +83,7 @@ bench: $(VENV)/.installed-dev $(MODEL) ## Print the benchmark numbers (never fai
 	$(PY) bench/nlu.py
 
 clean: ## Remove models, reports and caches (keeps .venv)
-	rm -rf models reports results .rasa .pytest_cache .ruff_cache
+	rm -rf models reports results .rasa .pytest_cache .ruff_cache tests/artifacts
 
 telegram-polling: $(VENV)/.installed ## Poll Telegram and feed the bot started by `make run`
 	$(PY) -m bot.telegram_polling

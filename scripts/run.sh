@@ -94,7 +94,7 @@ fi
 cat <<MSG
 The OFR assistant is running (logs in $var_dir/). Talk to it:
   REST:      curl -s localhost:$rasa_port/webhooks/rest/webhook -d '{"sender": "me", "message": "Was ist OFR?"}'
-  socket.io: http://localhost:$rasa_port/socket.io (any Rasa web chat widget)
+  Web chat:  http://localhost:$rasa_port/webhooks/webchat/ (demo page with the chat widget)
   Terminal:  make shell
   $telegram_note
 Press Ctrl-C to stop.

@@ -1,0 +1,192 @@
+/*
+ * OFR chat widget for Rasa's socket.io channel.
+ *
+ * Usage on any page (assets served by the bot's own server, nothing from a CDN):
+ *   <script src="https://BOT/webhooks/webchat/vendor/socket.io.min.js"></script>
+ *   <script src="https://BOT/webhooks/webchat/ofr-chat.js"></script>
+ *   <script>OFRChat.mount({ serverUrl: "https://BOT" });</script>
+ *
+ * The conversation survives page reloads: the session id and the messages shown
+ * are kept in the browser's localStorage; Rasa keeps the same conversation because
+ * the socket.io channel runs with session_persistence.
+ */
+(function () {
+  "use strict";
+
+  var LABELS = {
+    en: {
+      title: "OFR assistant",
+      open: "Open the OFR chat",
+      close: "Close the chat",
+      input: "Your question",
+      placeholder: "Ask about OFR…",
+      send: "Send",
+      you: "You",
+      bot: "OFR assistant",
+      offline: "Connecting…",
+      intro: "Ask me about Option Freiwillige Rückkehr (OFR)."
+    },
+    de: {
+      title: "OFR-Assistent",
+      open: "OFR-Chat öffnen",
+      close: "Chat schließen",
+      input: "Ihre Frage",
+      placeholder: "Fragen Sie zu OFR…",
+      send: "Senden",
+      you: "Sie",
+      bot: "OFR-Assistent",
+      offline: "Verbindung wird aufgebaut…",
+      intro: "Fragen Sie mich zu „Option Freiwillige Rückkehr“ (OFR)."
+    }
+  };
+
+  function browserLanguage() {
+    var code = (navigator.language || "de").toLowerCase();
+    return code.indexOf("en") === 0 ? "en" : "de";
+  }
+
+  function uuid() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    return "s-" + Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // Bot texts are plain text: keep line breaks, turn URLs into links, never inject HTML.
+  function renderText(container, text) {
+    var urlPattern = /(https?:\/\/[^\s<>"')]+|[\w.+-]+@[\w-]+\.[\w.]+)/g;
+    (text || "").split("\n").forEach(function (line, index) {
+      if (index > 0) container.appendChild(document.createElement("br"));
+      var last = 0;
+      line.replace(urlPattern, function (match, _g, offset) {
+        container.appendChild(document.createTextNode(line.slice(last, offset)));
+        var href = match.indexOf("@") > 0 && match.indexOf("http") !== 0 ? "mailto:" + match : match;
+        var link = el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, match);
+        container.appendChild(link);
+        last = offset + match.length;
+        return match;
+      });
+      container.appendChild(document.createTextNode(line.slice(last)));
+    });
+  }
+
+  function mount(options) {
+    options = options || {};
+    var serverUrl = options.serverUrl || window.location.origin;
+    var storageKey = options.storageKey || "ofr-chat";
+    var language = options.language || browserLanguage();
+    var labels = LABELS[language];
+    var target = options.container || document.body;
+
+    var state = JSON.parse(localStorage.getItem(storageKey) || "null") || {
+      sessionId: uuid(),
+      messages: [],
+      open: !!options.startOpen
+    };
+    function save() { localStorage.setItem(storageKey, JSON.stringify(state)); }
+    save();
+
+    var root = el("section", { class: "ofr-chat", "aria-label": labels.title });
+    var toggle = el("button", { type: "button", class: "ofr-chat__toggle", "aria-expanded": "false",
+                                "aria-controls": "ofr-chat-panel" }, labels.open);
+    var panel = el("div", { id: "ofr-chat-panel", class: "ofr-chat__panel", hidden: "" });
+    var header = el("div", { class: "ofr-chat__header" });
+    header.appendChild(el("h2", { class: "ofr-chat__title" }, labels.title));
+    var close = el("button", { type: "button", class: "ofr-chat__close", "aria-label": labels.close }, "×");
+    header.appendChild(close);
+    var log = el("div", { class: "ofr-chat__log", role: "log", "aria-live": "polite",
+                          "aria-relevant": "additions", tabindex: "0" });
+    var status = el("p", { class: "ofr-chat__status", role: "status" }, labels.offline);
+    var form = el("form", { class: "ofr-chat__form" });
+    var inputId = "ofr-chat-input";
+    form.appendChild(el("label", { for: inputId, class: "ofr-chat__label" }, labels.input));
+    var input = el("input", { id: inputId, type: "text", autocomplete: "off", maxlength: "2000",
+                              placeholder: labels.placeholder });
+    var send = el("button", { type: "submit", class: "ofr-chat__send" }, labels.send);
+    form.appendChild(input);
+    form.appendChild(send);
+    panel.appendChild(header);
+    panel.appendChild(log);
+    panel.appendChild(status);
+    panel.appendChild(form);
+    root.appendChild(toggle);
+    root.appendChild(panel);
+    target.appendChild(root);
+
+    function show(message, remember) {
+      var bubble = el("div", { class: "ofr-chat__message ofr-chat__message--" + message.from });
+      bubble.appendChild(el("span", { class: "ofr-chat__sender" }, message.from === "user" ? labels.you : labels.bot));
+      var body = el("div", { class: "ofr-chat__text" });
+      renderText(body, message.text);
+      bubble.appendChild(body);
+      if (message.buttons && message.buttons.length) {
+        var group = el("div", { class: "ofr-chat__buttons", role: "group" });
+        message.buttons.forEach(function (button) {
+          var b = el("button", { type: "button", class: "ofr-chat__button" }, button.title);
+          b.addEventListener("click", function () { ask(button.title, button.payload); });
+          group.appendChild(b);
+        });
+        bubble.appendChild(group);
+      }
+      log.appendChild(bubble);
+      log.scrollTop = log.scrollHeight;
+      if (remember) { state.messages.push(message); state.messages = state.messages.slice(-200); save(); }
+    }
+
+    function setOpen(open) {
+      state.open = open;
+      save();
+      panel.hidden = !open;
+      toggle.hidden = open;
+      toggle.setAttribute("aria-expanded", String(open));
+      if (open) input.focus(); else toggle.focus();
+    }
+
+    var socket = window.io(serverUrl, { path: options.socketPath || "/socket.io", transports: ["websocket", "polling"] });
+    socket.on("connect", function () {
+      socket.emit("session_request", { session_id: state.sessionId });
+      status.textContent = "";
+    });
+    socket.on("disconnect", function () { status.textContent = labels.offline; });
+    socket.on("bot_uttered", function (data) {
+      if (!data || (!data.text && !data.quick_replies && !data.buttons)) return;
+      var buttons = (data.quick_replies || data.buttons || []).map(function (b) {
+        return { title: b.title, payload: b.payload };
+      });
+      show({ from: "bot", text: data.text || "", buttons: buttons }, true);
+    });
+
+    function ask(text, payload) {
+      if (!text.trim()) return;
+      show({ from: "user", text: text }, true);
+      socket.emit("user_uttered", {
+        message: payload || text,
+        session_id: state.sessionId,
+        customData: { language: language }
+      });
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = input.value;
+      input.value = "";
+      ask(text);
+      input.focus();
+    });
+    toggle.addEventListener("click", function () { setOpen(true); });
+    close.addEventListener("click", function () { setOpen(false); });
+    panel.addEventListener("keydown", function (event) { if (event.key === "Escape") setOpen(false); });
+
+    if (!state.messages.length) show({ from: "bot", text: labels.intro }, false);
+    state.messages.forEach(function (message) { show(message, false); });
+    setOpen(state.open);
+    return { ask: ask, open: function () { setOpen(true); } };
+  }
+
+  window.OFRChat = { mount: mount };
+})();
