@@ -93,6 +93,8 @@ class LanguageDetectorComponent(GraphComponent):
             "vocabulary_weight": 1.0,
             # |score| needed before the conversation's language is changed.
             "threshold": 1.5,
+            # Cap per known word: one word ("events", "hallo") never switches alone.
+            "max_word_evidence": 1.2,
             # One-word messages ("events?", "hello") need stronger evidence.
             "single_word_threshold": 2.0,
             # Language used for tokenization when the evidence is undecided.
@@ -121,7 +123,8 @@ class LanguageDetectorComponent(GraphComponent):
         for word in set(en) | set(de):
             rate_de = (de.get(word, 0) + 0.5) / total_de
             rate_en = (en.get(word, 0) + 0.5) / total_en
-            self._evidence[word] = max(-3.0, min(3.0, math.log(rate_de / rate_en)))
+            cap = self._config["max_word_evidence"]
+            self._evidence[word] = max(-cap, min(cap, math.log(rate_de / rate_en)))
 
     @classmethod
     def create(
@@ -181,7 +184,7 @@ class LanguageDetectorComponent(GraphComponent):
         vocab_score = self._config["vocabulary_weight"] * sum(
             self._evidence[t]
             for t in tokens
-            if t in self._evidence and abs(self._evidence[t]) >= 1.0
+            if t in self._evidence and abs(self._evidence[t]) >= 0.7
         )
         unknown = [t for t in tokens if t not in self._evidence]
         if not unknown:

@@ -60,7 +60,7 @@ class WebchatChannel(InputChannel):
                 headers={"Cache-Control": "no-cache"},
             )
 
-        @webchat.route("/", methods=["GET"])
+        @webchat.route("/", methods=["GET"], strict_slashes=False)
         async def page(_: Request) -> HTTPResponse:
             return await serve("")
 

@@ -36,7 +36,7 @@ def detector(tmp_path_factory) -> LanguageDetectorComponent:
     [
         "Gibt es demnächst Veranstaltungen in München?",
         "wer ist die ansprechpartnerin bei der iom",
-        "hallo",
+        "hallo zusammen",
         "danke dir",
         "was ist ofr",
         "auf Deutsch bitte",
@@ -66,7 +66,19 @@ def test_clear_english(detector: LanguageDetectorComponent, text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["ok", "IOM?", "BAMF", "GIZ", "REAG/GARP", "?", "", "👍"]
+    "text",
+    [
+        "ok",
+        "IOM?",
+        "BAMF",
+        "GIZ",
+        "REAG/GARP",
+        "?",
+        "",
+        "👍",
+        "events in München?",
+        "hallo",
+    ],
 )
 def test_ambiguous_messages_keep_the_language(
     detector: LanguageDetectorComponent, text: str
