@@ -47,7 +47,7 @@ def main() -> None:
                 stripped = line.strip()
                 if stripped.startswith("- ") and line.startswith("    "):
                     text = normalise(_ENTITY.sub(r"\1", stripped[2:]))
-                    if any(near(text, t) for t in held_out):
+                    if any(near(t, text) for t in held_out):
                         print(f"{path.relative_to(ROOT)}: {stripped[2:]}")
                         removed += 1
                         continue
