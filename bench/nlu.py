@@ -40,6 +40,17 @@ def main() -> None:
             f"{report.macro_f1:>10.3f}{report.language_accuracy:>13.3f}"
         )
     print(f"evaluation time (load + parse): {elapsed:.1f} s")
+    print(
+        "\nFallback threshold sweep (accuracy / wrong answers; the rest ask to rephrase):"
+    )
+    thresholds = [0.2, 0.3, 0.4, 0.45, 0.5, 0.6, 0.7]
+    print("language " + "".join(f"{t:>13.2f}" for t in thresholds))
+    for language, report in reports.items():
+        cells = "".join(
+            f"{acc:>7.3f}/{wrong:.3f}"
+            for acc, wrong in (report.at_threshold(t) for t in thresholds)
+        )
+        print(f"{language:<9}{cells}")
     if args.errors:
         for language, report in reports.items():
             for p in report.errors():

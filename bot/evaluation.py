@@ -28,6 +28,9 @@ class Prediction:
     predicted: str
     confidence: float
     detected_language: Optional[str]
+    # The best real intent even when the FallbackClassifier answered nlu_fallback.
+    top_intent: str = ""
+    top_confidence: float = 0.0
 
 
 @dataclass
@@ -55,6 +58,20 @@ class LanguageReport:
             p.detected_language not in (None, self.language) for p in self.predictions
         )
         return 1 - wrong / len(self.predictions) if self.predictions else 0.0
+
+    def at_threshold(self, threshold: float) -> Tuple[float, float]:
+        """(accuracy, share of wrong answers) had the fallback threshold been this."""
+        correct = wrong = 0
+        for p in self.predictions:
+            if p.top_confidence < threshold:
+                correct += p.expected == "nlu_fallback"
+                continue
+            if p.top_intent == p.expected:
+                correct += 1
+            else:
+                wrong += 1
+        total = len(self.predictions) or 1
+        return correct / total, wrong / total
 
     def errors(self) -> List[Prediction]:
         return [p for p in self.predictions if p.expected != p.predicted]
@@ -85,8 +102,16 @@ async def _evaluate(model: Path, folders: Dict[str, Path]) -> Dict[str, Language
                 ),
                 None,
             )
+            ranking = [
+                r
+                for r in parsed.get("intent_ranking", [])
+                if r["name"] != "nlu_fallback"
+            ]
+            top = ranking[0] if ranking else parsed["intent"]
             report.predictions.append(
                 Prediction(
+                    top_intent=top["name"],
+                    top_confidence=float(top.get("confidence") or 0.0),
                     text=text,
                     expected=intent,
                     predicted=parsed["intent"]["name"],

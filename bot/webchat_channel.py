@@ -66,7 +66,8 @@ class WebchatChannel(InputChannel):
 
         @webchat.route("/<name:path>", methods=["GET"])
         async def asset(_: Request, name: str) -> HTTPResponse:
-            if name not in FILES or not name:
+            name = name.strip("/")
+            if name not in FILES:
                 return response.text("not found", status=404)
             return await serve(name)
 

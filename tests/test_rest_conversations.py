@@ -76,9 +76,9 @@ def test_switch_language_on_request(bot, domain):
     bot.rest(user, "Hallo!")
     answers = bot.rest(user, "Können wir auf Englisch weitermachen?")
     assert answers[0]["text"] == "Sure — I'll continue in English."
-    answers = bot.rest(user, "ok, und wer ist der Kontakt?")
+    answers = bot.rest(user, "Und wie ist die Telefonnummer von der IOM?")
     # A clearly German message switches back: the user writes German again.
-    assert answers[0]["text"] == text_of(domain, "utter_contact", "de")
+    assert answers[0]["text"] == text_of(domain, "utter_contact_phone", "de")
 
 
 def test_what_can_you_do_offers_buttons(bot):
