@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Iterator, Optional
 
 import pytest
@@ -26,9 +27,27 @@ def telegram() -> Iterator[FakeTelegram]:
     fake.stop()
 
 
+def upcoming_events_file(folder) -> str:
+    """An events file with one event a month from now (the bot reads OFR_EVENTS_FILE)."""
+    start = (datetime.now(timezone.utc) + timedelta(days=30)).replace(microsecond=0)
+    path = folder / "events.yml"
+    path.write_text(
+        "events:\n"
+        "  - id: tg-upcoming\n"
+        '    title: {en: "Network meeting Kiel", de: "Netzwerktreffen Kiel"}\n'
+        f"    start: {start.isoformat()}\n"
+        f"    end: {(start + timedelta(hours=4)).isoformat()}\n"
+        "    format: in_person\n"
+        "    city: Kiel\n",
+        encoding="utf-8",
+    )
+    return str(path)
+
+
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory, trained_model, telegram) -> Iterator[Servers]:
     env = {
+        "OFR_EVENTS_FILE": upcoming_events_file(tmp_path_factory.mktemp("events")),
         "TELEGRAM_TOKEN": "123456:TEST-token",
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
         "TELEGRAM_API_BASE_URL": telegram.base_url,
@@ -355,3 +374,15 @@ def test_text_is_escaped_for_html():
         escape("<b>x</b> & https://a.b/?q=1")
         == "&lt;b&gt;x&lt;/b&gt; &amp; https://a.b/?q=1"
     )
+
+
+def test_event_details_come_with_the_calendar_file(bot, telegram):
+    chat = next(_ids)
+    post(
+        bot, callback_update(chat, '/ask_event_details{"event_id":"tg-upcoming"}', "de")
+    )
+    assert texts_to(telegram, chat)[0]["text"].startswith("Netzwerktreffen Kiel")
+    documents = telegram.wait_for("sendDocument")
+    assert int(documents[0]["chat_id"]) == chat
+    assert documents[0]["document"]["filename"] == "tg-upcoming.ics"
+    assert documents[0]["document"]["content"].startswith(b"BEGIN:VCALENDAR")

@@ -182,7 +182,7 @@
     close.addEventListener("click", function () { setOpen(false); });
     panel.addEventListener("keydown", function (event) { if (event.key === "Escape") setOpen(false); });
 
-    if (!state.messages.length) show({ from: "bot", text: labels.intro }, false);
+    show({ from: "bot", text: labels.intro }, false);
     state.messages.forEach(function (message) { show(message, false); });
     setOpen(state.open);
     return { ask: ask, open: function () { setOpen(true); } };
