@@ -178,7 +178,10 @@ def parse_events(path: Path) -> List[Event]:
     except OSError as error:
         raise EventsFileError(f"{path}: cannot be read ({error.strerror}).") from error
     try:
-        raw = yaml.safe_load(text) or {}
+        # libyaml's C loader when available: 10x faster on large files, same safety.
+        raw = (
+            yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+        )
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f", line {mark.line + 1}" if mark else ""
