@@ -15,8 +15,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import event_format, settings
 from actions.event_search import (
     EventFilter,
+    matches,
     normalise_format,
-    place,
     search,
     today_in_berlin,
     upcoming,
@@ -25,6 +25,7 @@ from actions.events_store import Event, default_store
 from actions.language import conversation_language
 from actions.messages import message
 from actions.periods import parse_period
+from actions.places import canonical as place
 from actions.places import fold
 
 PAST_LIMIT = 8
@@ -330,12 +331,8 @@ class ActionEventDetails(Action):
             wanted = filter_from_message(tracker, EventFilter(scope="past"), language)
             if not candidates and not wanted.is_empty():
                 pool = [e for e in events if e.kind == "event"] or events
-                candidates = [
-                    e
-                    for e in pool
-                    if search([e], wanted.changed(scope="past"), moment)
-                    or search([e], wanted.changed(scope="upcoming"), moment)
-                ]
+                # Past or upcoming alike: the user names one event.
+                candidates = [e for e in pool if matches(e, wanted)]
         if len(candidates) == 1:
             event = candidates[0]
             is_upcoming = event.ends_at > moment

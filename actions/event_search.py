@@ -6,13 +6,13 @@ The filter is a plain dict in the ``event_filter`` slot so that follow-up questi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Dict, Iterable, List, Optional
 
 from actions.events_store import BERLIN, Event
 from actions.periods import Period
-from actions.places import canonical, fold, same_place
+from actions.places import fold, same_place
 
 FORMATS = ("in_person", "online", "hybrid")
 
@@ -73,11 +73,6 @@ class EventFilter:
         return replace(self, **changes)
 
 
-@dataclass
-class SearchResult:
-    events: List[Event] = field(default_factory=list)
-
-
 def _in_period(event: Event, period: Period) -> bool:
     start = datetime.combine(period.start, datetime.min.time(), BERLIN)
     end = datetime.combine(period.end, datetime.min.time(), BERLIN)
@@ -134,10 +129,6 @@ def normalise_format(value: Optional[str]) -> Optional[str]:
     if text in FORMATS or text == "inperson":
         return "in_person" if text == "inperson" else text
     return None
-
-
-def place(value: Optional[str]) -> Optional[str]:
-    return canonical(value)
 
 
 def today_in_berlin(now: datetime) -> date:

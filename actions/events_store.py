@@ -154,7 +154,6 @@ def _describe(path: Path, raw: Dict[str, Any], error: ValidationError) -> str:
             ident = entry.get("id") if isinstance(entry, dict) else None
             where += f", entry {index + 1}" + (f" (id {ident})" if ident else "")
             location = location[2:]
-            location = [part for part in location if part != "__root__"]
         field = ".".join(str(part) for part in location if part != "__root__")
         message = item["msg"]
         if message == "field required":

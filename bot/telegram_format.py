@@ -19,19 +19,18 @@ def split_message(text: str, limit: int = MAX_MESSAGE_LENGTH) -> List[str]:
         return [text]
     chunks: List[str] = []
     current = ""
-    for separator, pieces in (("\n\n", text.split("\n\n")),):
-        for piece in pieces:
-            candidate = f"{current}{separator}{piece}" if current else piece
-            if len(candidate) <= limit:
-                current = candidate
-                continue
-            if current:
-                chunks.append(current)
-            current = ""
-            if len(piece) <= limit:
-                current = piece
-            else:
-                chunks.extend(_split_long(piece, limit))
+    for piece in text.split("\n\n"):
+        candidate = f"{current}\n\n{piece}" if current else piece
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            chunks.append(current)
+        current = ""
+        if len(piece) <= limit:
+            current = piece
+        else:
+            chunks.extend(_split_long(piece, limit))
     if current:
         chunks.append(current)
     return chunks
