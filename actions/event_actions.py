@@ -13,6 +13,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import event_format, settings
+from actions.event_index import EventIndex
 from actions.event_search import (
     EventFilter,
     matches,
@@ -145,7 +146,7 @@ class ActionMoreEvents(Action):
 def list_upcoming(
     dispatcher: CollectingDispatcher, wanted: EventFilter, language: str, offset: int
 ) -> List[EventType]:
-    events = default_store().events()
+    events = default_store().index()
     moment = now()
     found = search(events, wanted, moment)
     slots = [SlotSet("event_filter", wanted.to_slot())]
@@ -189,12 +190,12 @@ def _nothing_upcoming(
     dispatcher: CollectingDispatcher,
     wanted: EventFilter,
     language: str,
-    events: List[Event],
+    events: EventIndex,
     moment: datetime,
 ) -> List[EventType]:
     coming = upcoming(events, moment)
     if not coming:
-        finished = sorted(events, key=lambda e: e.starts_at, reverse=True)
+        finished = events.events[::-1]
         if not finished:
             dispatcher.utter_message(text=message("events_none_at_all", language))
             return []
@@ -241,7 +242,7 @@ def answer_past(
     dispatcher: CollectingDispatcher, wanted: EventFilter, language: str
 ) -> List[EventType]:
     past_filter = wanted.changed(scope="past")
-    found = search(default_store().events(), past_filter, now())
+    found = search(default_store().index(), past_filter, now())
     slots = [SlotSet("event_filter", past_filter.to_slot()), SlotSet("event_offset", 0)]
     where = describe(past_filter, language)
     if not found:
@@ -318,7 +319,8 @@ class ActionEventDetails(Action):
     ) -> List[EventType]:
         language = conversation_language(tracker)
         store = default_store()
-        events = store.events()
+        index = store.index()
+        events = index.events
         moment = now()
         event_id = _entity(tracker, "event_id")
         candidates: List[Event] = []
@@ -356,9 +358,7 @@ class ActionEventDetails(Action):
                 buttons=[_details_button(e, language) for e in candidates[:6]],
             )
             return []
-        listed = upcoming(events, moment) or sorted(
-            events, key=lambda e: e.starts_at, reverse=True
-        )
+        listed = upcoming(index, moment) or events[::-1]
         dispatcher.utter_message(
             text=message("event_not_found", language),
             buttons=[_details_button(e, language) for e in listed[:6]],

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Union
 
+from actions.event_index import EventIndex
 from actions.events_store import BERLIN, Event
 from actions.periods import Period
 from actions.places import fold, same_place
@@ -76,7 +77,7 @@ class EventFilter:
 def _in_period(event: Event, period: Period) -> bool:
     start = datetime.combine(period.start, datetime.min.time(), BERLIN)
     end = datetime.combine(period.end, datetime.min.time(), BERLIN)
-    return event.starts_at < end and event.ends_at > start
+    return event.starts_at < end and (event.starts_at >= start or event.ends_at > start)
 
 
 def _about(event: Event, topic: str) -> bool:
@@ -105,21 +106,29 @@ def matches(event: Event, wanted: EventFilter) -> bool:
     return True
 
 
-def upcoming(events: Iterable[Event], now: datetime) -> List[Event]:
+Events = Union[EventIndex, Iterable[Event]]
+
+
+def _indexed(events: Events) -> EventIndex:
+    return events if isinstance(events, EventIndex) else EventIndex(events)
+
+
+def upcoming(events: Events, now: datetime) -> List[Event]:
     """Events not yet over, soonest first."""
-    return sorted((e for e in events if e.ends_at > now), key=lambda e: e.starts_at)
+    return _indexed(events).search(EventFilter(), now)
 
 
-def past(events: Iterable[Event], now: datetime) -> List[Event]:
+def past(events: Events, now: datetime) -> List[Event]:
     """Events that are over, most recent first."""
-    return sorted(
-        (e for e in events if e.ends_at <= now), key=lambda e: e.starts_at, reverse=True
-    )
+    return _indexed(events).search(EventFilter(scope="past"), now)
 
 
-def search(events: Iterable[Event], wanted: EventFilter, now: datetime) -> List[Event]:
-    pool = upcoming(events, now) if wanted.scope == "upcoming" else past(events, now)
-    return [event for event in pool if matches(event, wanted)]
+def search(events: Events, wanted: EventFilter, now: datetime) -> List[Event]:
+    """Upcoming matches soonest first, or past ones newest first (``wanted.scope``).
+
+    Pass the store's ``index()``; a plain list is indexed on the spot.
+    """
+    return _indexed(events).search(wanted, now)
 
 
 def normalise_format(value: Optional[str]) -> Optional[str]:

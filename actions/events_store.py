@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Dict, List, Literal, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Literal, Optional, Tuple, Union
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -27,6 +27,9 @@ from pydantic import (
     root_validator,
     validator,
 )
+
+if TYPE_CHECKING:
+    from actions.event_index import EventIndex
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +214,7 @@ class EventsStore:
     def __init__(self, path: Union[str, Path]) -> None:
         self.path = Path(path)
         self._events: List[Event] = []
+        self._index: Optional[EventIndex] = None
         self._signature: Optional[_Signature] = None
         self._failed: Optional[_Signature] = None
         self._error: Optional[str] = None
@@ -238,6 +242,19 @@ class EventsStore:
                 self._reload(signature)
         return self._events
 
+    def index(self) -> EventIndex:
+        """The last good version, indexed for fast filtered queries."""
+        events = self.events()
+        index = self._index
+        if index is None or index.events is not events:
+            from actions.event_index import EventIndex  # it imports this module
+
+            with self._lock:
+                if self._index is None or self._index.events is not self._events:
+                    self._index = EventIndex(self._events)
+                index = self._index
+        return index
+
     def _reload(self, signature: _Signature) -> None:
         try:
             events = parse_events(self.path)
@@ -247,14 +264,17 @@ class EventsStore:
             keeping = " Keeping the last good version." if self._signature else ""
             logger.error("Events file not loaded: %s%s", error, keeping)
             return
-        self._events = sorted(events, key=lambda event: event.starts_at)
+        from actions.event_index import EventIndex  # it imports this module
+
+        index = EventIndex(events)
+        self._index, self._events = index, index.events
         self._signature = signature
         self._failed = None
         self._error = None
         logger.info("Loaded %d events from %s.", len(self._events), self.path)
 
     def get(self, event_id: str) -> Optional[Event]:
-        return next((event for event in self.events() if event.id == event_id), None)
+        return self.index().get(event_id)
 
 
 _stores: Dict[Tuple[str, str], EventsStore] = {}
