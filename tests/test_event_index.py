@@ -72,8 +72,10 @@ def by_hand(pool, wanted: EventFilter, now: datetime):
         chosen = [e for e in pool if e.ends_at > now]
         chosen.sort(key=lambda e: e.starts_at)
     else:
+        # Newest first: the chronological order reversed (ties included).
         chosen = [e for e in pool if e.ends_at <= now]
-        chosen.sort(key=lambda e: e.starts_at, reverse=True)
+        chosen.sort(key=lambda e: e.starts_at)
+        chosen.reverse()
     return [e.id for e in chosen if matches(e, wanted)]
 
 
