@@ -14,7 +14,7 @@ export PYTHONHASHSEED ?= 0
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev train run shell validate test test-unit test-nlu \
+.PHONY: help install install-dev train run shell publish validate test test-unit test-nlu \
 	test-stories lint format bench clean telegram-polling
 
 help: ## List the targets
@@ -55,6 +55,9 @@ run: $(MODEL) ## Start the action server (5055) and the Rasa server (5005)
 
 shell: $(MODEL) ## Chat with the bot in the terminal (starts the action server)
 	@scripts/run.sh --shell
+
+publish: $(VENV)/.installed ## Switch the running bot to models/ofr.tar.gz without a restart
+	$(PY) scripts/publish.py $(MODEL)
 
 validate: $(VENV)/.installed ## Check training data, domain, stories and the events file
 	$(RASA) data validate --fail-on-warnings

@@ -32,7 +32,8 @@ wait_for() {  # url seconds pid
   return 1
 }
 
-ports=("$action_port")
+ports=()
+[[ -n ${ACTION_SERVER_URL:-} ]] || ports+=("$action_port")
 [[ $mode == --shell ]] || ports+=("$rasa_port")
 for port in "${ports[@]}"; do
   if ! port_free "$port"; then
@@ -60,8 +61,32 @@ else
   telegram_note="Telegram: off (set TELEGRAM_TOKEN and TELEGRAM_WEBHOOK_SECRET to enable it)"
 fi
 endpoints="$var_dir/endpoints.yml"
-sed -e "s#localhost:5055#localhost:$action_port#" -e "s#db: var/tracker.db#db: $var_dir/tracker.db#" \
+# ACTION_SERVER_URL: use an action server that runs elsewhere instead of starting one.
+action_url=${ACTION_SERVER_URL:-http://localhost:$action_port/webhook}
+sed -e "s#http://localhost:5055/webhook#$action_url#" -e "s#db: var/tracker.db#db: $var_dir/tracker.db#" \
   "${OFR_ENDPOINTS:-endpoints.yml}" > "$endpoints"
+
+# The token for `make publish` (bot/model_channel.py): from the environment, or one
+# generated once and kept in the var folder, readable only by this user.
+if [[ -z ${OFR_ADMIN_TOKEN:-} ]]; then
+  token_file="$var_dir/admin-token"
+  if [[ ! -s $token_file ]]; then
+    (umask 077; "$venv/bin/python" -c "import secrets; print(secrets.token_urlsafe(32))" > "$token_file")
+  fi
+  OFR_ADMIN_TOKEN=$(<"$token_file")
+fi
+export OFR_ADMIN_TOKEN
+
+# Rasa's own HTTP API (/model, /conversations, ...) is off unless asked for, and then
+# only with a token.
+api_args=()
+if [[ ${RASA_ENABLE_API:-} == 1 || ${RASA_ENABLE_API:-} == true ]]; then
+  if [[ -z ${RASA_AUTH_TOKEN:-} ]]; then
+    echo "RASA_ENABLE_API is set but RASA_AUTH_TOKEN is not: set it to a long random string, then run make run again." >&2
+    exit 1
+  fi
+  api_args=(--enable-api --auth-token "$RASA_AUTH_TOKEN")
+fi
 
 pids=()
 stop() {
@@ -72,11 +97,13 @@ stop() {
 trap 'echo; echo "Stopping the OFR assistant."; stop; exit 0' INT TERM
 trap stop EXIT
 
-"$venv/bin/rasa" run actions --actions actions --port "$action_port" >"$var_dir/actions.log" 2>&1 &
-pids+=($!)
-if ! wait_for "http://localhost:$action_port/health" 60 "${pids[0]}"; then
-  echo "The action server did not start: see $var_dir/actions.log." >&2
-  exit 1
+if [[ -z ${ACTION_SERVER_URL:-} ]]; then
+  "$venv/bin/rasa" run actions --actions actions --port "$action_port" >"$var_dir/actions.log" 2>&1 &
+  pids+=($!)
+  if ! wait_for "http://localhost:$action_port/health" 60 "${pids[0]}"; then
+    echo "The action server did not start: see $var_dir/actions.log." >&2
+    exit 1
+  fi
 fi
 
 if [[ $mode == --shell ]]; then
@@ -85,9 +112,9 @@ if [[ $mode == --shell ]]; then
 fi
 
 "$venv/bin/rasa" run --model "$model" --endpoints "$endpoints" --credentials "$credentials" \
-  --port "$rasa_port" --cors "*" >"$var_dir/rasa.log" 2>&1 &
+  --port "$rasa_port" --cors "*" "${api_args[@]}" >"$var_dir/rasa.log" 2>&1 &
 pids+=($!)
-if ! wait_for "http://localhost:$rasa_port/" 180 "${pids[1]}"; then
+if ! wait_for "http://localhost:$rasa_port/" 180 "${pids[-1]}"; then
   echo "The Rasa server did not start: see $var_dir/rasa.log." >&2
   exit 1
 fi

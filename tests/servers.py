@@ -26,6 +26,7 @@ class Servers:
     """Handles to a running bot: base URL, folders and logs."""
 
     def __init__(self, rasa_port: int, action_port: int, var_dir: Path) -> None:
+        self.process: Optional[subprocess.Popen] = None
         self.rasa_port = rasa_port
         self.action_port = action_port
         self.var_dir = var_dir
@@ -41,8 +42,80 @@ class Servers:
         response.raise_for_status()
         return response.json()
 
+    def rasa_pid(self) -> int:
+        """The process id of the Rasa server that scripts/run.sh started."""
+        assert self.process is not None
+        for pid in child_pids(self.process.pid):
+            if "rasa run --model" in command_line(pid):
+                return pid
+        raise RuntimeError("No Rasa server process under scripts/run.sh")
+
     def log(self, name: str = "rasa.log") -> str:
         return (self.var_dir / name).read_text(encoding="utf-8", errors="replace")
+
+
+def child_pids(parent: int) -> list:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def command_line(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace")
+
+
+def resident_mb(pid: int) -> float:
+    """Resident memory of one process (VmRSS) in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@contextmanager
+def running_action_server(port: int, log: Path) -> Iterator[subprocess.Popen]:
+    """The action server alone, for tests that stop and start it."""
+    with log.open("a") as output:
+        process = subprocess.Popen(
+            [
+                str(ROOT / ".venv" / "bin" / "rasa"),
+                "run",
+                "actions",
+                "--actions",
+                "actions",
+                "--port",
+                str(port),
+            ],
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError(f"The action server did not start: see {log}")
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 @contextmanager
@@ -67,6 +140,7 @@ def running_bot(
         text=True,
         start_new_session=True,
     )
+    servers.process = process
     try:
         deadline = time.monotonic() + 240
         output = []
@@ -81,7 +155,10 @@ def running_bot(
             raise RuntimeError("The bot did not start in time:\n" + "".join(output))
         yield servers
     finally:
-        os.killpg(process.pid, signal.SIGINT)
+        try:
+            os.killpg(process.pid, signal.SIGINT)
+        except ProcessLookupError:
+            pass
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:

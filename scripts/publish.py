@@ -1,0 +1,82 @@
+"""Switch running Rasa servers to a newly trained model (``make publish``).
+
+    .venv/bin/python scripts/publish.py [models/ofr.tar.gz]
+
+The servers are ``OFR_PUBLISH_URLS`` (comma-separated, e.g. both instances of the
+cluster, published one after the other) or ``http://localhost:$RASA_PORT``. The
+token is ``OFR_ADMIN_TOKEN`` or the one ``make run`` wrote to ``var/admin-token``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import requests
+
+
+def fail(message: str) -> None:
+    print(message, file=sys.stderr)
+    sys.exit(1)
+
+
+def admin_token() -> str:
+    token = os.environ.get("OFR_ADMIN_TOKEN", "").strip()
+    if token:
+        return token
+    path = Path(os.environ.get("OFR_VAR_DIR", "var")) / "admin-token"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    fail(
+        f"No admin token: start the bot with make run (it writes {path}) "
+        "or set OFR_ADMIN_TOKEN to the server's token."
+    )
+    return ""
+
+
+def server_urls() -> list[str]:
+    listed = os.environ.get("OFR_PUBLISH_URLS", "")
+    urls = [url.strip().rstrip("/") for url in listed.split(",") if url.strip()]
+    return urls or [f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"]
+
+
+def publish(url: str, model: Path, token: str) -> None:
+    try:
+        answer = requests.put(
+            f"{url}/webhooks/model/publish",
+            json={"model_file": str(model)},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=600,
+        )
+    except requests.ConnectionError:
+        fail(
+            f"No bot answers at {url}: start it with make run, or set OFR_PUBLISH_URLS."
+        )
+    if answer.status_code != 200:
+        try:
+            reason = answer.json().get("error", answer.text)
+        except ValueError:
+            reason = answer.text
+        fail(f"{url} did not take the model ({answer.status_code}): {reason}.")
+    result = answer.json()
+    print(
+        f"{url}: now answering with {result['model']} (loaded in {result['seconds']} s)."
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", default="models/ofr.tar.gz")
+    args = parser.parse_args()
+    model = Path(args.model).resolve()
+    if not model.is_file():
+        fail(f"No trained model at {args.model}: run make train first.")
+    token = admin_token()
+    for url in server_urls():
+        publish(url, model, token)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""`make publish`: a new model without a restart, and conversations carry on."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.conftest import ROOT
+from tests.servers import running_bot
+
+pytestmark = pytest.mark.server
+
+MODEL = ROOT / "models" / "ofr.tar.gz"
+
+
+def texts(answer: list) -> str:
+    return "\n".join(message.get("text", "") for message in answer)
+
+
+def test_publish_switches_model_while_conversations_go_on(tmp_path):
+    new_model = tmp_path / "ofr-next.tar.gz"
+    shutil.copy(MODEL, new_model)
+    with running_bot(tmp_path) as bot:
+        sender = "publish-user"
+        assert "English" in texts(bot.rest(sender, "Can we continue in English?"))
+        publish_url = f"{bot.url}/webhooks/model/publish"
+
+        # Refused without the right token, or without a model file.
+        assert requests.put(publish_url, json={}, timeout=10).status_code == 401
+        wrong = {"Authorization": "Bearer nope"}
+        assert requests.put(publish_url, headers=wrong, timeout=10).status_code == 401
+        token = (tmp_path / "admin-token").read_text().strip()
+        right = {"Authorization": f"Bearer {token}"}
+        missing = {"model_file": str(tmp_path / "none.tar.gz")}
+        answer = requests.put(publish_url, json=missing, headers=right, timeout=10)
+        assert answer.status_code == 400
+
+        result: dict = {}
+
+        def publish() -> None:
+            result["run"] = subprocess.run(
+                [
+                    str(ROOT / ".venv" / "bin" / "python"),
+                    "scripts/publish.py",
+                    str(new_model),
+                ],
+                cwd=ROOT,
+                env={
+                    **os.environ,
+                    "OFR_PUBLISH_URLS": bot.url,
+                    "OFR_VAR_DIR": str(tmp_path),
+                },
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+
+        worker = threading.Thread(target=publish)
+        worker.start()
+        # While the new model loads, the old one keeps answering.
+        answered_during_load = 0
+        while worker.is_alive():
+            started = time.monotonic()
+            reply = texts(bot.rest("someone-else", "Wer sind die Partner?"))
+            if worker.is_alive():
+                assert "IOM" in reply
+                assert time.monotonic() - started < 30
+                answered_during_load += 1
+            time.sleep(0.5)
+        worker.join()
+        run = result["run"]
+        assert run.returncode == 0, run.stderr
+        assert "ofr-next.tar.gz" in run.stdout
+        assert answered_during_load >= 1
+        status = requests.get(f"{bot.url}/webhooks/model/", timeout=10).json()
+        assert status["model"] == "ofr-next.tar.gz"
+        # The conversation started before the switch continues (still in English).
+        answer = texts(bot.rest(sender, "IOM?"))
+        assert "International Organization for Migration" in answer, answer
