@@ -60,6 +60,7 @@ publish: $(VENV)/.installed ## Switch the running bot to models/ofr.tar.gz witho
 	$(PY) scripts/publish.py $(MODEL)
 
 validate: $(VENV)/.installed ## Check training data, domain, stories and the events file
+	$(PY) scripts/check_project.py
 	$(RASA) data validate --fail-on-warnings
 	$(PY) scripts/check_events.py
 

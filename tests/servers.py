@@ -142,7 +142,7 @@ def running_bot(
     )
     servers.process = process
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 480
         output = []
         while time.monotonic() < deadline:
             line = process.stdout.readline()
