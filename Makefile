@@ -4,7 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 MODEL := models/ofr.tar.gz
-MODEL_INPUTS := config.yml domain.yml $(wildcard bot/*.py) \
+MODEL_INPUTS := config.yml domain.yml bot/language_detector.py bot/spacy_tokenizer.py \
+	bot/spacy_pipelines.py \
 	$(shell find data -name '*.yml' ! -name events.yml 2>/dev/null)
 
 # Quieter TensorFlow and no telemetry.
@@ -14,7 +15,7 @@ export PYTHONHASHSEED ?= 0
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev train run shell publish validate test test-unit test-nlu \
+.PHONY: help install install-dev train run shell publish unanswered purge validate test test-unit test-nlu \
 	test-stories lint format bench clean telegram-polling
 
 help: ## List the targets
@@ -55,6 +56,15 @@ run: $(MODEL) ## Start the action server (5055) and the Rasa server (5005)
 
 shell: $(MODEL) ## Chat with the bot in the terminal (starts the action server)
 	@scripts/run.sh --shell
+
+DAYS ?= 90
+ARGS ?=
+
+unanswered: $(VENV)/.installed ## List questions the bot could not answer (ARGS="--since 7 --format csv")
+	@$(PY) scripts/unanswered.py $(ARGS)
+
+purge: $(VENV)/.installed ## Delete conversations idle for more than DAYS days (default 90; ARGS=--dry-run)
+	@$(PY) scripts/purge.py --days $(DAYS) $(ARGS)
 
 publish: $(VENV)/.installed ## Switch the running bot to models/ofr.tar.gz without a restart
 	$(PY) scripts/publish.py $(MODEL)

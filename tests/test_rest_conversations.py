@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from typing import Any, Dict, Iterator
 
@@ -115,3 +116,31 @@ def test_gibberish_gets_help_not_a_wrong_answer(bot, domain, gibberish):
 def test_out_of_scope_says_what_the_bot_can_do(bot, domain):
     answers = bot.rest(sender(), "Wie wird das Wetter morgen in Berlin?")
     assert answers[0]["text"] == text_of(domain, "utter_out_of_scope", "de")
+
+
+def stored_events(bot: Servers, user: str) -> int:
+    with sqlite3.connect(bot.var_dir / "tracker.db") as db:
+        query = "select count(*) from events where sender_id = ?"
+        return db.execute(query, (user,)).fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "request_text", "language"),
+    [
+        ("Wer sind die Partner?", "Bitte löschen Sie meine Daten.", "de"),
+        ("Who are the partners?", "please delete my data", "en"),
+    ],
+)
+def test_delete_my_data_removes_the_stored_conversation(
+    bot, domain, question, request_text, language
+):
+    user = sender()
+    bot.rest(user, question)
+    assert stored_events(bot, user) > 0
+    answer = bot.rest(user, request_text)
+    assert answer[0]["text"] == text_of(domain, "utter_data_deleted", language)
+    assert stored_events(bot, user) == 0
+    # The next message starts a new conversation that works as before.
+    assert bot.rest(user, question)[0]["text"] == text_of(
+        domain, "utter_partners", language
+    )

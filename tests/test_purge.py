@@ -1,0 +1,388 @@
+"""`make purge`: conversations idle for more than DAYS days are deleted, whole.
+
+The stores are real: Rasa's SQLTrackerStore writes to SQLite and to a fresh
+PostgreSQL database, Rasa's RedisTrackerStore to Redis, with chosen timestamps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import pytest
+import sqlalchemy as sa
+from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore, TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from tests.conftest import ROOT
+
+DAY = 86400.0
+POSTGRES_URL = os.environ.get(
+    "OFR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+
+# (text, intent, language the detector reports or None, the bot's action)
+Turn = Tuple[str, str, Optional[str], str]
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def load_script(name: str) -> Any:
+    """scripts/<name>.py as a module, to call its main() in this process."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_script(
+    name: str, *args: str, env: Optional[Dict[str, str]] = None
+) -> subprocess.CompletedProcess:
+    """scripts/<name>.py as `make` runs it: a separate process in the project."""
+    return subprocess.run(
+        [sys.executable, f"scripts/{name}.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
+    )
+
+
+def conversation_events(
+    turns: Sequence[Turn], at: float, session_language: str = "de"
+) -> List[Event]:
+    """Rasa's events for a session and its turns, as the real server logs them."""
+    events: List[Event] = [
+        ActionExecuted("action_session_start", timestamp=at),
+        SessionStarted(timestamp=at),
+        SlotSet("language", session_language, timestamp=at),
+        ActionExecuted("action_listen", timestamp=at),
+    ]
+    for number, (text, intent, detected, action) in enumerate(turns):
+        stamp = at + 60 * (number + 1)
+        parse_data = {
+            "text": text,
+            "intent": {"name": intent, "confidence": 0.9},
+            "entities": [],
+        }
+        events.append(
+            UserUttered(
+                text, parse_data["intent"], [], parse_data=parse_data, timestamp=stamp
+            )
+        )
+        events.append(ActionExecuted("action_extract_slots", timestamp=stamp))
+        if detected:
+            events.append(SlotSet("language", detected, timestamp=stamp))
+        events.append(ActionExecuted(action, timestamp=stamp + 1))
+        events.append(
+            BotUttered("…", metadata={"utter_action": action}, timestamp=stamp + 1)
+        )
+        events.append(ActionExecuted("action_listen", timestamp=stamp + 1))
+    return events
+
+
+def save_conversation(
+    store: TrackerStore,
+    sender_id: str,
+    turns: Sequence[Turn],
+    at: float,
+    session_language: str = "de",
+) -> None:
+    """Store a session of a conversation through Rasa's tracker store API."""
+
+    async def save() -> None:
+        # As Rasa's processor does: continue the stored conversation, if any.
+        tracker = await store.retrieve(sender_id)
+        tracker = tracker or DialogueStateTracker(sender_id, store.domain.slots)
+        for event in conversation_events(turns, at, session_language):
+            tracker.update(event)
+        await store.save(tracker)
+
+    asyncio.run(save())
+
+
+def stored_senders(store: TrackerStore) -> set:
+    """The stored conversations' sender ids (Redis's keys() includes its prefix)."""
+    prefix = getattr(store, "key_prefix", "")
+    return {key[len(prefix) :] if prefix else key for key in asyncio.run(store.keys())}
+
+
+def write_endpoints(path: Path, **tracker_store: Any) -> Path:
+    lines = ["tracker_store:"] + [
+        f"  {key}: {value}" for key, value in tracker_store.items()
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def rasa_domain() -> Domain:
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+@pytest.fixture
+def sqlite_store(tmp_path, rasa_domain) -> Iterator[Tuple[SQLTrackerStore, Path]]:
+    """A real SQLite tracker store and an endpoints file naming it."""
+    db = tmp_path / "tracker.db"
+    store = SQLTrackerStore(rasa_domain, dialect="sqlite", db=str(db))
+    endpoints = write_endpoints(
+        tmp_path / "endpoints.yml", type="SQL", dialect="sqlite", db=str(db)
+    )
+    yield store, endpoints
+    store.engine.dispose()
+
+
+@pytest.fixture
+def postgres_store(tmp_path, rasa_domain) -> Iterator[Tuple[SQLTrackerStore, Path]]:
+    """A real SQL tracker store in a fresh PostgreSQL database, dropped afterwards."""
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except sa.exc.OperationalError as error:
+        admin.dispose()
+        pytest.skip(
+            f"PostgreSQL is not reachable at {admin.url.host}:{admin.url.port} "
+            f"(set OFR_TEST_POSTGRES_URL to another server): {error.orig}".strip()
+        )
+    name = f"ofr_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = admin.url
+    store = SQLTrackerStore(
+        rasa_domain,
+        dialect="postgresql",
+        host=url.host,
+        port=url.port or 5432,
+        db=name,
+        username=url.username,
+        password=url.password,
+    )
+    settings = {
+        "type": "SQL",
+        "dialect": "postgresql",
+        "url": url.host,
+        "port": url.port or 5432,
+        "db": name,
+        "username": url.username,
+    }
+    if url.password:
+        settings["password"] = url.password
+    endpoints = write_endpoints(tmp_path / "endpoints.yml", **settings)
+    try:
+        yield store, endpoints
+    finally:
+        store.engine.dispose()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def redis_store(tmp_path, rasa_domain) -> Iterator[Tuple[RedisTrackerStore, Path]]:
+    """Rasa's Redis tracker store under a key prefix of its own, removed afterwards."""
+    prefix = f"ofrtest{uuid.uuid4().hex[:10]}"
+    store = RedisTrackerStore(
+        rasa_domain, host=REDIS_HOST, port=REDIS_PORT, key_prefix=prefix
+    )
+    try:
+        store.red.ping()
+    except Exception as error:  # redis raises several kinds
+        pytest.skip(f"Redis is not reachable at {REDIS_HOST}:{REDIS_PORT}: {error}")
+    endpoints = write_endpoints(
+        tmp_path / "endpoints.yml",
+        type="redis",
+        url=REDIS_HOST,
+        port=REDIS_PORT,
+        key_prefix=prefix,
+    )
+    yield store, endpoints
+    for key in store.red.scan_iter(match=f"{prefix}:*"):
+        store.red.delete(key)
+
+
+# ---------------------------------------------------------------- the tests
+
+TURNS: List[Turn] = [
+    ("Was ist OFR?", "ask_what_is_ofr", "de", "utter_what_is_ofr"),
+    ("Wie wird das Wetter?", "out_of_scope", "de", "utter_out_of_scope"),
+]
+
+
+def fill(store: TrackerStore) -> Dict[str, int]:
+    """Conversations idle for 400, 120, 91, 89 and 0 days; their event counts."""
+    now = time.time()
+    counts = {}
+    for sender, days_ago, turns in [
+        ("sid-ancient", 400, TURNS),
+        ("sid-old", 120, TURNS[:1]),
+        ("sid-just-over", 91, TURNS),
+        ("sid-just-under", 89, TURNS),
+        ("sid-fresh", 0.01, TURNS),
+    ]:
+        at = now - days_ago * DAY - 60 * (len(turns) + 1)
+        save_conversation(store, sender, turns, at)
+        counts[sender] = len(conversation_events(turns, at))
+    # An old conversation that came back yesterday is one conversation, kept whole.
+    save_conversation(store, "sid-returning", TURNS[:1], now - 200 * DAY)
+    save_conversation(store, "sid-returning", TURNS[1:], now - DAY)
+    return counts
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def sql_store(request) -> Tuple[SQLTrackerStore, Path]:
+    """The same tests on SQLite and on PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_store")
+
+
+def test_purge_deletes_whole_conversations_idle_longer_than_days(sql_store, capsys):
+    store, endpoints = sql_store
+    counts = fill(store)
+    purge = load_script("purge")
+
+    assert purge.main(["--endpoints", str(endpoints), "--days", "90"]) == 0
+
+    assert stored_senders(store) == {"sid-just-under", "sid-fresh", "sid-returning"}
+    output = capsys.readouterr().out
+    gone = counts["sid-ancient"] + counts["sid-old"] + counts["sid-just-over"]
+    assert f"Deleted 3 conversations ({gone} events)" in output
+    assert "sid-" not in output
+    # Nothing of a deleted conversation is left, not even a single event.
+    with store.engine.connect() as connection:
+        senders = connection.exec_driver_sql("SELECT DISTINCT sender_id FROM events")
+        assert {row[0] for row in senders} == {
+            "sid-just-under",
+            "sid-fresh",
+            "sid-returning",
+        }
+    returning = asyncio.run(store.retrieve_full_tracker("sid-returning"))
+    assert [e.text for e in returning.events if isinstance(e, UserUttered)] == [
+        "Was ist OFR?",
+        "Wie wird das Wetter?",
+    ]
+
+
+def test_dry_run_counts_and_deletes_nothing(sqlite_store, capsys):
+    store, endpoints = sqlite_store
+    fill(store)
+    purge = load_script("purge")
+
+    assert purge.main(["--endpoints", str(endpoints), "--days", "30", "--dry-run"]) == 0
+
+    output = capsys.readouterr().out
+    assert output.startswith("Would delete 4 conversations (")
+    assert "Nothing was changed" in output
+    assert len(stored_senders(store)) == 6
+
+
+def test_days_come_from_the_environment_as_make_passes_them(
+    sqlite_store, monkeypatch, capsys
+):
+    store, endpoints = sqlite_store
+    fill(store)
+    monkeypatch.setenv("DAYS", "100")
+
+    assert load_script("purge").main(["--endpoints", str(endpoints)]) == 0
+
+    assert "older than 100 days" in capsys.readouterr().out
+    assert stored_senders(store) == {
+        "sid-just-over",
+        "sid-just-under",
+        "sid-fresh",
+        "sid-returning",
+    }
+
+
+def test_second_run_finds_nothing_more(sqlite_store, capsys):
+    store, endpoints = sqlite_store
+    fill(store)
+    purge = load_script("purge")
+    purge.main(["--endpoints", str(endpoints)])
+    capsys.readouterr()
+
+    assert purge.main(["--endpoints", str(endpoints)]) == 0
+
+    assert "Deleted 0 conversations (0 events)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("days", ["0", "-5", "ninety"])
+def test_days_must_be_a_positive_whole_number(sqlite_store, days, capsys):
+    _, endpoints = sqlite_store
+    purge = load_script("purge")
+    with pytest.raises(SystemExit) as exit_info:
+        purge.main(["--endpoints", str(endpoints), "--days", days])
+    assert exit_info.value.code == 2
+    assert "at least 1" in capsys.readouterr().err
+
+
+def test_missing_store_is_explained_in_one_sentence(tmp_path):
+    endpoints = write_endpoints(
+        tmp_path / "endpoints.yml",
+        type="SQL",
+        dialect="sqlite",
+        db=str(tmp_path / "nowhere.db"),
+    )
+
+    result = run_script("purge", "--endpoints", str(endpoints))
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"No conversations found at {tmp_path / 'nowhere.db'}: start the bot with "
+        "make run first, or pass --endpoints."
+    )
+    assert not (tmp_path / "nowhere.db").exists()
+
+
+def test_unreachable_postgresql_is_explained(tmp_path, capsys):
+    endpoints = write_endpoints(
+        tmp_path / "endpoints.yml",
+        type="SQL",
+        dialect="postgresql",
+        url="127.0.0.1",
+        port=1,
+        db="ofr",
+        username="postgres",
+    )
+    purge = load_script("purge")
+
+    assert purge.main(["--endpoints", str(endpoints)]) == 1
+
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(
+        "Cannot open the tracker store at postgresql://127.0.0.1:1/ofr"
+    )
+    assert error.endswith(
+        "check tracker_store in the endpoints file, or pass --endpoints."
+    )
+
+
+def test_redis_store_is_purged_too(redis_store, capsys):
+    store, endpoints = redis_store
+    fill(store)
+    purge = load_script("purge")
+
+    assert purge.main(["--endpoints", str(endpoints), "--days", "90"]) == 0
+
+    assert stored_senders(store) == {"sid-just-under", "sid-fresh", "sid-returning"}
+    output = capsys.readouterr().out
+    assert "Deleted 3 conversations" in output
+    assert "record_exp" in output
