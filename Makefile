@@ -15,7 +15,7 @@ export PYTHONHASHSEED ?= 0
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev train run shell publish unanswered purge validate test test-unit test-nlu \
+.PHONY: help install install-dev train run shell publish unanswered purge validate evaluate test test-unit test-nlu \
 	test-stories lint format bench clean telegram-polling
 
 help: ## List the targets
@@ -73,6 +73,9 @@ validate: $(VENV)/.installed ## Check training data, domain, stories and the eve
 	$(PY) scripts/check_project.py
 	$(RASA) data validate --fail-on-warnings
 	$(PY) scripts/check_events.py
+
+evaluate: $(VENV)/.installed-dev $(MODEL) ## Write reports/evaluation.md: NLU per language and intent, errors, confusion matrices, story tests
+	$(PY) scripts/evaluate.py --model $(MODEL)
 
 lint: $(VENV)/.installed-dev ## ruff lint and format check
 	$(VENV)/bin/ruff check bot actions tests bench scripts

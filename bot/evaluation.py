@@ -31,6 +31,8 @@ class Prediction:
     # The best real intent even when the FallbackClassifier answered nlu_fallback.
     top_intent: str = ""
     top_confidence: float = 0.0
+    # The test file the example comes from, e.g. tests/nlu/en/events.yml.
+    file: str = ""
 
 
 @dataclass
@@ -87,12 +89,24 @@ def test_examples(folder: Path) -> List[Tuple[str, str]]:
     ]
 
 
+def nlu_files(folder: Path) -> List[Path]:
+    """The NLU files of ``folder`` (or ``folder`` itself if it is a file), sorted."""
+    if folder.is_file():
+        return [folder]
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".yml", ".yaml"))
+
+
 async def _evaluate(model: Path, folders: Dict[str, Path]) -> Dict[str, LanguageReport]:
     agent = Agent.load(str(model))
     reports: Dict[str, LanguageReport] = {}
     for language, folder in folders.items():
         report = LanguageReport(language)
-        for text, intent in test_examples(folder):
+        examples = [
+            (text, intent, path)
+            for path in nlu_files(folder)
+            for text, intent in test_examples(path)
+        ]
+        for text, intent, path in examples:
             parsed = await agent.parse_message(text)
             detected = next(
                 (
@@ -117,6 +131,7 @@ async def _evaluate(model: Path, folders: Dict[str, Path]) -> Dict[str, Language
                     predicted=parsed["intent"]["name"],
                     confidence=float(parsed["intent"].get("confidence") or 0.0),
                     detected_language=detected,
+                    file=path.as_posix(),
                 )
             )
         reports[language] = report
