@@ -6,7 +6,8 @@ model keeps answering, then swaps the agent in one step. The tracker store and t
 lock store are shared, so conversations go on where they were.
 
     PUT /webhooks/model/publish   {"model_file": "/abs/path/ofr.tar.gz"}
-    Authorization: Bearer $OFR_ADMIN_TOKEN
+    Authorization: Bearer $OFR_ADMIN_TOKEN          → 202, loading starts
+    GET /webhooks/model/                            → model in use, last publication
 
 Without ``OFR_ADMIN_TOKEN`` in the environment the route answers 503: publishing
 is off. ``make publish`` calls it (scripts/publish.py).
@@ -43,8 +44,12 @@ def _authorised(request: Request, token: str) -> bool:
 
 def _load(current: Agent, model_file: Path) -> Agent:
     """A new agent on the same stores and action server, with the new model."""
+    # Rasa sets the store's domain to the new agent's: give it the current domain
+    # until the new model is in, or the old agent loses its slots while loading.
+    store = getattr(current.tracker_store, "_tracker_store", current.tracker_store)
     agent = Agent(
-        tracker_store=current.tracker_store,
+        domain=current.domain,
+        tracker_store=store,
         lock_store=current.lock_store,
         action_endpoint=current.action_endpoint,
         http_interpreter=current.http_interpreter,
@@ -54,10 +59,16 @@ def _load(current: Agent, model_file: Path) -> Agent:
 
 
 class ModelChannel(InputChannel):
-    """Not a chat channel: the publish route for new models."""
+    """Not a chat channel: the publish route for new models.
+
+    Loading takes longer than an HTTP request may last, so ``PUT`` starts it and
+    answers 202; ``GET /webhooks/model/`` reports the model in use and how the last
+    publication went (``loading``, ``done`` or ``failed``).
+    """
 
     def __init__(self) -> None:
-        self._publishing = asyncio.Lock()
+        self._task: Optional[asyncio.Task] = None
+        self._last: Dict[str, Any] = {}
 
     @classmethod
     def name(cls) -> str:
@@ -66,6 +77,22 @@ class ModelChannel(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> ModelChannel:
         return cls()
+
+    async def _publish(self, app: Any, model_file: Path) -> None:
+        started = time.monotonic()
+        self._last = {"model_file": model_file.name, "state": "loading"}
+        try:
+            loaded = await asyncio.get_running_loop().run_in_executor(
+                None, _load, app.ctx.agent, model_file
+            )
+        except Exception as error:  # any failure keeps the old model
+            logger.error("Publishing %s failed: %s", model_file.name, error)
+            self._last.update(state="failed", error=str(error))
+            return
+        app.ctx.agent = loaded
+        seconds = round(time.monotonic() - started, 1)
+        logger.info("Published model %s in %s s.", loaded.model_name, seconds)
+        self._last.update(state="done", seconds=seconds, model_id=loaded.model_id)
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -76,7 +103,11 @@ class ModelChannel(InputChannel):
         async def status(request: Request) -> HTTPResponse:
             agent = request.app.ctx.agent
             return response.json(
-                {"model": agent.model_name, "model_id": agent.model_id}
+                {
+                    "model": agent.model_name,
+                    "model_id": agent.model_id,
+                    "publishing": self._last or None,
+                }
             )
 
         @model.route("/publish", methods=["PUT"])
@@ -95,32 +126,15 @@ class ModelChannel(InputChannel):
                     {"error": "model_file must be the path of a trained model"},
                     status=400,
                 )
-            if self._publishing.locked():
+            if self._task is not None and not self._task.done():
                 return response.json(
                     {"error": "another model is being published"}, status=409
                 )
-            async with self._publishing:
-                started = time.monotonic()
-                current = request.app.ctx.agent
-                try:
-                    loaded = await asyncio.get_running_loop().run_in_executor(
-                        None, _load, current, Path(model_file)
-                    )
-                except Exception as error:  # any failure keeps the old model
-                    logger.error("Publishing %s failed: %s", model_file, error)
-                    return response.json(
-                        {"error": f"the model could not be loaded: {error}"},
-                        status=422,
-                    )
-                request.app.ctx.agent = loaded
-                seconds = round(time.monotonic() - started, 1)
-                logger.info("Published model %s in %s s.", loaded.model_name, seconds)
-                return response.json(
-                    {
-                        "model": loaded.model_name,
-                        "model_id": loaded.model_id,
-                        "seconds": seconds,
-                    }
-                )
+            self._task = asyncio.create_task(
+                self._publish(request.app, Path(model_file))
+            )
+            return response.json(
+                {"state": "loading", "model_file": Path(model_file).name}, status=202
+            )
 
         return model

@@ -12,9 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 import requests
+
+WAIT_SECONDS = 900
 
 
 def fail(message: str) -> None:
@@ -43,27 +46,41 @@ def server_urls() -> list[str]:
 
 
 def publish(url: str, model: Path, token: str) -> None:
+    """Start loading on one server and wait until it answers with the new model."""
     try:
         answer = requests.put(
             f"{url}/webhooks/model/publish",
             json={"model_file": str(model)},
             headers={"Authorization": f"Bearer {token}"},
-            timeout=600,
+            timeout=30,
         )
     except requests.ConnectionError:
         fail(
             f"No bot answers at {url}: start it with make run, or set OFR_PUBLISH_URLS."
         )
-    if answer.status_code != 200:
+    if answer.status_code != 202:
         try:
             reason = answer.json().get("error", answer.text)
         except ValueError:
             reason = answer.text
         fail(f"{url} did not take the model ({answer.status_code}): {reason}.")
-    result = answer.json()
-    print(
-        f"{url}: now answering with {result['model']} (loaded in {result['seconds']} s)."
-    )
+    print(f"{url}: loading {model.name}; the current model answers meanwhile.")
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        try:
+            status = requests.get(f"{url}/webhooks/model/", timeout=30).json()
+        except (requests.RequestException, ValueError):
+            continue  # busy; ask again
+        last = status.get("publishing") or {}
+        if last.get("state") == "done":
+            print(f"{url}: now answering with {status['model']} ({last['seconds']} s).")
+            return
+        if last.get("state") == "failed":
+            fail(
+                f"{url} kept its model: the new one could not be loaded ({last['error']})."
+            )
+    fail(f"{url} did not finish loading within {WAIT_SECONDS} s: see its log.")
 
 
 def main() -> None:
