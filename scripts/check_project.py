@@ -396,6 +396,27 @@ def check_dialogue(domain: Domain, references: List[Reference]) -> List[Problem]
     ]
 
 
+def check_rules_cover_intents(
+    domain: Domain, references: List[Reference]
+) -> List[Problem]:
+    """Without TED (config.yml), an intent without a rule gets no answer at all."""
+    in_rules = {
+        ref.name
+        for ref in references
+        if ref.kind == "intent" and ref.place.path.startswith("data/rules/")
+    }
+    return [
+        Problem(
+            "domain.yml",
+            line,
+            f"intent '{intent}' has no rule, so the bot would not answer it — add a "
+            "rule to data/rules/ (intent, then the response or action)",
+        )
+        for intent, line in domain.intents.items()
+        if intent not in in_rules
+    ]
+
+
 def check_events(root: Path) -> Tuple[List[Problem], int]:
     """The bot answers event questions from this file; reuses the action server's
     validation and adds the line of each broken entry."""
@@ -469,6 +490,7 @@ def run(root: Path) -> Tuple[List[Problem], str]:
         problems += check_example_counts(domain, nlu)
         problems += check_response_languages(domain)
         problems += check_dialogue(domain, references)
+        problems += check_rules_cover_intents(domain, references)
     problems += check_file_pairs(nlu)
     problems += check_duplicate_examples(nlu)
     event_problems, events = check_events(root)

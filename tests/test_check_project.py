@@ -211,3 +211,21 @@ def test_normalise_ignores_case_spaces_and_entity_markup() -> None:
     assert check_project.normalise(
         ' Events in [München](city)  [online]{"entity": "format"} '
     ) == check_project.normalise("events in münchen online")
+
+
+def test_an_intent_without_a_rule(project, capsys) -> None:
+    path = project / "data" / "rules" / "about.yml"
+    text = path.read_text(encoding="utf-8")
+    rule = (
+        "  - rule: Answer ask handbook\n    steps:\n      - intent: ask_handbook\n"
+        "      - action: utter_handbook\n"
+    )
+    assert rule in text
+    path.write_text(text.replace(rule, ""), encoding="utf-8")
+    code, output = check(project, capsys)
+    assert code == 1
+    line = index_of(lines_of(project / "domain.yml"), "  - ask_handbook") + 1
+    assert output == [
+        f"domain.yml:{line}: intent 'ask_handbook' has no rule, so the bot would not "
+        "answer it — add a rule to data/rules/ (intent, then the response or action)"
+    ]
