@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+import structlog
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -28,6 +30,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     logging.disable(logging.WARNING)
+    # Rasa logs every parsed message through structlog at debug level, to stdout.
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING)
+    )
     started = time.perf_counter()
     reports = evaluate(Path(args.model))
     elapsed = time.perf_counter() - started

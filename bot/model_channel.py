@@ -38,7 +38,7 @@ def _authorised(request: Request, token: str) -> bool:
     given = request.headers.get("Authorization", "")
     scheme, _, value = given.partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(
-        value.strip().encode(), token.encode()
+        value.strip().encode(errors="surrogateescape"), token.encode()
     )
 
 

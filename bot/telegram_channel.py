@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import os
 from collections import OrderedDict
@@ -48,6 +47,14 @@ from actions.events_store import default_store
 from actions.language import normalise
 from actions.messages import message
 from bot.conversation_store import delete_conversation
+from bot.input_limits import (
+    BadRequest,
+    clean_text,
+    conversation_language,
+    note,
+    parse_json,
+    text_problem,
+)
 from bot.telegram_format import escape, split_message
 
 logger = logging.getLogger(__name__)
@@ -93,6 +100,20 @@ class ButtonPayloads:
         if data.startswith("k:"):
             return self._payloads.get(data)
         return data
+
+
+def _well_formed(update: Update) -> bool:
+    """The fields the handlers rely on have Telegram's types (de_json does not check)."""
+    try:
+        chat, user = update.effective_chat, update.effective_user
+        msg = update.effective_message
+        return (
+            (chat is None or isinstance(chat.id, int))
+            and (user is None or isinstance(user.id, int))
+            and (msg is None or msg.text is None or isinstance(msg.text, str))
+        )
+    except Exception:  # a field of the wrong type broke a property
+        return False
 
 
 def _language_of(update: Update) -> str:
@@ -298,15 +319,34 @@ class TelegramInput(InputChannel):
         return bool(mentioned or replied)
 
     async def _text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A question typed by the user goes to the assistant."""
+        """A question typed by the user goes to the assistant; an empty or too long
+        one gets a polite note instead."""
         if not self._addressed_to_bot(update):
             return
-        text = update.effective_message.text or ""
+        text = update.effective_message.text
+        text = clean_text(text if isinstance(text, str) else "")
         username = self.application.bot.username
         if username:
             text = text.replace(f"@{username}", "").strip()
-        if text:
-            await self._ask_rasa(update, text)
+        # Typed text is never a Rasa payload ("/intent{...}"): buttons come as
+        # callback queries and commands have their own handlers.
+        text = text.lstrip("/").strip()
+        problem = text_problem(text)
+        if problem:
+            await self._note(update, problem)
+            return
+        await self._ask_rasa(update, text)
+
+    async def _note(self, update: Update, problem: str) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        language = await conversation_language(
+            self._tracker_store, str(chat.id), _language_of(update)
+        )
+        await self.application.bot.send_message(
+            chat_id=chat.id, text=note(problem, language)
+        )
 
     async def _command(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE
@@ -365,8 +405,9 @@ class TelegramInput(InputChannel):
         """A pressed button: answer the callback, then act on its payload."""
         query = update.callback_query
         language = _language_of(update)
-        payload = self.payloads.decode(query.data or "")
-        if payload is None:
+        data = query.data if isinstance(query.data, str) else ""
+        payload = self.payloads.decode(clean_text(data))
+        if payload is None or text_problem(payload):
             await query.answer(message("telegram_button_expired", language))
             return
         await query.answer()
@@ -468,24 +509,32 @@ class TelegramInput(InputChannel):
 
         @telegram.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
-            given = request.headers.get(SECRET_HEADER, "")
-            if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            # Sanic keeps undecodable header bytes as surrogates: encode them back.
+            given = request.headers.get(SECRET_HEADER, "").encode(
+                errors="surrogateescape"
+            )
+            if not hmac.compare_digest(given, self.secret.encode()):
                 return response.json({"error": "forbidden"}, status=403)
-            if len(request.body or b"") > MAX_UPDATE_BYTES:
-                return response.json({"error": "too large"}, status=413)
             try:
-                data = json.loads(request.body or b"")
-            except ValueError:
-                return response.json({"error": "invalid JSON"}, status=400)
+                data = parse_json(request.body, MAX_UPDATE_BYTES)
+            except BadRequest as error:
+                return response.json({"error": error.reason}, status=error.status)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 return response.json({"error": "not a Telegram update"}, status=400)
             if self._tracker_store is None and hasattr(request.app.ctx, "agent"):
                 self._tracker_store = request.app.ctx.agent.tracker_store
             try:
                 update = Update.de_json(data, self.application.bot)
-            except (KeyError, TypeError, ValueError):
+            except Exception:  # any field of the wrong type or out of range
                 return response.json({"error": "not a Telegram update"}, status=400)
-            await self.application.process_update(update)
+            if not _well_formed(update):
+                return response.json({"error": "not a Telegram update"}, status=400)
+            try:
+                await self.application.process_update(update)
+            except Exception:
+                # Handlers' errors go to _error; this is PTB's own bookkeeping failing
+                # on an odd update. Telegram must not send it again: answer 200.
+                logger.exception("Processing a Telegram update failed.")
             return response.json({"status": "ok"})
 
         return telegram

@@ -119,7 +119,10 @@ if [[ $mode == --shell ]]; then
   exit 0
 fi
 
-"$venv/bin/rasa" run --model "$model" --endpoints "$endpoints" --credentials "$credentials" \
+# Sanic reads whole request bodies (default limit 100 MB) before any channel sees them;
+# only the Rasa server gets the limit (the action server receives whole conversations).
+SANIC_REQUEST_MAX_SIZE=${SANIC_REQUEST_MAX_SIZE:-1048576} \
+  "$venv/bin/rasa" run --model "$model" --endpoints "$endpoints" --credentials "$credentials" \
   --port "$rasa_port" --cors "*" "${api_args[@]}" >"$var_dir/rasa.log" 2>&1 &
 pids+=($!)
 if ! wait_for "http://localhost:$rasa_port/" 180 "${pids[-1]}"; then

@@ -1,0 +1,249 @@
+"""Rasa's socket.io channel with every event checked before Rasa sees it.
+
+Registered in credentials.yml as ``bot.socketio_channel.ValidatedSocketIOInput``
+with the same options as Rasa's ``socketio`` (the name stays "socketio", the path
+``/socket.io``), so the web chat widget is unchanged.
+
+Rasa's handlers index the event data without checking it; a list, a number or a
+dict ``session_id`` raises inside the handler (python-socketio logs it, the server
+lives on) or reaches the tracker store. Here:
+
+- a packet over 64 KiB is refused by Engine.IO (HTTP 413 for long-polling, the
+  connection is closed for websockets);
+- a long-polling POST that Engine.IO cannot decode, or with packets it does not
+  handle (python-engineio then hangs on the POST and answers 500 to the next one),
+  gets 400;
+  such a websocket frame closes the connection quietly;
+- a Socket.IO packet other than connect, disconnect or a text event is dropped
+  (binary events would wait for attachments, holding memory);
+- ``session_request`` with anything but nothing, ``{}`` or a string ``session_id``
+  starts a fresh session;
+- ``user_uttered`` that is not an object with a string ``message`` (and, with
+  session persistence, a usable ``session_id``) is dropped with a warning; metadata
+  that is not an object (or a JSON string of one) is ignored;
+- an empty message or one over 2,000 characters gets a polite note in the
+  conversation's language; any other text is cleaned and goes to Rasa.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any, Awaitable, Callable, Dict, Optional
+
+from engineio import packet as eio_packet
+from engineio.payload import Payload
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import packet as sio_packet
+
+from bot.input_limits import (
+    MAX_BODY_BYTES,
+    BadRequest,
+    check_json_value,
+    check_sender,
+    clean_text,
+    conversation_language,
+    note,
+    text_problem,
+)
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "socketio"
+# Engine.IO packets python-engineio handles from a client. Any other (open, ping,
+# noop, unknown) makes it disconnect a long-polling client inside the POST, which
+# then never answers, and the next request on that session gets a 500.
+POLLING_PACKETS = {
+    eio_packet.CLOSE,
+    eio_packet.PONG,
+    eio_packet.MESSAGE,
+    eio_packet.UPGRADE,
+}
+# A websocket upgrade starts with a "2probe" ping.
+WEBSOCKET_PACKETS = POLLING_PACKETS | {eio_packet.PING}
+
+
+def engineio_frame_ok(frame: Any) -> bool:
+    """A websocket frame that python-engineio can safely handle (text only: the web
+    chat sends no binary data)."""
+    if not isinstance(frame, str) or len(frame) > MAX_BODY_BYTES:
+        return False
+    try:
+        return eio_packet.Packet(encoded_packet=frame).packet_type in WEBSOCKET_PACKETS
+    except Exception:  # whatever the decoder trips on: not an Engine.IO packet
+        return False
+
+
+def engineio_payload_ok(body: bytes) -> bool:
+    """A long-polling POST body that python-engineio can safely handle."""
+    try:
+        packets = Payload(encoded_payload=body.decode("utf-8")).packets
+    except Exception:  # whatever the decoder trips on: not an Engine.IO payload
+        return False
+    return all(p.packet_type in POLLING_PACKETS for p in packets)
+
+
+def socketio_packet_ok(data: Any) -> bool:
+    """A Socket.IO packet the server should act on: connect (with an optional auth
+    object), disconnect, or an event whose name is a string."""
+    if not isinstance(data, str):
+        return False
+    try:
+        pkt = sio_packet.Packet(encoded_packet=data)
+    except Exception:  # not a Socket.IO packet
+        return False
+    if pkt.packet_type == sio_packet.CONNECT:
+        return pkt.data is None or isinstance(pkt.data, dict)
+    if pkt.packet_type == sio_packet.DISCONNECT:
+        return True
+    return (
+        pkt.packet_type == sio_packet.EVENT
+        and isinstance(pkt.data, list)
+        and bool(pkt.data)
+        and isinstance(pkt.data[0], str)
+    )
+
+
+def _metadata(value: Any) -> Optional[Dict[str, Any]]:
+    """The event's metadata if it is an object (or a JSON string of one)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            return None
+    if not isinstance(value, dict):
+        return None
+    try:
+        check_json_value(value)
+    except BadRequest:
+        return None
+    return value
+
+
+def _session_id(data: Any) -> Optional[str]:
+    """The usable session id in an event's data, else None."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        return check_sender(data.get("session_id"))
+    except BadRequest:
+        return None
+
+
+class ValidatedSocketIOInput(SocketIOInput):
+    """socket.io with checked events (see the module docstring)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL_NAME
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        socketio = super().blueprint(on_new_message)
+        sio = self.sio
+        sio.eio.max_http_buffer_size = MAX_BODY_BYTES
+        self._check_packets(sio)
+        namespace = self.namespace or "/"
+        rasa_session_request = sio.handlers[namespace]["session_request"]
+        rasa_message = sio.handlers[namespace][self.user_message_evt]
+        tracker_store: Dict[str, Any] = {}
+
+        @socketio.listener("after_server_start")
+        async def started(app: Any, _: Any) -> None:
+            agent = getattr(app.ctx, "agent", None)
+            tracker_store["store"] = getattr(agent, "tracker_store", None)
+
+        async def session_request(sid: str, *args: Any) -> None:
+            session = _session_id(args[0]) if len(args) == 1 else None
+            await rasa_session_request(sid, {"session_id": session or uuid.uuid4().hex})
+
+        async def handle_message(sid: str, *args: Any) -> None:
+            data = args[0] if len(args) == 1 else None
+            text = data.get("message") if isinstance(data, dict) else None
+            if not isinstance(text, str):
+                logger.warning(
+                    "Dropped a socket.io %s event: not an object with a string "
+                    "'message'.",
+                    self.user_message_evt,
+                )
+                return
+            session = _session_id(data)
+            if self.session_persistence and session is None:
+                logger.warning(
+                    "Dropped a socket.io %s event without a usable session_id.",
+                    self.user_message_evt,
+                )
+                return
+            metadata = _metadata(data.get(self.metadata_key))
+            text = clean_text(text)
+            problem = text_problem(text)
+            if problem:
+                sender = session if self.session_persistence else sid
+                language = await conversation_language(
+                    tracker_store.get("store"),
+                    sender,
+                    (metadata or {}).get("language"),
+                )
+                await sio.emit(
+                    self.bot_message_evt,
+                    {"text": note(problem, language)},
+                    room=sender,
+                    namespace=self.namespace,
+                )
+                return
+            checked = {"message": text, self.metadata_key: metadata or {}}
+            if session is not None:
+                checked["session_id"] = session
+            await rasa_message(sid, checked)
+
+        sio.on("session_request", session_request, namespace=self.namespace)
+        sio.on(self.user_message_evt, handle_message, namespace=self.namespace)
+        return socketio
+
+    @staticmethod
+    def _check_packets(sio: Any) -> None:
+        """Put the packet checks in front of python-engineio and python-socketio.
+
+        Runs before the blueprint is registered, when the route is created from
+        ``sio.eio.handle_request``.
+        """
+        engineio_request = sio.eio.handle_request
+        socketio_message = sio.eio.handlers["message"]
+
+        async def checked_request(request: Request, *args: Any) -> HTTPResponse:
+            if request.method == "POST" and not engineio_payload_ok(
+                request.body or b""
+            ):
+                return response.text(
+                    "Bad Request: not an Engine.IO payload", status=400
+                )
+            return await engineio_request(request, *args)
+
+        async def checked_message(eio_sid: str, data: Any) -> None:
+            if socketio_packet_ok(data):
+                await socketio_message(eio_sid, data)
+            else:
+                logger.warning("Dropped a malformed Socket.IO packet.")
+
+        sio.eio.handle_request = checked_request
+        sio.eio.on("message", checked_message)
+        # The websocket transport reads frames with the async driver's WebSocket
+        # class; raising OSError there makes python-engineio close the connection
+        # quietly (a malformed frame would otherwise end it with a traceback).
+        websocket_class = sio.eio._async["websocket"]
+
+        class CheckedWebSocket(websocket_class):
+            async def wait(self) -> Any:
+                frame = await super().wait()
+                if not engineio_frame_ok(frame):
+                    logger.warning("Closed a socket.io websocket: malformed frame.")
+                    raise OSError("not an Engine.IO packet")
+                return frame
+
+        sio.eio._async = {**sio.eio._async, "websocket": CheckedWebSocket}
