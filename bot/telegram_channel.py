@@ -19,6 +19,7 @@ import os
 from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
+import redis
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -80,11 +81,19 @@ class ConfigurationError(Exception):
 
 
 class ButtonPayloads:
-    """Telegram's callback_data holds at most 64 bytes; longer payloads get a key."""
+    """Telegram's callback_data holds at most 64 bytes; longer payloads get a key.
 
-    def __init__(self, capacity: int = 10_000) -> None:
+    The keys live in this process and, when ``OFR_REDIS_URL`` is set, in Redis for 30
+    days, so that a button pressed later works on any instance of a cluster.
+    """
+
+    REDIS_PREFIX = "ofr:telegram-button:"
+    REDIS_SECONDS = 30 * 24 * 3600
+
+    def __init__(self, capacity: int = 10_000, redis_url: Optional[str] = None) -> None:
         self._payloads: OrderedDict[str, str] = OrderedDict()
         self._capacity = capacity
+        self._redis = redis.Redis.from_url(redis_url) if redis_url else None
 
     def encode(self, payload: str) -> str:
         if len(payload.encode("utf-8")) <= 64 and not payload.startswith("k:"):
@@ -94,12 +103,25 @@ class ButtonPayloads:
         self._payloads.move_to_end(key)
         while len(self._payloads) > self._capacity:
             self._payloads.popitem(last=False)
+        if self._redis is not None:
+            try:
+                self._redis.set(self.REDIS_PREFIX + key, payload, ex=self.REDIS_SECONDS)
+            except redis.RedisError as error:
+                logger.error("Could not keep a button in Redis: %s", error)
         return key
 
     def decode(self, data: str) -> Optional[str]:
-        if data.startswith("k:"):
-            return self._payloads.get(data)
-        return data
+        if not data.startswith("k:"):
+            return data
+        payload = self._payloads.get(data)
+        if payload is None and self._redis is not None:
+            try:
+                stored = self._redis.get(self.REDIS_PREFIX + data)
+            except redis.RedisError as error:
+                logger.error("Could not read a button from Redis: %s", error)
+                return None
+            payload = stored.decode("utf-8") if stored is not None else None
+        return payload
 
 
 def _well_formed(update: Update) -> bool:
@@ -255,7 +277,7 @@ class TelegramInput(InputChannel):
                 base_url.replace("/bot", "/file/bot")
             )
         self.application = builder.build()
-        self.payloads = ButtonPayloads()
+        self.payloads = ButtonPayloads(redis_url=os.environ.get("OFR_REDIS_URL"))
         self.output = TelegramOutput(self.application, self.payloads)
         self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
         self._tracker_store: Any = None
