@@ -15,7 +15,7 @@ export PYTHONHASHSEED ?= 0
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev train run shell publish unanswered purge validate evaluate test test-unit test-nlu \
+.PHONY: help install install-dev train run shell publish unanswered purge validate evaluate run-cluster bench-load test test-unit test-nlu \
 	test-stories lint format bench clean telegram-polling
 
 help: ## List the targets
@@ -35,6 +35,11 @@ node_modules/.installed: package.json package-lock.json
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else echo "Chromium is missing: run 'sudo apt-get install chromium', then make test again." >&2; exit 1; fi
 
+# nginx for make run-cluster and the cluster test (root installs it).
+/usr/sbin/nginx:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; \
+	else echo "nginx is missing: run 'sudo apt-get install nginx-light', then make run-cluster again." >&2; exit 1; fi
+
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	@scripts/install.sh requirements-dev.txt
 	@touch $@
@@ -53,6 +58,9 @@ train: $(VENV)/.installed ## Train the model (Rasa skips unchanged parts)
 
 run: $(MODEL) ## Start the action server (5055) and the Rasa server (5005)
 	@scripts/run.sh
+
+run-cluster: $(MODEL) /usr/sbin/nginx ## Start 2 Rasa servers behind nginx (5000) on PostgreSQL and Redis
+	@scripts/run-cluster.sh
 
 shell: $(MODEL) ## Chat with the bot in the terminal (starts the action server)
 	@scripts/run.sh --shell
@@ -84,7 +92,7 @@ lint: $(VENV)/.installed-dev ## ruff lint and format check
 format: $(VENV)/.installed-dev ## Format the code with ruff
 	$(VENV)/bin/ruff format bot actions tests bench scripts
 
-test: $(VENV)/.installed-dev $(MODEL) /usr/bin/chromium ## Everything: lint, validate, pytest, held-out NLU, story tests
+test: $(VENV)/.installed-dev $(MODEL) /usr/bin/chromium /usr/sbin/nginx ## Everything: lint, validate, pytest, held-out NLU, story tests
 	$(MAKE) lint validate
 	$(MAKE) test-unit
 	$(MAKE) test-stories
@@ -98,6 +106,10 @@ test-stories: $(VENV)/.installed-dev $(MODEL) ## Rasa test stories; any predicti
 
 bench: $(VENV)/.installed-dev $(MODEL) ## Print the benchmark numbers (never fails on timing)
 	$(PY) bench/nlu.py
+
+BENCH_URL ?= http://127.0.0.1:5005
+bench-load: $(VENV)/.installed ## Load test the running bot over REST (BENCH_URL, BENCH_ARGS)
+	$(PY) bench/load.py --url $(BENCH_URL) $(BENCH_ARGS)
 
 clean: ## Remove models, reports and caches (keeps .venv)
 	rm -rf models reports results .rasa .pytest_cache .ruff_cache tests/artifacts

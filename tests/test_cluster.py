@@ -1,0 +1,360 @@
+"""The cluster of scripts/run-cluster.sh: two Rasa servers behind nginx that share a
+PostgreSQL tracker store and a Redis lock store.
+
+The cluster is started once for this module, on free ports, with a fresh PostgreSQL
+database and its own Redis key prefix (both removed afterwards), so parallel runs do
+not meet. Needs PostgreSQL and Redis at OFR_DB_HOST/OFR_REDIS_HOST (127.0.0.1) and
+nginx. OFR_CLUSTER_ENDPOINTS names another endpoints file for the instances (default
+endpoints.cluster.yml).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Tuple
+
+import pytest
+import redis
+import requests
+import socketio
+import sqlalchemy as sa
+import websockets
+from sqlalchemy.engine.url import URL
+
+from tests.conftest import ROOT
+from tests.servers import command_line, free_port
+
+pytestmark = pytest.mark.server
+
+START_SECONDS = 900
+REST_PATH = "/webhooks/rest/webhook"
+
+
+def database_url(database: str) -> URL:
+    """PostgreSQL as run-cluster.sh reaches it (same variables and defaults)."""
+    return URL.create(
+        "postgresql",
+        username=os.environ.get("OFR_DB_USER", "postgres") or None,
+        password=os.environ.get("OFR_DB_PASSWORD") or None,
+        host=os.environ.get("OFR_DB_HOST", "127.0.0.1"),
+        port=int(os.environ.get("OFR_DB_PORT", "5432")),
+        database=database,
+    )
+
+
+def redis_client() -> redis.Redis:
+    return redis.Redis(
+        host=os.environ.get("OFR_REDIS_HOST", "127.0.0.1"),
+        port=int(os.environ.get("OFR_REDIS_PORT", "6379")),
+        db=int(os.environ.get("OFR_REDIS_DB", "1")),
+        password=os.environ.get("OFR_REDIS_PASSWORD") or None,
+    )
+
+
+@dataclass
+class Cluster:
+    """Addresses of the running cluster and a way into its tracker store."""
+
+    proxy: str
+    a: str
+    b: str
+    engine: sa.engine.Engine
+
+    def rest(self, base: str, sender: str, message: str) -> List[Dict[str, Any]]:
+        response = requests.post(
+            base + REST_PATH, json={"sender": sender, "message": message}, timeout=120
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def events(self, sender: str) -> List[Dict[str, Any]]:
+        """The stored events of one conversation, in the order they were saved."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT data FROM events WHERE sender_id = :s ORDER BY id"),
+                {"s": sender},
+            ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+
+def read_output(process: subprocess.Popen, lines: List[str], ready: threading.Event):
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("Press Ctrl-C to stop."):
+            ready.set()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, trained_model) -> Iterator[Cluster]:
+    run = uuid.uuid4().hex[:10]
+    database, prefix = f"ofr_test_{run}", f"ofrtest{run}"
+    ports = [free_port() for _ in range(4)]
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("OFR_ENDPOINTS", "ACTION_SERVER_URL", "TELEGRAM_TOKEN")
+    }
+    environment.update(
+        CLUSTER_PORT=str(ports[0]),
+        CLUSTER_RASA_PORTS=f"{ports[1]},{ports[2]}",
+        ACTION_PORT=str(ports[3]),
+        OFR_VAR_DIR=str(tmp_path_factory.mktemp("cluster")),
+        OFR_DB_NAME=database,
+        OFR_REDIS_PREFIX=prefix,
+    )
+    if os.environ.get("OFR_CLUSTER_ENDPOINTS"):
+        environment["OFR_ENDPOINTS"] = os.environ["OFR_CLUSTER_ENDPOINTS"]
+    process = subprocess.Popen(
+        ["scripts/run-cluster.sh"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: List[str] = []
+    ready = threading.Event()
+    threading.Thread(
+        target=read_output, args=(process, lines, ready), daemon=True
+    ).start()
+    engine = sa.create_engine(database_url(database))
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        while not ready.wait(1):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("The cluster did not start:\n" + "".join(lines))
+        yield Cluster(
+            proxy=f"http://127.0.0.1:{ports[0]}",
+            a=f"http://127.0.0.1:{ports[1]}",
+            b=f"http://127.0.0.1:{ports[2]}",
+            engine=engine,
+        )
+    finally:
+        left = stop(process)
+        engine.dispose()
+        admin = sa.create_engine(database_url("postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(
+                sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            )
+        admin.dispose()
+        keys = redis_client()
+        for key in keys.scan_iter(f"{prefix}:*"):
+            keys.delete(key)
+    assert not left, f"SIGTERM left these processes running: {left}"
+
+
+def stop(process: subprocess.Popen) -> List[str]:
+    """SIGTERM to the script, which stops nginx and the servers; then kill whatever
+    of its process group is still there after a minute, and say what it was."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pass
+    deadline = time.monotonic() + 30
+    while (left := group_members(process.pid)) and time.monotonic() < deadline:
+        time.sleep(1)
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+    return left
+
+
+def group_members(group: int) -> List[str]:
+    """Command lines of the live processes in a process group."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group and fields[0] != "Z":
+                members.append(command_line(int(stat.parent.name)))
+        except (OSError, ValueError, IndexError):
+            continue
+    return members
+
+
+def text_of(domain: Dict[str, Any], response: str, language: str) -> str:
+    for variation in domain["responses"][response]:
+        if variation["condition"][0]["value"] == language:
+            return variation["text"]
+    raise KeyError(response)
+
+
+def turns(events: List[Dict[str, Any]]) -> List[Tuple[str, List[Dict[str, Any]]]]:
+    """(user text, the events after it up to the next user message) per turn."""
+    result: List[Tuple[str, List[Dict[str, Any]]]] = []
+    for event in events:
+        if event["event"] == "user":
+            result.append((event["text"], []))
+        elif result:
+            result[-1][1].append(event)
+    return result
+
+
+def check_turn(text: str, after: List[Dict[str, Any]], answers: List[Dict]) -> None:
+    """A whole turn: the answers the user got, then back to listening."""
+    bot_texts = [event.get("text") for event in after if event["event"] == "bot"]
+    assert bot_texts == [answer.get("text") for answer in answers], text
+    actions = [event["name"] for event in after if event["event"] == "action"]
+    assert actions and actions[-1] == "action_listen", (text, actions)
+
+
+def test_alternating_instances_keep_state_and_order(cluster, domain):
+    sender = f"cluster-{uuid.uuid4().hex[:8]}"
+    plan = [
+        (cluster.a, "Hallo!"),
+        (cluster.b, "Can we continue in English?"),
+        (cluster.a, "IOM?"),
+        (cluster.b, "BAMF?"),
+        (cluster.a, "What did OFR do in 2018?"),
+        (cluster.b, "GIZ?"),
+    ]
+    answers = [cluster.rest(base, sender, message) for base, message in plan]
+
+    assert answers[0][0]["text"] == text_of(domain, "utter_greet", "de")
+    assert "English" in answers[1][0]["text"]
+    # The language set on B is in the shared tracker when A answers.
+    assert answers[2][0]["text"] == text_of(domain, "utter_iom", "en")
+    assert answers[3][0]["text"] == text_of(domain, "utter_bamf", "en")
+    assert answers[4] and "2018" in answers[4][0]["text"]  # the action server's
+    assert answers[5][0]["text"] == text_of(domain, "utter_giz", "en")
+
+    stored = turns(cluster.events(sender))
+    assert [text for text, _ in stored] == [message for _, message in plan]
+    for (text, after), answer in zip(stored, answers, strict=True):
+        check_turn(text, after, answer)
+
+
+@pytest.mark.parametrize("burst", range(6))
+def test_concurrent_messages_of_one_conversation_take_turns(cluster, burst):
+    """Six messages at once, three to each instance: one turn after the other."""
+    sender = f"burst-{burst}-{uuid.uuid4().hex[:8]}"
+    messages = [
+        "IOM?",
+        "BAMF?",
+        "GIZ?",
+        "Wer sind die Partner?",
+        "Was ist OFR?",
+        "Wie ist die Telefonnummer?",
+    ]
+    start = threading.Barrier(len(messages))
+    answers: Dict[str, Any] = {}
+
+    def send(index: int, message: str) -> None:
+        base = cluster.a if index % 2 == 0 else cluster.b
+        start.wait()
+        try:
+            answers[message] = cluster.rest(base, sender, message)
+        except requests.RequestException as error:
+            answers[message] = error
+
+    threads = [
+        threading.Thread(target=send, args=(index, message))
+        for index, message in enumerate(messages)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+
+    for message in messages:
+        assert isinstance(answers.get(message), list), (message, answers.get(message))
+        assert answers[message], f"no answer to {message!r}"
+    stored = turns(cluster.events(sender))
+    assert sorted(text for text, _ in stored) == sorted(messages)
+    for text, after in stored:
+        check_turn(text, after, answers[text])
+
+
+def test_proxy_serves_rest(cluster, domain):
+    answers = cluster.rest(
+        cluster.proxy, f"proxy-{uuid.uuid4().hex[:8]}", "What is OFR?"
+    )
+    assert answers[0]["text"] == text_of(domain, "utter_what_is_ofr", "en")
+
+
+async def test_proxy_serves_socketio_long_polling(cluster, domain):
+    """Long-polling is a series of requests that must all reach the instance that
+    holds the session: nginx's ip_hash keeps them together."""
+    client = socketio.AsyncClient(reconnection=False)
+    confirmed = asyncio.Event()
+    uttered: asyncio.Queue = asyncio.Queue()
+    client.on("session_confirm", lambda *_: confirmed.set())
+    client.on("bot_uttered", lambda data: uttered.put_nowait(data))
+    session = uuid.uuid4().hex
+    await client.connect(cluster.proxy, transports=["polling"], wait_timeout=30)
+    try:
+        await client.emit("session_request", {"session_id": session})
+        await asyncio.wait_for(confirmed.wait(), 30)
+        for message, response in (("IOM?", "utter_iom"), ("BAMF?", "utter_bamf")):
+            await client.emit(
+                "user_uttered",
+                {
+                    "message": message,
+                    "session_id": session,
+                    "customData": {"language": "en"},
+                },
+            )
+            answer = await asyncio.wait_for(uttered.get(), 60)
+            assert answer["text"] == text_of(domain, response, "en")
+    finally:
+        await client.disconnect()
+
+
+async def next_event(connection, name: str) -> Any:
+    """The data of the next Socket.IO event ``name``; answers Engine.IO pings."""
+    while True:
+        packet = await asyncio.wait_for(connection.recv(), 60)
+        if packet == "2":
+            await connection.send("3")
+        elif packet.startswith("42"):
+            event, *data = json.loads(packet[2:])
+            if event == name:
+                return data[0] if data else None
+
+
+async def test_proxy_passes_the_websocket_upgrade(cluster, domain):
+    """The web chat's WebSocket through nginx (Engine.IO 4 spoken directly: the
+    python-engineio client's WebSocket needs a newer aiohttp than Rasa pins)."""
+    address = cluster.proxy.replace("http://", "ws://", 1)
+    session = uuid.uuid4().hex
+    async with websockets.connect(
+        f"{address}/socket.io/?EIO=4&transport=websocket", open_timeout=30
+    ) as connection:
+        opening = await asyncio.wait_for(connection.recv(), 30)
+        assert opening.startswith("0{")  # Engine.IO open
+        await connection.send("40")  # Socket.IO connect
+        assert (await asyncio.wait_for(connection.recv(), 30)).startswith("40")
+        await connection.send(
+            "42" + json.dumps(["session_request", {"session_id": session}])
+        )
+        await next_event(connection, "session_confirm")
+        await connection.send(
+            "42"
+            + json.dumps(
+                [
+                    "user_uttered",
+                    {
+                        "message": "GIZ?",
+                        "session_id": session,
+                        "customData": {"language": "en"},
+                    },
+                ]
+            )
+        )
+        answer = await next_event(connection, "bot_uttered")
+        assert answer["text"] == text_of(domain, "utter_giz", "en")
