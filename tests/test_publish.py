@@ -26,7 +26,13 @@ def texts(answer: list) -> str:
 def test_publish_switches_model_while_conversations_go_on(tmp_path):
     new_model = tmp_path / "ofr-next.tar.gz"
     shutil.copy(MODEL, new_model)
-    with running_bot(tmp_path) as bot:
+    api_token = "api-token-for-this-test"
+    env = {"RASA_ENABLE_API": "1", "RASA_AUTH_TOKEN": api_token}
+    with running_bot(tmp_path, env=env) as bot:
+        # Rasa's own HTTP API is on here, and only with its token.
+        assert requests.get(f"{bot.url}/status", timeout=10).status_code == 401
+        status = requests.get(f"{bot.url}/status?token={api_token}", timeout=10)
+        assert status.status_code == 200
         sender = "publish-user"
         assert "English" in texts(bot.rest(sender, "Can we continue in English?"))
         publish_url = f"{bot.url}/webhooks/model/publish"
@@ -83,3 +89,26 @@ def test_publish_switches_model_while_conversations_go_on(tmp_path):
         # The conversation started before the switch continues (still in English).
         answer = texts(bot.rest(sender, "IOM?"))
         assert "International Organization for Migration" in answer, answer
+
+
+def test_api_without_a_token_is_refused(tmp_path):
+    run = subprocess.run(
+        ["scripts/run.sh"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "RASA_ENABLE_API": "1",
+            "RASA_AUTH_TOKEN": "",
+            "OFR_VAR_DIR": str(tmp_path),
+            "RASA_PORT": "0",
+            "ACTION_PORT": "0",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 1
+    assert run.stderr.strip() == (
+        "RASA_ENABLE_API is set but RASA_AUTH_TOKEN is not: set it to a long random "
+        "string, then run make run again."
+    )
