@@ -50,7 +50,7 @@ import yaml
 REST_PATH = "/webhooks/rest/webhook"
 # Counted apart: what the OFR bot says instead of an answer when a custom action
 # failed or took longer than OFR_ACTION_TIMEOUT (bot/action_fallback.py).
-APOLOGY_RESPONSE = "utter_action_unavailable"
+APOLOGY_MESSAGE = "action_unavailable"
 
 # Realistic OFR conversations: the first message of each list opens, the others are
 # drawn at random and asked in the list's order (follow-ups such as "And in Munich?"
@@ -407,12 +407,12 @@ async def run_row(plan: Plan, concurrency: int) -> Row:
 
 
 def ofr_apologies() -> tuple:
-    """The OFR bot's answers when an action failed or timed out (domain.yml)."""
-    domain = Path(__file__).resolve().parent.parent / "domain.yml"
+    """The OFR bot's answers when an action failed or timed out (actions/messages.yml)."""
+    messages = Path(__file__).resolve().parent.parent / "actions" / "messages.yml"
     try:
-        responses = yaml.safe_load(domain.read_text(encoding="utf-8"))["responses"]
-        return tuple(v["text"] for v in responses[APOLOGY_RESPONSE])
-    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        texts = yaml.safe_load(messages.read_text(encoding="utf-8"))[APOLOGY_MESSAGE]
+        return tuple(texts.values())
+    except (OSError, KeyError, TypeError, AttributeError, yaml.YAMLError):
         return ()
 
 
@@ -490,7 +490,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "--apology",
         action="append",
         help="an answer text counted as an apology, not an answer (repeatable; "
-        f"default with the OFR questions: {APOLOGY_RESPONSE} from domain.yml)",
+        f"default with the OFR questions: {APOLOGY_MESSAGE} from actions/messages.yml)",
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--output", type=Path, help="also write the rows as JSON")

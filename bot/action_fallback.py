@@ -2,8 +2,8 @@
 
 Rasa 3.6 waits up to five minutes for a custom action and, when it fails, logs the
 error and says nothing to the user. Here the wait is ``OFR_ACTION_TIMEOUT`` seconds
-(default 10) and a failed custom action is replaced by ``utter_action_unavailable``
-in the conversation's language. ``action_session_start`` falls back to Rasa's own
+(default 10) and a failed custom action is replaced by the ``action_unavailable`` text
+of actions/messages.yml in the conversation's language. ``action_session_start`` falls back to Rasa's own
 session start so that the conversation still gets its session. Installed when
 Rasa imports any ``bot`` module (the channels in credentials.yml, the NLU
 components in config.yml).
@@ -18,14 +18,15 @@ from typing import Any, List
 
 import aiohttp
 from rasa.core.actions import action as rasa_action
-from rasa.shared.constants import UTTER_PREFIX
 from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.events import Event
 from rasa.shared.exceptions import RasaException
 
+from actions.messages import message
+
 logger = logging.getLogger(__name__)
 
-UNAVAILABLE_RESPONSE = f"{UTTER_PREFIX}action_unavailable"
+UNAVAILABLE_MESSAGE = "action_unavailable"
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
@@ -63,10 +64,8 @@ async def _run_or_apologise(
             return await rasa_action.ActionSessionStart().run(
                 output_channel, nlg, tracker, domain
             )
-        draft = await nlg.generate(UNAVAILABLE_RESPONSE, tracker, output_channel.name())
-        if not draft:
-            return []
-        draft["utter_action"] = UNAVAILABLE_RESPONSE
+        language = "en" if tracker.get_slot("language") == "en" else "de"
+        draft = {"text": message(UNAVAILABLE_MESSAGE, language)}
         return [rasa_action.create_bot_utterance(draft)]
 
 
