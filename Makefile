@@ -104,8 +104,9 @@ test-stories: $(VENV)/.installed-dev $(MODEL) ## Rasa test stories; any predicti
 	$(RASA) test core --stories tests/stories --model $(MODEL) \
 		--fail-on-prediction-errors --out reports/stories
 
-bench: $(VENV)/.installed-dev $(MODEL) ## Print the benchmark numbers (never fails on timing)
+bench: $(VENV)/.installed-dev $(MODEL) ## OFR vs a plain `rasa init` bot: latency, req/s, memory, start-up, training (~25 min; never fails on timing)
 	$(PY) bench/nlu.py
+	$(PY) bench/compare.py $(ARGS)
 
 BENCH_URL ?= http://127.0.0.1:5005
 bench-load: $(VENV)/.installed ## Load test the running bot over REST (BENCH_URL, BENCH_ARGS)
