@@ -1,9 +1,11 @@
 """Rasa-side extensions of the OFR assistant: NLU components and input channels.
 
-Importing any of them also makes a failing action server answer with an apology
-instead of silence (bot/action_fallback.py).
+Importing any of them also adjusts Rasa's custom-action calls: a failing action
+server answers with an apology instead of silence (bot/action_fallback.py), and
+replies are checked with a schema validator built once (bot/action_response_check.py).
 """
 
-from bot import action_fallback
+from bot import action_fallback, action_response_check
 
 action_fallback.install()
+action_response_check.install()
