@@ -243,17 +243,16 @@ class EventsStore:
         return self._events
 
     def index(self) -> EventIndex:
-        """The last good version, indexed for fast filtered queries."""
-        events = self.events()
-        index = self._index
-        if index is None or index.events is not events:
+        """The last good version, indexed for fast filtered queries.
+
+        Each reload builds its index; a file never loaded has an empty one.
+        """
+        self.events()
+        if self._index is None:
             from actions.event_index import EventIndex  # it imports this module
 
-            with self._lock:
-                if self._index is None or self._index.events is not self._events:
-                    self._index = EventIndex(self._events)
-                index = self._index
-        return index
+            self._index = EventIndex([])
+        return self._index
 
     def _reload(self, signature: _Signature) -> None:
         try:

@@ -8,6 +8,8 @@ and by staff reports. Loads the trained model once and parses every example of
 from __future__ import annotations
 
 import asyncio
+import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -19,6 +21,24 @@ from sklearn.metrics import f1_score
 from bot.language_detector import ENTITY_NAME
 
 LANGUAGES = ("en", "de")
+
+
+def normalise_example(text: str) -> str:
+    """Words only, case-folded, umlauts spelled out: for comparing examples."""
+    text = text.casefold()
+    for umlaut, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        text = text.replace(umlaut, spelled)
+    return " ".join(re.findall(r"\w+", text))
+
+
+def near_copy(a: str, b: str) -> bool:
+    """Two normalised examples that differ by a typo or a word (ratio ≥ 0.9)."""
+    matcher = difflib.SequenceMatcher(None, a, b)
+    return (
+        matcher.real_quick_ratio() >= 0.9
+        and matcher.quick_ratio() >= 0.9
+        and matcher.ratio() >= 0.9
+    )
 
 
 @dataclass

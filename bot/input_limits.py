@@ -19,6 +19,7 @@ import unicodedata
 from typing import Any, Optional
 
 from actions.language import normalise
+from actions.messages import message
 
 logger = logging.getLogger(__name__)
 
@@ -36,24 +37,6 @@ MAX_JSON_DEPTH = 16
 # cannot be encoded as UTF-8 and would fail the tracker store).
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _NEWLINES = re.compile("\r\n?")
-
-NOTES = {
-    "too_long": {
-        "en": (
-            "Sorry, that message is too long for me (more than {limit} characters). "
-            "Please shorten it or ask one question at a time."
-        ),
-        "de": (
-            "Entschuldigung, diese Nachricht ist mir zu lang (mehr als {limit} "
-            "Zeichen). Bitte kürzen Sie sie oder stellen Sie eine Frage nach der "
-            "anderen."
-        ),
-    },
-    "empty": {
-        "en": "I did not receive any text. Please type your question.",
-        "de": "Ich habe keinen Text erhalten. Bitte tippen Sie Ihre Frage.",
-    },
-}
 
 
 class BadRequest(Exception):
@@ -127,9 +110,13 @@ def text_problem(text: str) -> Optional[str]:
 
 
 def note(problem: str, language: str) -> str:
-    """The polite answer to a text with ``problem``, in ``language`` (en/de)."""
-    texts = NOTES[problem]
-    return texts.get(language, texts["de"]).format(limit=f"{MAX_MESSAGE_CHARS:,}")
+    """The polite answer to a text with ``problem``, in ``language`` (en/de);
+    the texts are ``input_empty`` and ``input_too_long`` in actions/messages.yml."""
+    return message(
+        f"input_{problem}",
+        language if language in ("en", "de") else "de",
+        limit=f"{MAX_MESSAGE_CHARS:,}",
+    )
 
 
 def check_sender(value: Any) -> str:

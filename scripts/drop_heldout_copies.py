@@ -9,7 +9,6 @@ measure questions the model has not seen. Prints what it removes.
 from __future__ import annotations
 
 import argparse
-import difflib
 import re
 import sys
 from pathlib import Path
@@ -17,19 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.evaluation import near_copy, normalise_example  # noqa: E402
 from bot.language_detector import read_examples  # noqa: E402
-from tests.test_heldout_independent import normalise  # noqa: E402
 
 _ENTITY = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
-
-
-def near(a: str, b: str) -> bool:
-    matcher = difflib.SequenceMatcher(None, a, b)
-    return (
-        matcher.real_quick_ratio() >= 0.9
-        and matcher.quick_ratio() >= 0.9
-        and matcher.ratio() >= 0.9
-    )
 
 
 def main() -> None:
@@ -38,7 +28,8 @@ def main() -> None:
     args = parser.parse_args()
     for language in ("en", "de"):
         held_out = [
-            normalise(t) for t in read_examples(ROOT / "tests" / "nlu" / language)
+            normalise_example(t)
+            for t in read_examples(ROOT / "tests" / "nlu" / language)
         ]
         held_out = [t for t in held_out if len(t) >= 12]
         for path in sorted((ROOT / "data" / "nlu" / language).glob("*.yml")):
@@ -46,8 +37,8 @@ def main() -> None:
             for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
                 stripped = line.strip()
                 if stripped.startswith("- ") and line.startswith("    "):
-                    text = normalise(_ENTITY.sub(r"\1", stripped[2:]))
-                    if any(near(t, text) for t in held_out):
+                    text = normalise_example(_ENTITY.sub(r"\1", stripped[2:]))
+                    if any(near_copy(t, text) for t in held_out):
                         print(f"{path.relative_to(ROOT)}: {stripped[2:]}")
                         removed += 1
                         continue

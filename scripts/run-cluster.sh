@@ -17,15 +17,7 @@
 #   CLUSTER_START_TIMEOUT  seconds to wait for the Rasa servers (900)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-# Settings from .env (see .env.example), as scripts/run.sh reads them; variables
-# already in the environment win.
-if [[ -f .env ]]; then
-  while IFS='=' read -r key value || [[ -n $key ]]; do
-    [[ $key =~ ^[A-Z_][A-Z0-9_]*$ && -n $value && -z ${!key:-} ]] || continue
-    value=${value%\"}; value=${value#\"}
-    export "$key=$value"
-  done < .env
-fi
+source scripts/load-env.sh
 venv=${VENV:-.venv}
 cluster_port=${CLUSTER_PORT:-5000}
 # Calendar links in answers point at the proxy, not at one instance.

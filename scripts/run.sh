@@ -3,14 +3,7 @@
 #   scripts/run.sh           REST + socket.io on RASA_PORT (5005)
 #   scripts/run.sh --shell   chat in the terminal instead
 set -uo pipefail
-# Settings from .env (see .env.example); variables already in the environment win.
-if [[ -f .env ]]; then
-  while IFS='=' read -r key value || [[ -n $key ]]; do
-    [[ $key =~ ^[A-Z_][A-Z0-9_]*$ && -n $value && -z ${!key:-} ]] || continue
-    value=${value%\"}; value=${value#\"}
-    export "$key=$value"
-  done < .env
-fi
+source "$(dirname "$0")/load-env.sh"
 venv=${VENV:-.venv}
 rasa_port=${RASA_PORT:-5005}
 action_port=${ACTION_PORT:-5055}

@@ -13,12 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import queue
-import re
 import socket
 import time
 import uuid
 from collections import Counter
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
@@ -30,7 +28,7 @@ from hypothesis import strategies as st
 
 from bot.input_limits import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, note
 from tests.fake_telegram import FakeTelegram
-from tests.servers import Servers, running_bot
+from tests.servers import Servers, resident_mb, running_bot
 
 pytestmark = pytest.mark.server
 
@@ -192,30 +190,6 @@ def malformed_rest_bodies(draw: Any) -> bytes:
 # --- servers -------------------------------------------------------------------------
 
 
-def rasa_pid(port: int) -> int:
-    """The Rasa server process (the child of run.sh listening on ``port``)."""
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            args = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if (
-            b"run" in args
-            and b"--port" in args
-            and args[args.index(b"--port") + 1] == str(port).encode()
-            and any(arg.endswith(b"/rasa") for arg in args)
-        ):
-            return int(proc.name)
-    raise RuntimeError(f"No Rasa process on port {port}")
-
-
-def rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
-
-
 @pytest.fixture(scope="module")
 def telegram() -> Iterator[FakeTelegram]:
     fake = FakeTelegram().start()
@@ -239,7 +213,7 @@ def bot(tmp_path_factory, trained_model, telegram, http) -> Iterator[Servers]:
     }
     with running_bot(tmp_path_factory.mktemp("var"), env=env) as servers:
         telegram.wait_for("setMyCommands", 3)
-        servers.pid = rasa_pid(servers.rasa_port)
+        servers.pid = servers.rasa_pid()
         # Warm-up: each channel and each kind of answer once, so that the memory
         # measured now includes what the first messages load.
         warm_up = ("Was ist OFR?", "What is OFR?", "xqzv blorf", "🙈", "ä" * 2000)
@@ -249,7 +223,7 @@ def bot(tmp_path_factory, trained_model, telegram, http) -> Iterator[Servers]:
         post_update(http, servers, text_update(900, "Was ist OFR?"))
         with Chat(servers) as chat:
             chat.ask("Was ist OFR?")
-        servers.warm_rss = rss_mb(servers.pid)
+        servers.warm_rss = resident_mb(servers.pid)
         yield servers
 
 
@@ -846,9 +820,9 @@ def test_after_the_fuzz_the_bot_answers_and_memory_is_back(bot, http, domain, ca
         if v["condition"][0]["value"] == "de"
     )
     assert answers[0]["text"] == expected
-    assert rasa_pid(bot.rasa_port) == bot.pid
+    assert bot.rasa_pid() == bot.pid
     time.sleep(2)
-    rss = rss_mb(bot.pid)
+    rss = resident_mb(bot.pid)
     log = bot.log()
     with capsys.disabled():
         print(

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import difflib
-import re
 from pathlib import Path
 from typing import Dict, List
 
 import pytest
 
+from bot.evaluation import near_copy, normalise_example
 from bot.language_detector import read_examples
 from tests.conftest import ROOT
 
 
-def normalise(text: str) -> str:
-    text = text.casefold()
-    for umlaut, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
-        text = text.replace(umlaut, spelled)
-    return " ".join(re.findall(r"\w+", text))
-
-
 def examples(folder: Path) -> List[str]:
-    return [normalise(e) for e in read_examples(folder)]
+    return [normalise_example(e) for e in read_examples(folder)]
 
 
 @pytest.mark.parametrize("language", ["en", "de"])
@@ -41,12 +33,7 @@ def test_no_test_example_is_a_near_copy_of_training(language):
             for t in by_length.get(k, [])
         ]
         for candidate in nearby:
-            matcher = difflib.SequenceMatcher(None, text, candidate)
-            if (
-                matcher.real_quick_ratio() >= 0.9
-                and matcher.quick_ratio() >= 0.9
-                and matcher.ratio() >= 0.9
-            ):
+            if near_copy(text, candidate):
                 copies.append(f"{text!r} ~ {candidate!r}")
                 break
     assert not copies, "near-copies of training examples in tests/nlu:\n" + "\n".join(
