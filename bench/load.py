@@ -366,7 +366,10 @@ async def user(
     await asyncio.sleep(rng.uniform(0, 1))  # do not all start in the same instant
     kinds = sorted(plan.conversations)
     while time.perf_counter() < stop_at:
-        sender = f"load-{uuid.UUID(int=rng.getrandbits(128)).hex[:16]}"
+        # Seeded questions, but never a seeded sender: a repeated run (or the next
+        # row) would otherwise continue the stored conversations of the last one and
+        # measure their growth instead of new users.
+        sender = f"load-{uuid.uuid4().hex[:16]}"
         row.conversations += 1
         messages = plan.conversations[rng.choice(kinds)]
         for message in conversation(messages, plan.turns, rng):

@@ -39,11 +39,14 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     print(
         f"{'language':<9}{'examples':>9}{'accuracy':>10}{'macro-F1':>10}{'language ok':>13}"
+        f"{'entity P/R/F1':>20}"
     )
     for language, report in reports.items():
+        precision, recall, f1 = report.entity_scores
         print(
             f"{language:<9}{len(report.predictions):>9}{report.accuracy:>10.3f}"
             f"{report.macro_f1:>10.3f}{report.language_accuracy:>13.3f}"
+            f"{precision:>8.3f}/{recall:.3f}/{f1:.3f}"
         )
     print(f"evaluation time (load + parse): {elapsed:.1f} s")
     print(

@@ -12,7 +12,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from rasa.core.agent import Agent
 from rasa.shared.nlu.training_data.loading import load_data
@@ -53,6 +53,9 @@ class Prediction:
     top_confidence: float = 0.0
     # The test file the example comes from, e.g. tests/nlu/en/events.yml.
     file: str = ""
+    # (entity, annotated text) pairs, language tags left out.
+    expected_entities: FrozenSet[Tuple[str, str]] = frozenset()
+    predicted_entities: FrozenSet[Tuple[str, str]] = frozenset()
 
 
 @dataclass
@@ -81,6 +84,19 @@ class LanguageReport:
         )
         return 1 - wrong / len(self.predictions) if self.predictions else 0.0
 
+    @property
+    def entity_scores(self) -> Tuple[float, float, float]:
+        """Micro precision, recall and F1 of the extracted (entity, text) pairs."""
+        hits = sum(
+            len(p.expected_entities & p.predicted_entities) for p in self.predictions
+        )
+        expected = sum(len(p.expected_entities) for p in self.predictions)
+        predicted = sum(len(p.predicted_entities) for p in self.predictions)
+        precision = hits / predicted if predicted else 0.0
+        recall = hits / expected if expected else 0.0
+        total = precision + recall
+        return precision, recall, (2 * precision * recall / total if total else 0.0)
+
     def at_threshold(self, threshold: float) -> Tuple[float, float]:
         """(accuracy, share of wrong answers) had the fallback threshold been this."""
         correct = wrong = 0
@@ -99,11 +115,29 @@ class LanguageReport:
         return [p for p in self.predictions if p.expected != p.predicted]
 
 
+def entity_spans(text: str, entities: List[dict]) -> FrozenSet[Tuple[str, str]]:
+    """(entity, text as written) pairs: compares extraction, not synonym mapping."""
+    return frozenset(
+        (e["entity"], text[e["start"] : e["end"]].casefold())
+        for e in entities
+        if e.get("entity") != ENTITY_NAME and "start" in e and "end" in e
+    )
+
+
 def test_examples(folder: Path) -> List[Tuple[str, str]]:
     """(text, intent) pairs of the Rasa NLU files in ``folder``."""
+    return [(text, intent) for text, intent, _ in annotated_examples(folder)]
+
+
+def annotated_examples(folder: Path) -> List[Tuple[str, str, FrozenSet]]:
+    """(text, intent, annotated entities) of the Rasa NLU files in ``folder``."""
     data = load_data(str(folder))
     return [
-        (m.get("text"), m.get("intent"))
+        (
+            m.get("text"),
+            m.get("intent"),
+            entity_spans(m.get("text"), m.get("entities") or []),
+        )
         for m in data.intent_examples
         if m.get("text") and m.get("intent")
     ]
@@ -122,11 +156,11 @@ async def _evaluate(model: Path, folders: Dict[str, Path]) -> Dict[str, Language
     for language, folder in folders.items():
         report = LanguageReport(language)
         examples = [
-            (text, intent, path)
+            (text, intent, entities, path)
             for path in nlu_files(folder)
-            for text, intent in test_examples(path)
+            for text, intent, entities in annotated_examples(path)
         ]
-        for text, intent, path in examples:
+        for text, intent, entities, path in examples:
             parsed = await agent.parse_message(text)
             detected = next(
                 (
@@ -152,6 +186,8 @@ async def _evaluate(model: Path, folders: Dict[str, Path]) -> Dict[str, Language
                     confidence=float(parsed["intent"].get("confidence") or 0.0),
                     detected_language=detected,
                     file=path.as_posix(),
+                    expected_entities=entities,
+                    predicted_entities=entity_spans(text, parsed.get("entities", [])),
                 )
             )
         reports[language] = report

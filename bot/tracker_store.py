@@ -1,4 +1,4 @@
-"""Rasa's SQL tracker store, plus: "delete my data" really deletes.
+"""Rasa's SQL tracker store, plus: "delete my data" really deletes, and one query less.
 
 The deletion must happen in the Rasa server after the turn, not in the action
 server: Rasa saves the whole turn at its end, and a store emptied earlier would get
@@ -6,14 +6,28 @@ the conversation written back. So the store deletes instead of saving when the
 turn ended with ``utter_data_deleted`` (the rule for the ``delete_my_data``
 intent). Configure it in endpoints.yml as ``type: bot.tracker_store.SQLTrackerStore``
 with the usual SQL options (SQLite by default, PostgreSQL in the cluster).
+
+Three costs of Rasa's store are cut (README "Speed"), with the same rows stored:
+
+- ``save`` finds the events to write by loading the conversation again; this store
+  remembers how many it loaded (the lock store keeps other instances out of the
+  conversation until the turn is saved) and writes the rest;
+- loading a conversation builds an ORM object per event and a new query each time;
+  here one prepared query reads only the event texts;
+- SQLite writes in WAL mode with ``synchronous=NORMAL``: a commit no longer waits for
+  the disk; a power cut can lose the last turns, never the database.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
+from typing import Any, Iterator, Optional
 
+import sqlalchemy as sa
 from rasa.core import tracker_store
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.conversation_store import delete_conversation
@@ -21,6 +35,8 @@ from bot.conversation_store import delete_conversation
 logger = logging.getLogger(__name__)
 
 FORGET_ACTION = "utter_data_deleted"
+# Set on trackers this store loaded: how many of their events are in the database.
+STORED_EVENTS = "_ofr_stored_events"
 
 
 def asked_to_be_forgotten(tracker: DialogueStateTracker) -> bool:
@@ -33,8 +49,55 @@ def asked_to_be_forgotten(tracker: DialogueStateTracker) -> bool:
     return False
 
 
+# Rasa's query for the latest session's events (SQLTrackerStore._event_query).
+LATEST_SESSION = sa.text(
+    """
+    SELECT events.data FROM events,
+      (SELECT max(timestamp) AS session_start FROM events
+       WHERE sender_id = :sender_id AND type_name = :session_started) AS latest
+    WHERE events.sender_id = :sender_id
+      AND (events.timestamp >= latest.session_start OR latest.session_start IS NULL)
+    ORDER BY events.id
+    """
+)
+
+
+def _sqlite_wal(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class SQLTrackerStore(tracker_store.SQLTrackerStore):
     """SQL tracker store that deletes a conversation when its user asks."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_wal)
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> Optional[DialogueStateTracker]:
+        if fetch_events_from_all_sessions or self.SQLEvent.__tablename__ != "events":
+            return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        with self.session_scope() as session:
+            rows = session.execute(
+                LATEST_SESSION,
+                {"sender_id": sender_id, "session_started": SessionStarted.type_name},
+            ).all()
+        if not (self.domain and rows):
+            return None
+        events = [json.loads(data) for (data,) in rows]
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        tracker = await super().retrieve(sender_id)
+        if tracker is not None:
+            # Rasa loads the latest session's events, as _additional_events counts them.
+            setattr(tracker, STORED_EVENTS, len(tracker.events))
+        return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         if asked_to_be_forgotten(tracker):
@@ -44,3 +107,12 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             )
             return
         await super().save(tracker)
+        setattr(tracker, STORED_EVENTS, len(tracker.events))
+
+    def _additional_events(
+        self, session: Any, tracker: DialogueStateTracker
+    ) -> Iterator:
+        stored = getattr(tracker, STORED_EVENTS, None)
+        if stored is None:  # not loaded by this store: count what the database has
+            return super()._additional_events(session, tracker)
+        return itertools.islice(tracker.events, stored, len(tracker.events))

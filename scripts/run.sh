@@ -98,16 +98,21 @@ stop() {
 trap 'echo; echo "Stopping the OFR assistant."; stop; exit 0' INT TERM
 trap stop EXIT
 
+action_pid=
 if [[ -z ${ACTION_SERVER_URL:-} ]]; then
   "$venv/bin/rasa" run actions --actions actions --port "$action_port" >"$var_dir/actions.log" 2>&1 &
-  pids+=($!)
-  if ! wait_for "http://localhost:$action_port/health" 60 "${pids[0]}"; then
-    echo "The action server did not start: see $var_dir/actions.log." >&2
-    exit 1
-  fi
+  action_pid=$!
+  pids+=("$action_pid")
 fi
+action_server_up() {
+  [[ -z $action_pid ]] && return 0
+  wait_for "http://localhost:$action_port/health" 60 "$action_pid" && return 0
+  echo "The action server did not start: see $var_dir/actions.log." >&2
+  return 1
+}
 
 if [[ $mode == --shell ]]; then
+  action_server_up || exit 1
   "$venv/bin/rasa" shell --model "$model" --endpoints "$endpoints"
   exit 0
 fi
@@ -118,6 +123,9 @@ SANIC_REQUEST_MAX_SIZE=${SANIC_REQUEST_MAX_SIZE:-1048576} \
   "$venv/bin/rasa" run --model "$model" --endpoints "$endpoints" --credentials "$credentials" \
   --port "$rasa_port" --cors "*" "${api_args[@]}" >"$var_dir/rasa.log" 2>&1 &
 pids+=($!)
+# Both servers start at the same time (the Rasa server only calls actions once
+# messages arrive): start-up is the slower of the two, not their sum.
+action_server_up || exit 1
 if ! wait_for "http://localhost:$rasa_port/" 180 "${pids[-1]}"; then
   echo "The Rasa server did not start: see $var_dir/rasa.log." >&2
   exit 1

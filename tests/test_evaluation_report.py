@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation import LanguageReport, Prediction
+from bot.evaluation import LanguageReport, Prediction, entity_spans
 from bot.evaluation_report import (
     FAILED_STORIES,
     STORY_CONFUSION_MATRIX,
@@ -86,6 +86,42 @@ def test_summary_and_worst_intent_first(nlu):
     assert (partners.recall, partners.support) == (0.5, 2)
     assert partners.confused_with == [("ask_what_is_ofr", 1)]
     assert summary(nlu["de"]).errors == 0
+
+
+def test_entity_scores_compare_annotated_spans():
+    report = LanguageReport("en")
+    text = "events in Munich next month"
+    annotated = entity_spans(
+        text,
+        [
+            {"entity": "city", "start": 10, "end": 16, "value": "München"},
+            {"entity": "date", "start": 17, "end": 27},
+        ],
+    )
+    assert annotated == {("city", "munich"), ("date", "next month")}
+    extracted = entity_spans(
+        text,
+        [
+            {"entity": "city", "start": 10, "end": 16},
+            {"entity": "topic", "start": 0, "end": 6},
+            {"entity": "detected_language", "value": "en"},
+        ],
+    )
+    report.predictions = [
+        Prediction(
+            text,
+            "ask_events",
+            "ask_events",
+            0.9,
+            "en",
+            expected_entities=annotated,
+            predicted_entities=extracted,
+        ),
+        Prediction("hello", "greet", "greet", 0.9, "en"),
+    ]
+    precision, recall, f1 = report.entity_scores
+    assert (precision, recall) == (0.5, 0.5) and f1 == pytest.approx(0.5)
+    assert LanguageReport("de").entity_scores == (0.0, 0.0, 0.0)
 
 
 def test_cell_escapes_table_breakers():

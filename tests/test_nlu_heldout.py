@@ -1,4 +1,4 @@
-"""Held-out NLU quality: intent accuracy per language on tests/nlu (floor 0.92)."""
+"""Held-out NLU quality per language on tests/nlu: intents (floor 0.92), entities (0.80)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 from bot.evaluation import evaluate
 
 FLOOR = 0.92
+ENTITY_F1_FLOOR = 0.80
 
 
 @pytest.fixture(scope="module")
@@ -30,3 +31,17 @@ def test_intent_accuracy_floor(reports, language):
 def test_language_is_never_mistaken(reports, language):
     # Undecided is fine (the conversation keeps its language); wrong is not.
     assert reports[language].language_accuracy >= 0.98
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_entity_f1_floor(reports, language):
+    # Cities, states, dates, formats and topics as annotated in the held-out set.
+    precision, recall, f1 = reports[language].entity_scores
+    misses = "\n".join(
+        f"{sorted(p.expected_entities)} -> {sorted(p.predicted_entities)}: {p.text}"
+        for p in reports[language].predictions
+        if p.expected_entities != p.predicted_entities
+    )
+    assert (
+        f1 >= ENTITY_F1_FLOOR
+    ), f"{language} entity P/R/F1 {precision:.3f}/{recall:.3f}/{f1:.3f}\n{misses}"

@@ -1,0 +1,215 @@
+"""bot/tracker_store.py and bot/event_types.py: what Rasa's SQL store would store.
+
+The project's store skips Rasa's second read of a conversation on save and the event
+classes are looked up once; both must leave the database exactly as Rasa's own store
+leaves it, over several turns, a new session, and trackers the store did not load.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+import sqlalchemy as sa
+from rasa.core import tracker_store as rasa_stores
+from rasa.shared.core import events as rasa_events
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.utils.common import all_subclasses
+
+from bot import event_types
+from bot.tracker_store import STORED_EVENTS, SQLTrackerStore
+from tests.conftest import ROOT
+from tests.test_purge import POSTGRES_URL
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+@contextmanager
+def postgres_database() -> Iterator[Dict[str, object]]:
+    """Store options for a fresh PostgreSQL database, dropped afterwards."""
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"ofr_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as error:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}: {error.orig}")
+    url = admin.url
+    try:
+        yield {
+            "dialect": "postgresql",
+            "host": url.host,
+            "port": url.port or 5432,
+            "db": name,
+            "username": url.username,
+            "password": url.password,
+        }
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def stores(request, tmp_path: Path, domain: Domain):
+    """The project's store and Rasa's, each on its own empty database."""
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            options = [
+                {"dialect": "sqlite", "db": str(tmp_path / f"{name}.db")}
+                for name in ("ours", "rasa")
+            ]
+        else:
+            options = [stack.enter_context(postgres_database()) for _ in range(2)]
+        ours = SQLTrackerStore(domain, **options[0])
+        rasas = rasa_stores.SQLTrackerStore(domain, **options[1])
+        yield ours, rasas
+        ours.engine.dispose()
+        rasas.engine.dispose()
+
+
+def turn(text: str, answer: str, at: float) -> List[Event]:
+    return [
+        UserUttered(text, {"name": "greet", "confidence": 0.9}, timestamp=at),
+        ActionExecuted("utter_greet", timestamp=at + 0.1),
+        BotUttered(answer, timestamp=at + 0.2),
+        ActionExecuted("action_listen", timestamp=at + 0.3),
+    ]
+
+
+async def run_turns(store, sender: str, turns: List[List[Event]]) -> None:
+    """As Rasa's processor: load (or create), add a turn, save; once per turn."""
+    for events in turns:
+        tracker = await store.get_or_create_tracker(sender)
+        for event in events:
+            tracker.update(event)
+        await store.save(tracker)
+
+
+def stored_rows(store) -> List[tuple]:
+    """(sender, type, event without its timestamp): new trackers are stamped "now"."""
+    with store.session_scope() as session:
+        rows = session.query(store.SQLEvent).order_by(store.SQLEvent.id).all()
+        return [
+            (r.sender_id, r.type_name, {**json.loads(r.data), "timestamp": None})
+            for r in rows
+        ]
+
+
+def conversation(start: float) -> List[List[Event]]:
+    return [
+        turn("hallo", "Hallo!", start + 10),
+        [SlotSet("language", "en", timestamp=start + 11)]
+        + turn("hello", "Hi!", start + 12),
+        # A new session in the middle, as action_session_start adds it.
+        [
+            ActionExecuted("action_session_start", timestamp=start + 20),
+            SessionStarted(timestamp=start + 20.1),
+            ActionExecuted("action_listen", timestamp=start + 20.2),
+        ]
+        + turn("wer seid ihr?", "IOM, BAMF und GIZ.", start + 21),
+        turn("danke", "Gern!", start + 30),
+    ]
+
+
+async def test_same_rows_and_trackers_as_rasas_store(stores):
+    ours, rasas = stores
+    start = time.time()
+    for sender in ("anna", "ben"):
+        await run_turns(ours, sender, conversation(start))
+        await run_turns(rasas, sender, conversation(start))
+
+    assert stored_rows(ours) == stored_rows(rasas)
+    assert len(stored_rows(ours)) == 2 * (1 + 4 + 5 + 7 + 4)
+    for sender in ("anna", "ben", "nobody"):
+        mine, theirs = await ours.retrieve(sender), await rasas.retrieve(sender)
+        assert (mine and mine.current_state()) == (theirs and theirs.current_state())
+        full = await ours.retrieve_full_tracker(sender)
+        assert (len(full.events) if full else 0) == (0 if sender == "nobody" else 21)
+    tracker = await ours.retrieve("anna")
+    # The latest session only, and it knows what is stored.
+    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == [
+        "wer seid ihr?",
+        "danke",
+    ]
+    assert getattr(tracker, STORED_EVENTS) == len(tracker.events)
+
+
+async def test_tracker_the_store_did_not_load_is_saved_in_full(
+    tmp_path: Path, domain: Domain
+):
+    store = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "t.db"))
+    await run_turns(store, "carla", [turn("hallo", "Hallo!", 100)])
+    # Built elsewhere (e.g. from events sent to the HTTP API): Rasa counts the rows.
+    tracker = DialogueStateTracker.from_events(
+        "carla",
+        [ActionExecuted("action_listen", timestamp=99.0)]
+        + turn("hallo", "Hallo!", 100)
+        + turn("noch was", "Ja?", 200),
+        domain.slots,
+    )
+    assert not hasattr(tracker, STORED_EVENTS)
+
+    await store.save(tracker)
+
+    events = [r[2] for r in stored_rows(store)]
+    assert len(events) == 9 and events[5]["text"] == "noch was"
+
+
+async def test_saving_twice_stores_each_event_once(tmp_path: Path, domain: Domain):
+    store = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "t.db"))
+    tracker = await store.get_or_create_tracker("dora")
+    for event in turn("hallo", "Hallo!", 100):
+        tracker.update(event)
+    await store.save(tracker)
+    await store.save(tracker)
+    tracker.update(UserUttered("und?", timestamp=200))
+    await store.save(tracker)
+
+    assert len(stored_rows(store)) == 1 + 4 + 1
+
+
+def test_sqlite_commits_without_waiting_for_the_disk(tmp_path: Path, domain: Domain):
+    store = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "t.db"))
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+    store.engine.dispose()
+
+
+def test_event_classes_are_rasas():
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    assert len(names) > 20
+    for name in names:
+        assert event_types.resolve_by_type(name) is event_types._rasa_resolve_by_type(
+            name
+        )
+    assert rasa_events.Event.resolve_by_type("user") is UserUttered
+    assert Event.from_parameters({"event": "slot", "name": "language", "value": "en"})
+
+
+def test_unknown_event_names_still_go_to_rasa():
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        event_types.resolve_by_type("no_such_event")
+    assert event_types.resolve_by_type("no_such_event", SlotSet) is SlotSet
+    # A default is not remembered as the class of that name.
+    assert event_types.resolve_by_type("no_such_event", BotUttered) is BotUttered
+    assert event_types.resolve_by_type("topic") is None
