@@ -23,6 +23,7 @@ from rasa.shared.core.events import Event
 from rasa.shared.exceptions import RasaException
 
 from actions.messages import message
+from bot.action_connection import keep_alive
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ async def _run_or_apologise(
     tracker: Any,
     domain: Any,
 ) -> List[Event]:
+    if self.action_endpoint is not None:
+        keep_alive(self.action_endpoint)
     try:
         return await _original_run(self, output_channel, nlg, tracker, domain)
     except rasa_action.ActionExecutionRejection:

@@ -13,9 +13,11 @@ Three costs of Rasa's store are cut (README "Speed"), with the same rows stored:
   remembers how many it loaded (the lock store keeps other instances out of the
   conversation until the turn is saved) and writes the rest;
 - loading a conversation builds an ORM object per event and a new query each time;
-  here one prepared query reads only the event texts;
-- SQLite writes in WAL mode with ``synchronous=NORMAL``: a commit no longer waits for
-  the disk; a power cut can lose the last turns, never the database.
+  here one prepared query reads only the event texts, and new events are written
+  with one INSERT instead of an ORM object each;
+- SQLite opened a new connection for every read and write; here connections are
+  kept, in WAL mode with ``synchronous=NORMAL``: a commit no longer waits for the
+  disk; a power cut can lose the last turns, never the database.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from typing import Any, Iterator, Optional
+from typing import Any, Dict, Iterator, Optional
 
 import sqlalchemy as sa
 from rasa.core import tracker_store
@@ -62,11 +64,36 @@ LATEST_SESSION = sa.text(
 )
 
 
-def _sqlite_wal(connection: Any, _record: Any) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_synchronous_normal(connection: Any, _record: Any) -> None:
+    connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def pooled_sqlite_engine(url: Any) -> sa.engine.Engine:
+    """An engine that keeps its SQLite connections (SQLAlchemy 1.4 opens one per use)."""
+    engine = sa.create_engine(
+        url,
+        poolclass=sa.pool.QueuePool,
+        # One connection per thread at a time, handed out by the pool.
+        connect_args={"check_same_thread": False},
+    )
+    sa.event.listen(engine, "connect", _sqlite_synchronous_normal)
+    with engine.connect() as connection:
+        # Kept in the database file: one switch is enough.
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+    return engine
+
+
+def event_row(sender_id: str, event: Any) -> Dict[str, Any]:
+    """The ``events`` row of ``event``, as Rasa's ``SQLTrackerStore.save`` writes it."""
+    data = event.as_dict()
+    return {
+        "sender_id": sender_id,
+        "type_name": event.type_name,
+        "timestamp": data.get("timestamp"),
+        "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
+        "action_name": data.get("name"),
+        "data": json.dumps(data),
+    }
 
 
 class SQLTrackerStore(tracker_store.SQLTrackerStore):
@@ -74,8 +101,13 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_wal)
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            rasas_engine, self.engine = (
+                self.engine,
+                pooled_sqlite_engine(self.engine.url),
+            )
+            rasas_engine.dispose()
+            self.sessionmaker.configure(bind=self.engine)
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
@@ -106,7 +138,15 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
                 "Deleted a conversation on request (stored before: %s).", deleted
             )
             return
-        await super().save(tracker)
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            rows = [
+                event_row(tracker.sender_id, event)
+                for event in self._additional_events(session, tracker)
+            ]
+            if rows:
+                session.execute(self.SQLEvent.__table__.insert(), rows)
+            session.commit()
         setattr(tracker, STORED_EVENTS, len(tracker.events))
 
     def _additional_events(

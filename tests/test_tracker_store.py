@@ -105,11 +105,17 @@ async def run_turns(store, sender: str, turns: List[List[Event]]) -> None:
 
 
 def stored_rows(store) -> List[tuple]:
-    """(sender, type, event without its timestamp): new trackers are stamped "now"."""
+    """Each row without timestamps: new trackers are stamped "now"."""
     with store.session_scope() as session:
         rows = session.query(store.SQLEvent).order_by(store.SQLEvent.id).all()
         return [
-            (r.sender_id, r.type_name, {**json.loads(r.data), "timestamp": None})
+            (
+                r.sender_id,
+                r.type_name,
+                {**json.loads(r.data), "timestamp": None},
+                r.intent_name,
+                r.action_name,
+            )
             for r in rows
         ]
 
