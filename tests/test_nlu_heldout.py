@@ -1,18 +1,48 @@
-"""Held-out NLU quality per language on tests/nlu: intents (floor 0.92), entities (0.80)."""
+"""Held-out NLU quality per language on tests/nlu: intents (floor 0.92), entities (0.80).
+
+The entities are also checked on the same examples written all in lower case (0.70),
+as people often type on phones.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bot.evaluation import evaluate
+from bot.evaluation import LANGUAGES, evaluate
 
 FLOOR = 0.92
 ENTITY_F1_FLOOR = 0.80
+LOWERCASE_ENTITY_F1_FLOOR = 0.70
+HELD_OUT = Path(__file__).parent / "nlu"
 
 
 @pytest.fixture(scope="module")
 def reports(trained_model):
     return evaluate(trained_model)
+
+
+def lowercase_copy(source: Path, target: Path) -> Path:
+    """The held-out files with every example in lower case (annotations kept)."""
+    for language in LANGUAGES:
+        (target / language).mkdir(parents=True)
+        for path in (source / language).glob("*.yml"):
+            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+            (target / language / path.name).write_text(
+                "".join(
+                    line.lower() if line.lstrip().startswith("- ") else line
+                    for line in lines
+                ),
+                encoding="utf-8",
+            )
+    return target
+
+
+@pytest.fixture(scope="module")
+def lowercase_reports(trained_model, tmp_path_factory):
+    folder = lowercase_copy(HELD_OUT, tmp_path_factory.mktemp("lowercase"))
+    return evaluate(trained_model, folder)
 
 
 @pytest.mark.parametrize("language", ["en", "de"])
@@ -45,3 +75,11 @@ def test_entity_f1_floor(reports, language):
     assert (
         f1 >= ENTITY_F1_FLOOR
     ), f"{language} entity P/R/F1 {precision:.3f}/{recall:.3f}/{f1:.3f}\n{misses}"
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_entities_without_capitals(lowercase_reports, language):
+    precision, recall, f1 = lowercase_reports[language].entity_scores
+    assert (
+        f1 >= LOWERCASE_ENTITY_F1_FLOOR
+    ), f"{language} lower case: entity P/R/F1 {precision:.3f}/{recall:.3f}/{f1:.3f}"
