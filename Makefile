@@ -104,7 +104,7 @@ test-stories: $(VENV)/.installed-dev $(MODEL) ## Rasa test stories; any predicti
 	$(RASA) test core --stories tests/stories --model $(MODEL) \
 		--fail-on-prediction-errors --out reports/stories
 
-bench: $(VENV)/.installed-dev $(MODEL) ## OFR vs a plain `rasa init` bot: latency, req/s, memory, start-up, training (~25 min; never fails on timing)
+bench: $(VENV)/.installed-dev $(MODEL) ## OFR vs a plain `rasa init` bot: latency, req/s, memory, start-up, training (~15 min; never fails on timing)
 	$(PY) bench/nlu.py
 	$(PY) bench/compare.py $(ARGS)
 
