@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -151,50 +152,56 @@ def sqlite_store(tmp_path, rasa_domain) -> Iterator[Tuple[SQLTrackerStore, Path]
     store.engine.dispose()
 
 
-@pytest.fixture
-def postgres_store(tmp_path, rasa_domain) -> Iterator[Tuple[SQLTrackerStore, Path]]:
-    """A real SQL tracker store in a fresh PostgreSQL database, dropped afterwards."""
+@contextmanager
+def postgres_database() -> Iterator[Dict[str, Any]]:
+    """Store options for a fresh PostgreSQL database, dropped afterwards."""
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"ofr_test_{uuid.uuid4().hex[:12]}"
     try:
         with admin.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     except sa.exc.OperationalError as error:
         admin.dispose()
         pytest.skip(
             f"PostgreSQL is not reachable at {admin.url.host}:{admin.url.port} "
             f"(set OFR_TEST_POSTGRES_URL to another server): {error.orig}".strip()
         )
-    name = f"ofr_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = admin.url
-    store = SQLTrackerStore(
-        rasa_domain,
-        dialect="postgresql",
-        host=url.host,
-        port=url.port or 5432,
-        db=name,
-        username=url.username,
-        password=url.password,
-    )
-    settings = {
-        "type": "SQL",
-        "dialect": "postgresql",
-        "url": url.host,
-        "port": url.port or 5432,
-        "db": name,
-        "username": url.username,
-    }
-    if url.password:
-        settings["password"] = url.password
-    endpoints = write_endpoints(tmp_path / "endpoints.yml", **settings)
     try:
-        yield store, endpoints
+        yield {
+            "dialect": "postgresql",
+            "host": url.host,
+            "port": url.port or 5432,
+            "db": name,
+            "username": url.username,
+            "password": url.password,
+        }
     finally:
-        store.engine.dispose()
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_store(tmp_path, rasa_domain) -> Iterator[Tuple[SQLTrackerStore, Path]]:
+    """A real SQL tracker store in a fresh PostgreSQL database, dropped afterwards."""
+    with postgres_database() as options:
+        store = SQLTrackerStore(rasa_domain, **options)
+        settings = {
+            "type": "SQL",
+            "dialect": "postgresql",
+            "url": options["host"],
+            "port": options["port"],
+            "db": options["db"],
+            "username": options["username"],
+        }
+        if options["password"]:
+            settings["password"] = options["password"]
+        endpoints = write_endpoints(tmp_path / "endpoints.yml", **settings)
+        try:
+            yield store, endpoints
+        finally:
+            store.engine.dispose()
 
 
 @pytest.fixture

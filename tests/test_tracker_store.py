@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import List
 
 import pytest
-import sqlalchemy as sa
 from rasa.core import tracker_store as rasa_stores
 from rasa.shared.core import events as rasa_events
 from rasa.shared.core.domain import Domain
@@ -33,39 +31,12 @@ from rasa.shared.utils.common import all_subclasses
 from bot import event_types
 from bot.tracker_store import STORED_EVENTS, SQLTrackerStore
 from tests.conftest import ROOT
-from tests.test_purge import POSTGRES_URL
+from tests.test_purge import postgres_database
 
 
 @pytest.fixture(scope="module")
 def domain() -> Domain:
     return Domain.load(str(ROOT / "domain.yml"))
-
-
-@contextmanager
-def postgres_database() -> Iterator[Dict[str, object]]:
-    """Store options for a fresh PostgreSQL database, dropped afterwards."""
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"ofr_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.OperationalError as error:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}: {error.orig}")
-    url = admin.url
-    try:
-        yield {
-            "dialect": "postgresql",
-            "host": url.host,
-            "port": url.port or 5432,
-            "db": name,
-            "username": url.username,
-            "password": url.password,
-        }
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
