@@ -1,5 +1,6 @@
 """Custom actions of the OFR assistant, loaded by `rasa run actions --actions actions`."""
 
+from actions.did_you_mean import ActionDidYouMean  # noqa: F401
 from actions.event_actions import (  # noqa: F401
     ActionEventDetails,
     ActionMoreEvents,

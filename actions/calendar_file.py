@@ -8,7 +8,7 @@ from typing import Optional
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
 
-from actions.events_store import Event
+from actions.events_store import Event, localized
 
 PRODUCT_ID = "-//OFR assistant//Option Freiwillige Rueckkehr//EN"
 UID_DOMAIN = "ofr-assistant"
@@ -31,7 +31,8 @@ def ics(event: Event, language: str = "de", now: Optional[datetime] = None) -> b
     else:
         entry.add("dtstart", event.starts_at)
         entry.add("dtend", event.ends_at if event.end else event.starts_at)
-    location = ", ".join(part for part in (event.venue, event.city) if part)
+    venue = localized(event.venue, language)
+    location = ", ".join(part for part in (venue, event.city) if part)
     if event.format == "online":
         location = location or "Online"
     if location:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from datetime import datetime, timezone
@@ -14,10 +13,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import event_format, settings
 from actions.event_index import EventIndex
+from actions.event_query import read_question
 from actions.event_search import (
     EventFilter,
     matches,
-    normalise_format,
     search,
     today_in_berlin,
     upcoming,
@@ -25,8 +24,6 @@ from actions.event_search import (
 from actions.events_store import Event, default_store
 from actions.language import conversation_language
 from actions.messages import message
-from actions.periods import parse_period
-from actions.places import canonical as place
 from actions.places import fold
 
 PAST_LIMIT = 8
@@ -58,13 +55,32 @@ def _details_button(event: Event, language: str) -> Dict[str, str]:
     return _button(title, "ask_event_details", {"event_id": event.id})
 
 
+# Topics that are also one of the partners' programmes: the bot can answer about them.
+PROGRAMME_INTENTS = {
+    "perspektive heimat": "ask_perspektive_heimat",
+    "reag/garp": "ask_reag_garp",
+    "starthilfeplus": "ask_starthilfeplus",
+}
+
+
+def topic_label(topic: str, language: str) -> str:
+    """A topic key as a reader sees it ("women" → "Frauen")."""
+    name = "topic_" + re.sub(r"\W+", "_", topic).strip("_")
+    try:
+        return message(name, language)
+    except KeyError:
+        return topic
+
+
 def describe(wanted: EventFilter, language: str) -> str:
     """' in München (im Dezember) (online)' — the filter as part of a sentence."""
     parts = []
     if wanted.city or wanted.state:
         parts.append(message("filter_in", language, place=wanted.city or wanted.state))
     if wanted.topic:
-        parts.append(message("filter_about", language, topic=wanted.topic))
+        parts.append(
+            message("filter_about", language, topic=topic_label(wanted.topic, language))
+        )
     if wanted.period:
         parts.append(message("filter_period", language, period=wanted.period.label))
     if wanted.format:
@@ -73,32 +89,53 @@ def describe(wanted: EventFilter, language: str) -> str:
     return "".join(parts)
 
 
-def filter_from_message(
-    tracker: Tracker, base: EventFilter, language: str
+def wanted_filter(
+    tracker: Tracker, language: str, intent: Optional[str] = None
 ) -> EventFilter:
-    """Apply the entities of the latest message to ``base``."""
-    changes: Dict[str, Any] = {}
-    city, state = place(_entity(tracker, "city")), place(_entity(tracker, "state"))
-    if city:
-        changes["city"] = city
-    if state:
-        changes["state"] = state
-    fmt = normalise_format(_entity(tracker, "format"))
-    if fmt:
-        changes["format"] = fmt
-    topic = _entity(tracker, "topic")
-    if topic:
-        changes["topic"] = topic
-    phrase = _entity(tracker, "date")
-    if phrase:
-        today = today_in_berlin(now())
-        prefer = "past" if base.scope == "past" else "future"
-        period = parse_period(phrase, language, today, prefer)
-        if period:
-            changes["period"] = period
-            if period.end <= today:
-                changes["scope"] = "past"
-    return base.changed(**changes)
+    """The filter the latest message asks for, read from its whole text."""
+    latest = tracker.latest_message or {}
+    intent = intent or (latest.get("intent") or {}).get("name")
+    return read_question(
+        question_text(tracker),
+        language,
+        today_in_berlin(now()),
+        previous=EventFilter.from_slot(tracker.get_slot("event_filter")),
+        intent=intent,
+        entities=latest.get("entities") or [],
+    )
+
+
+def full_text(latest: Dict[str, Any]) -> str:
+    """The message as the user wrote it (a long one is classified by its question)."""
+    return str(latest.get("full_text") or latest.get("text") or "")
+
+
+def question_text(tracker: Tracker) -> str:
+    """The question to read: for a topic button pressed after "did you mean …?",
+    the question the user had typed before."""
+    text = full_text(tracker.latest_message or {})
+    if not text.startswith("/"):
+        return text
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    if len(users) >= 2:
+        earlier = users[-2]
+        parse_data = earlier.get("parse_data") or {}
+        if (parse_data.get("intent") or {}).get("name") == "nlu_fallback":
+            return full_text(parse_data) or str(earlier.get("text") or "")
+    return text
+
+
+def answer(
+    dispatcher: CollectingDispatcher, wanted: EventFilter, language: str
+) -> List[EventType]:
+    """The answer for ``wanted``'s direction: a list, the next, the past, the latest."""
+    if wanted.scope == "next":
+        return answer_next(dispatcher, wanted, language)
+    if wanted.scope == "latest":
+        return answer_latest(dispatcher, wanted, language)
+    if wanted.scope == "past":
+        return answer_past(dispatcher, wanted, language)
+    return list_upcoming(dispatcher, wanted, language, offset=0)
 
 
 class ActionSearchEvents(Action):
@@ -114,13 +151,7 @@ class ActionSearchEvents(Action):
         domain: Dict[str, Any],
     ) -> List[EventType]:
         language = conversation_language(tracker)
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        previous = EventFilter.from_slot(tracker.get_slot("event_filter"))
-        base = previous if intent == "inform_event_filter" else EventFilter()
-        wanted = filter_from_message(tracker, base, language)
-        if wanted.scope == "past":
-            return answer_past(dispatcher, wanted, language)
-        return list_upcoming(dispatcher, wanted, language, offset=0)
+        return answer(dispatcher, wanted_filter(tracker, language), language)
 
 
 class ActionMoreEvents(Action):
@@ -138,9 +169,11 @@ class ActionMoreEvents(Action):
         language = conversation_language(tracker)
         wanted = EventFilter.from_slot(tracker.get_slot("event_filter"))
         offset = int(tracker.get_slot("event_offset") or 0)
-        if wanted.scope == "past":
+        if wanted.looks_back:
             return answer_past(dispatcher, wanted, language)
-        return list_upcoming(dispatcher, wanted, language, offset=offset)
+        return list_upcoming(
+            dispatcher, wanted.changed(scope="upcoming"), language, offset=offset
+        )
 
 
 def list_upcoming(
@@ -186,6 +219,15 @@ def list_upcoming(
     return slots + [SlotSet("event_offset", offset + len(page))]
 
 
+def _programme_buttons(wanted: EventFilter, language: str) -> List[Dict[str, str]]:
+    """For a topic that is a programme: a button to the programme's own answer."""
+    intent = PROGRAMME_INTENTS.get(wanted.topic or "")
+    if not intent:
+        return []
+    name = topic_label(wanted.topic or "", language)
+    return [_button(message("button_programme", language, programme=name), intent)]
+
+
 def _nothing_upcoming(
     dispatcher: CollectingDispatcher,
     wanted: EventFilter,
@@ -194,6 +236,7 @@ def _nothing_upcoming(
     moment: datetime,
 ) -> List[EventType]:
     coming = upcoming(events, moment)
+    programme = _programme_buttons(wanted, language)
     if not coming:
         finished = events.events[::-1]
         if not finished:
@@ -214,33 +257,68 @@ def _nothing_upcoming(
             )
         dispatcher.utter_message(
             text=text,
-            buttons=[
+            buttons=programme
+            + [
                 _button(message("button_past", language), "ask_past_events"),
                 _button(message("button_contact", language), "ask_contact"),
             ],
         )
         return []
-    buttons = [_button(message("button_all_upcoming", language), "ask_events")]
+    buttons = programme + [
+        _button(message("button_all_upcoming", language), "ask_events")
+    ]
     if wanted.format != "online" and any(e.format == "online" for e in coming):
         buttons.append(
             _button(
                 message("button_online", language), "ask_events", {"format": "online"}
             )
         )
+    follow = "topic_programme_offer" if programme else "events_alternatives"
     dispatcher.utter_message(
         text=message(
             "events_none_matching", language, filter=describe(wanted, language)
         )
         + " "
-        + message("events_alternatives", language),
+        + message(follow, language),
         buttons=buttons,
     )
     return []
 
 
-def answer_past(
+def answer_next(
     dispatcher: CollectingDispatcher, wanted: EventFilter, language: str
 ) -> List[EventType]:
+    """The soonest matching event in full, with the later ones a tap away."""
+    listing = wanted.changed(scope="upcoming")
+    events = default_store().index()
+    moment = now()
+    found = search(events, listing, moment)
+    slots = [SlotSet("event_filter", listing.to_slot())]
+    if not found:
+        return (
+            slots
+            + [SlotSet("event_offset", 0)]
+            + _nothing_upcoming(dispatcher, listing, language, events, moment)
+        )
+    event = found[0]
+    header = message("next_found", language, filter=describe(listing, language))
+    text = event_format.details(
+        event, language, settings.calendar_url(event.id), registration=True
+    )
+    buttons = []
+    if len(found) > 1:
+        buttons.append(_button(message("button_next_events", language), "more_events"))
+    dispatcher.utter_message(text=header + "\n\n" + text, buttons=buttons)
+    dispatcher.utter_message(
+        json_message={"ics_event_id": event.id, "language": language}
+    )
+    return slots + [SlotSet("event_offset", 1)]
+
+
+def answer_latest(
+    dispatcher: CollectingDispatcher, wanted: EventFilter, language: str
+) -> List[EventType]:
+    """The most recent matching past event."""
     past_filter = wanted.changed(scope="past")
     found = search(default_store().index(), past_filter, now())
     slots = [SlotSet("event_filter", past_filter.to_slot()), SlotSet("event_offset", 0)]
@@ -251,13 +329,54 @@ def answer_past(
             buttons=[_button(message("button_past", language), "ask_past_events")],
         )
         return slots
+    event = found[0]
+    text = (
+        message("latest_found", language, filter=where)
+        + "\n"
+        + _past_block(event, language, with_description=True)
+    )
+    buttons = [_button(message("button_past", language), "ask_past_events")]
+    dispatcher.utter_message(text=text, buttons=buttons)
+    return slots
+
+
+def _past_block(event: Event, language: str, with_description: bool) -> str:
+    text = event_format.line(event, language)
+    if event.description and with_description:
+        text += "\n  " + event.description.get(language)
+    return text
+
+
+def answer_past(
+    dispatcher: CollectingDispatcher, wanted: EventFilter, language: str
+) -> List[EventType]:
+    past_filter = wanted.changed(scope="past")
+    index = default_store().index()
+    found = search(index, past_filter, now())
+    slots = [SlotSet("event_filter", past_filter.to_slot()), SlotSet("event_offset", 0)]
+    where = describe(past_filter, language)
+    if not found:
+        text = message("past_none_matching", language, filter=where)
+        if past_filter.period is not None:
+            # "Anything in Erfurt lately?" — say when the last one there was.
+            earlier = search(index, past_filter.changed(period=None), now())
+            if earlier:
+                text += "\n\n" + message(
+                    "past_latest_instead",
+                    language,
+                    filter=describe(past_filter.changed(period=None), language),
+                )
+                text += "\n" + _past_block(earlier[0], language, with_description=False)
+        dispatcher.utter_message(
+            text=text,
+            buttons=_programme_buttons(past_filter, language)
+            + [_button(message("button_past", language), "ask_past_events")],
+        )
+        return slots
     shown = found[:PAST_LIMIT]
     blocks = [message("past_found", language, filter=where)]
     for event in shown:
-        text = event_format.line(event, language)
-        if event.description and len(shown) <= 3:
-            text += "\n  " + event.description.get(language)
-        blocks.append(text)
+        blocks.append(_past_block(event, language, with_description=len(shown) <= 3))
     dispatcher.utter_message(
         text="\n".join(blocks),
         buttons=[_details_button(e, language) for e in shown[:4]],
@@ -278,27 +397,41 @@ class ActionPastEvents(Action):
         domain: Dict[str, Any],
     ) -> List[EventType]:
         language = conversation_language(tracker)
-        wanted = filter_from_message(tracker, EventFilter(scope="past"), language)
-        return answer_past(dispatcher, wanted, language)
+        wanted = wanted_filter(tracker, language, intent="ask_past_events")
+        if not wanted.looks_back:
+            wanted = wanted.changed(scope="past")
+        return answer(dispatcher, wanted, language)
+
+
+# Words in almost every title: they name no particular event.
+_COMMON_TITLE_WORDS = frozenset(
+    fold(word)
+    for word in (
+        "option freiwillige rückkehr ofr event events meeting treffen veranstaltung "
+        "return reintegration rückkehr voluntary freiwilliger freiwillige nachhaltiger "
+        "sustainable network netzwerktreffen about with und and from for über"
+    ).split()
+)
 
 
 def _title_words(text: str) -> set:
-    return {fold(w) for w in re.findall(r"\w+", text) if len(w) > 3}
+    return {
+        fold(w)[:7] for w in re.findall(r"\w+", text) if len(w) > 3
+    } - _COMMON_TITLE_WORDS
 
 
 def _by_title(text: str, events: List[Event]) -> List[Event]:
-    """Events whose title shares distinctive words with ``text``."""
+    """Events whose title shares two distinctive words (or word stems) with ``text``.
+
+    One set intersection per event: the cost does not grow with the message's
+    length times the title's, as a fuzzy match of every word pair would.
+    """
     words = _title_words(text)
+    if len(words) < 2:
+        return []
     scored = []
     for event in events:
-        title_words = _title_words(f"{event.title.en} {event.title.de}")
-        hits = sum(
-            1
-            for w in words
-            if any(
-                difflib.SequenceMatcher(None, w, t).ratio() > 0.85 for t in title_words
-            )
-        )
+        hits = len(words & _title_words(f"{event.title.en} {event.title.de}"))
         if hits >= 2:
             scored.append((hits, event))
     best = max((hits for hits, _ in scored), default=0)
@@ -306,7 +439,7 @@ def _by_title(text: str, events: List[Event]) -> List[Event]:
 
 
 class ActionEventDetails(Action):
-    """Time, place, format, description and links of one event."""
+    """Time, place, format, description and registration of one event."""
 
     def name(self) -> str:
         return "action_event_details"
@@ -320,37 +453,39 @@ class ActionEventDetails(Action):
         language = conversation_language(tracker)
         store = default_store()
         index = store.index()
-        events = index.events
         moment = now()
         event_id = _entity(tracker, "event_id")
-        candidates: List[Event] = []
         if event_id:
             found = store.get(event_id)
-            candidates = [found] if found else []
-        else:
-            text = tracker.latest_message.get("text") or ""
-            candidates = _by_title(text, events)
-            wanted = filter_from_message(tracker, EventFilter(scope="past"), language)
-            if not candidates and not wanted.is_empty():
-                pool = [e for e in events if e.kind == "event"] or events
-                # Past or upcoming alike: the user names one event.
-                candidates = [e for e in pool if matches(e, wanted)]
-        if len(candidates) == 1:
-            event = candidates[0]
-            is_upcoming = event.ends_at > moment
-            text = event_format.details(
-                event,
-                language,
-                settings.calendar_url(event.id) if is_upcoming else None,
-            )
-            if not is_upcoming:
-                text += "\n\n" + message("event_past_note", language)
-            dispatcher.utter_message(text=text)
-            if is_upcoming:
-                # Channels that can send files (Telegram) attach the .ics itself.
+            if found:
+                _tell_details(dispatcher, found, language, moment)
+                return []
+        wanted = wanted_filter(tracker, language, intent="ask_event_details")
+        text = question_text(tracker)
+        coming = upcoming(index, moment)
+        events = [e for e in index.events if e.kind == "event"] or index.events
+        candidates = _by_title(text, events)
+        if not candidates and not wanted.is_empty():
+            candidates = [e for e in events if matches(e, wanted)]
+        if not wanted.looks_back and (candidates or not wanted.is_empty()):
+            ahead = [e for e in candidates if e.ends_at > moment]
+            if not ahead:
+                # Asked about an event to attend, and none is coming: say so.
                 dispatcher.utter_message(
-                    json_message={"ics_event_id": event.id, "language": language}
+                    text=message(
+                        "event_none_upcoming_named",
+                        language,
+                        filter=describe(wanted.changed(scope="upcoming"), language),
+                    ),
+                    buttons=[
+                        _button(message("button_all_upcoming", language), "ask_events"),
+                        _button(message("button_past", language), "ask_past_events"),
+                    ],
                 )
+                return []
+            candidates = ahead
+        if len(candidates) == 1:
+            _tell_details(dispatcher, candidates[0], language, moment)
             return []
         if candidates:
             dispatcher.utter_message(
@@ -358,9 +493,30 @@ class ActionEventDetails(Action):
                 buttons=[_details_button(e, language) for e in candidates[:6]],
             )
             return []
-        listed = upcoming(index, moment) or events[::-1]
+        if not coming:
+            return _nothing_upcoming(dispatcher, wanted, language, index, moment)
         dispatcher.utter_message(
             text=message("event_not_found", language),
-            buttons=[_details_button(e, language) for e in listed[:6]],
+            buttons=[_details_button(e, language) for e in coming[:6]],
         )
         return []
+
+
+def _tell_details(
+    dispatcher: CollectingDispatcher, event: Event, language: str, moment: datetime
+) -> None:
+    is_upcoming = event.ends_at > moment
+    text = event_format.details(
+        event,
+        language,
+        settings.calendar_url(event.id) if is_upcoming else None,
+        registration=is_upcoming,
+    )
+    if not is_upcoming:
+        text += "\n\n" + message("event_past_note", language)
+    dispatcher.utter_message(text=text)
+    if is_upcoming:
+        # Channels that can send files (Telegram) attach the .ics itself.
+        dispatcher.utter_message(
+            json_message={"ics_event_id": event.id, "language": language}
+        )

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 from babel.dates import format_date, format_datetime
 
-from actions.events_store import BERLIN, Event
+from actions.events_store import BERLIN, Event, localized
 from actions.messages import message
 
 _DAY = {"en": "EEEE, d MMMM y", "de": "EEEE, d. MMMM y"}
@@ -48,7 +48,8 @@ def when(event: Event, language: str) -> str:
 def where(event: Event, language: str) -> str:
     """Place and format, e.g. 'Hamburg, Rathaus (in person)' or 'online'."""
     fmt = message(f"format_{event.format}", language) if event.format else ""
-    place = ", ".join(part for part in (event.city, event.venue) if part)
+    venue = localized(event.venue, language)
+    place = ", ".join(part for part in (event.city, venue) if part)
     if event.format == "online" or not place:
         return fmt
     return f"{place} ({fmt})" if fmt else place
@@ -64,8 +65,14 @@ def line(event: Event, language: str, number: Optional[int] = None) -> str:
     return prefix + " — ".join(parts)
 
 
-def details(event: Event, language: str, calendar_url: Optional[str] = None) -> str:
-    """All we know about one event."""
+def details(
+    event: Event,
+    language: str,
+    calendar_url: Optional[str] = None,
+    registration: bool = False,
+) -> str:
+    """All we know about one event; ``registration`` says how to register when the
+    event has no registration link (through the IOM contact)."""
     lines: List[str] = [event.title.get(language), ""]
     lines.append(message("label_when", language) + " " + when(event, language))
     place = where(event, language)
@@ -78,6 +85,8 @@ def details(event: Event, language: str, calendar_url: Optional[str] = None) -> 
             "",
             message("label_registration", language) + " " + str(event.registration_url),
         ]
+    elif registration:
+        lines += ["", message("registration_by_contact", language)]
     if calendar_url:
         lines.append(message("label_calendar", language) + " " + calendar_url)
     return "\n".join(lines)

@@ -55,7 +55,15 @@ class EventIndex:
             if event.format:
                 by_format.setdefault(event.format, []).append(position)
         self._by_place = {key: _Positions(p) for key, p in by_place.items()}
-        self._by_format = {key: _Positions(p) for key, p in by_format.items()}
+        # A hybrid event can be attended online and in person: it is listed under both.
+        hybrid = by_format.get("hybrid", [])
+        self._by_format = {
+            key: _Positions(sorted(p + hybrid) if key != "hybrid" else p)
+            for key, p in by_format.items()
+        }
+        for key in ("online", "in_person"):
+            if key not in self._by_format and hybrid:
+                self._by_format[key] = _Positions(hybrid)
 
     def __len__(self) -> int:
         return len(self.events)
@@ -71,7 +79,8 @@ class EventIndex:
         low, high = 0, len(self.events)
         sure_low, sure_high = 0, high
         period_start = None
-        if wanted.scope == "upcoming":
+        looks_back = wanted.scope in ("past", "latest")
+        if not looks_back:
             low = bisect_left(starts, moment - self._longest)
             sure_low = bisect_right(starts, moment)
         else:
@@ -86,7 +95,7 @@ class EventIndex:
         sure_high = min(sure_high, high)
 
         def time_ok(i: int) -> bool:
-            if wanted.scope == "upcoming":
+            if not looks_back:
                 if ends[i] <= moment:
                     return False
             elif ends[i] > moment:
@@ -116,7 +125,7 @@ class EventIndex:
             if (sure_low <= i < sure_high or time_ok(i))
             and (topic is None or topic in texts[i])
         ]
-        if wanted.scope == "past":
+        if looks_back:
             found.reverse()
         return found
 

@@ -16,6 +16,7 @@ from actions.periods import Period
 from actions.places import fold, same_place
 
 FORMATS = ("in_person", "online", "hybrid")
+SCOPES = ("upcoming", "next", "past", "latest")
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,12 @@ class EventFilter:
     period: Optional[Period] = None
     format: Optional[str] = None
     topic: Optional[str] = None
-    # "upcoming" or "past"
+    # "upcoming", "next" (the soonest), "past" or "latest" (the most recent past)
     scope: str = "upcoming"
+
+    @property
+    def looks_back(self) -> bool:
+        return self.scope in ("past", "latest")
 
     def is_empty(self) -> bool:
         return not (self.city or self.state or self.period or self.format or self.topic)
@@ -51,11 +56,7 @@ class EventFilter:
         except (KeyError, ValueError):
             parsed = None
         fmt = value.get("format") if value.get("format") in FORMATS else None
-        scope = (
-            value.get("scope")
-            if value.get("scope") in ("upcoming", "past")
-            else "upcoming"
-        )
+        scope = value.get("scope") if value.get("scope") in SCOPES else "upcoming"
         return cls(
             city=value.get("city") or None,
             state=value.get("state") or None,
@@ -72,6 +73,11 @@ class EventFilter:
         if changes.get("state"):
             changes.setdefault("city", None)
         return replace(self, **changes)
+
+
+def format_matches(actual: Optional[str], wanted: str) -> bool:
+    """A hybrid event can be attended online and in person."""
+    return actual == wanted or (actual == "hybrid" and wanted in FORMATS)
 
 
 def _in_period(event: Event, period: Period) -> bool:
@@ -97,7 +103,7 @@ def matches(event: Event, wanted: EventFilter) -> bool:
         same_place(event.state, wanted.state) or same_place(event.city, wanted.state)
     ):
         return False
-    if wanted.format and event.format != wanted.format:
+    if wanted.format and not format_matches(event.format, wanted.format):
         return False
     if wanted.period and not _in_period(event, wanted.period):
         return False

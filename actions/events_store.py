@@ -50,6 +50,13 @@ class LocalizedText(BaseModel):
         return self.de if language == "de" else self.en
 
 
+def localized(value: Union[LocalizedText, str, None], language: str) -> Optional[str]:
+    """A field that may be written once for both languages or once per language."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.get(language)
+
+
 class Event(BaseModel):
     """One entry of ``events:``; see README "Add an event"."""
 
@@ -64,7 +71,10 @@ class Event(BaseModel):
     format: Optional[Literal["in_person", "online", "hybrid"]] = None
     city: Optional[constr(strip_whitespace=True, min_length=1)] = None  # type: ignore[valid-type]
     state: Optional[constr(strip_whitespace=True, min_length=1)] = None  # type: ignore[valid-type]
-    venue: Optional[str] = None
+    # One text for both languages, or {en: ..., de: ...} like the title.
+    venue: Optional[
+        Union[LocalizedText, constr(strip_whitespace=True, min_length=1)]
+    ] = None  # type: ignore[valid-type]
     topics: List[constr(strip_whitespace=True, min_length=1)] = []  # type: ignore[valid-type]
     description: Optional[LocalizedText] = None
     registration_url: Optional[HttpUrl] = None

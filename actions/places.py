@@ -11,7 +11,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Tuple
 
 import yaml
 
@@ -51,6 +51,22 @@ def _aliases() -> Dict[str, str]:
                 if name:
                     aliases[fold(name)] = canonical
     return aliases
+
+
+def place_names() -> List[Tuple[str, str, bool]]:
+    """(spelling, name in the events file, is a Land) for every place in the lookups."""
+    content = yaml.safe_load(PLACES_FILE.read_text(encoding="utf-8")) or {}
+    aliases = _aliases()
+    names: List[Tuple[str, str, bool]] = []
+    for block in content.get("nlu", []):
+        if block.get("lookup") not in ("city", "state"):
+            continue
+        for line in str(block.get("examples", "")).splitlines():
+            spelling = line.strip().lstrip("-").strip()
+            if spelling:
+                name = aliases.get(fold(spelling), spelling)
+                names.append((spelling, name, block["lookup"] == "state"))
+    return names
 
 
 def canonical(name: Optional[str]) -> Optional[str]:

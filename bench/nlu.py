@@ -49,6 +49,18 @@ def main() -> None:
             f"{precision:>8.3f}/{recall:.3f}/{f1:.3f}"
         )
     print(f"evaluation time (load + parse): {elapsed:.1f} s")
+    print("\nIntent accuracy per held-out set (examples):")
+    names = ["topics", "event questions", "long", "informal", "names"]
+    print("language " + "".join(f"{name:>17}" for name in names))
+    for language, report in reports.items():
+        sets = report.by_set()
+        cells = "".join(
+            f"{sets[name][1]:>11.3f} ({sets[name][0]:>3})"
+            if name in sets
+            else f"{'-':>17}"
+            for name in names
+        )
+        print(f"{language:<9}{cells}")
     print(
         "\nFallback threshold sweep (accuracy / wrong answers; the rest ask to rephrase):"
     )

@@ -2,7 +2,10 @@
 
 Used by the test suite (a floor on accuracy), by ``bench/nlu.py`` (the numbers)
 and by staff reports. Loads the trained model once and parses every example of
-``tests/nlu/<language>/``.
+``tests/nlu/<language>/`` (with the ``unseen/`` sets of long, informal and
+name-laden messages, written without seeing the training data) and the questions of
+``tests/event_questions/heldout_<language>.yml``. Entities are scored only where
+they are annotated: on the topic files, not on the unseen sets.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
+import yaml
 from rasa.core.agent import Agent
 from rasa.shared.nlu.training_data.loading import load_data
 from sklearn.metrics import f1_score
@@ -56,6 +60,18 @@ class Prediction:
     # (entity, annotated text) pairs, language tags left out.
     expected_entities: FrozenSet[Tuple[str, str]] = frozenset()
     predicted_entities: FrozenSet[Tuple[str, str]] = frozenset()
+    # False for sets written without entity annotations.
+    entity_scored: bool = True
+    # Everything the NLU returned, for checks that go on from it (event filters).
+    parsed: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def held_out_set(self) -> str:
+        """'topics', 'long', 'informal', 'names' or 'event questions'."""
+        path = Path(self.file)
+        if path.parent.name == "event_questions":
+            return "event questions"
+        return path.stem if path.parent.name == "unseen" else "topics"
 
 
 @dataclass
@@ -87,11 +103,10 @@ class LanguageReport:
     @property
     def entity_scores(self) -> Tuple[float, float, float]:
         """Micro precision, recall and F1 of the extracted (entity, text) pairs."""
-        hits = sum(
-            len(p.expected_entities & p.predicted_entities) for p in self.predictions
-        )
-        expected = sum(len(p.expected_entities) for p in self.predictions)
-        predicted = sum(len(p.predicted_entities) for p in self.predictions)
+        scored = [p for p in self.predictions if p.entity_scored]
+        hits = sum(len(p.expected_entities & p.predicted_entities) for p in scored)
+        expected = sum(len(p.expected_entities) for p in scored)
+        predicted = sum(len(p.predicted_entities) for p in scored)
         precision = hits / predicted if predicted else 0.0
         recall = hits / expected if expected else 0.0
         total = precision + recall
@@ -113,6 +128,19 @@ class LanguageReport:
 
     def errors(self) -> List[Prediction]:
         return [p for p in self.predictions if p.expected != p.predicted]
+
+    def by_set(self) -> Dict[str, Tuple[int, float]]:
+        """(examples, intent accuracy) per held-out set."""
+        sets: Dict[str, List[Prediction]] = {}
+        for p in self.predictions:
+            sets.setdefault(p.held_out_set, []).append(p)
+        return {
+            name: (
+                len(items),
+                sum(p.expected == p.predicted for p in items) / len(items),
+            )
+            for name, items in sets.items()
+        }
 
 
 def entity_spans(text: str, entities: List[dict]) -> FrozenSet[Tuple[str, str]]:
@@ -143,6 +171,52 @@ def annotated_examples(folder: Path) -> List[Tuple[str, str, FrozenSet]]:
     ]
 
 
+def event_questions(path: Path) -> List[Tuple[str, str, FrozenSet]]:
+    """(text, intent, no entities) of a held-out event-questions file."""
+    if not path.is_file():
+        return []
+    content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [
+        (str(case["text"]), str(case.get("intent") or "ask_events"), frozenset())
+        for case in content.get("cases") or []
+        if case.get("text")
+    ]
+
+
+def held_out_texts(
+    language: str,
+    test_root: Path = Path("tests/nlu"),
+    events_root: Path = Path("tests/event_questions"),
+) -> List[str]:
+    """Every held-out question of one language: no training example may copy one."""
+    texts = [
+        _MARKUP.sub(r"\1", text)
+        for path in nlu_files(test_root / language)
+        for text in _example_lines(path)
+    ]
+    texts += [
+        text for text, _, _ in event_questions(events_root / f"heldout_{language}.yml")
+    ]
+    return texts
+
+
+_MARKUP = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+
+
+def _example_lines(path: Path) -> List[str]:
+    content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    lines: List[str] = []
+    for block in content.get("nlu") or []:
+        examples = block.get("examples") if isinstance(block, dict) else None
+        if isinstance(examples, str):
+            lines += [
+                line.strip()[2:]
+                for line in examples.splitlines()
+                if line.strip().startswith("- ")
+            ]
+    return lines
+
+
 def nlu_files(folder: Path) -> List[Path]:
     """The NLU files of ``folder`` (or ``folder`` itself if it is a file), sorted."""
     if folder.is_file():
@@ -150,7 +224,9 @@ def nlu_files(folder: Path) -> List[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix in (".yml", ".yaml"))
 
 
-async def _evaluate(model: Path, folders: Dict[str, Path]) -> Dict[str, LanguageReport]:
+async def _evaluate(
+    model: Path, folders: Dict[str, Path], events: Dict[str, Path]
+) -> Dict[str, LanguageReport]:
     agent = Agent.load(str(model))
     reports: Dict[str, LanguageReport] = {}
     for language, folder in folders.items():
@@ -160,6 +236,11 @@ async def _evaluate(model: Path, folders: Dict[str, Path]) -> Dict[str, Language
             for path in nlu_files(folder)
             for text, intent, entities in annotated_examples(path)
         ]
+        if language in events:
+            examples += [
+                (text, intent, entities, events[language])
+                for text, intent, entities in event_questions(events[language])
+            ]
         for text, intent, entities, path in examples:
             parsed = await agent.parse_message(text)
             detected = next(
@@ -187,7 +268,14 @@ async def _evaluate(model: Path, folders: Dict[str, Path]) -> Dict[str, Language
                     detected_language=detected,
                     file=path.as_posix(),
                     expected_entities=entities,
-                    predicted_entities=entity_spans(text, parsed.get("entities", [])),
+                    # Offsets refer to the text the NLU classified (a long
+                    # message's question, see bot/question_focus.py).
+                    predicted_entities=entity_spans(
+                        parsed.get("text") or text, parsed.get("entities", [])
+                    ),
+                    entity_scored="unseen" not in path.parts
+                    and path.parent.name != "event_questions",
+                    parsed=parsed,
                 )
             )
         reports[language] = report
@@ -195,8 +283,16 @@ async def _evaluate(model: Path, folders: Dict[str, Path]) -> Dict[str, Language
 
 
 def evaluate(
-    model: Path, test_root: Path = Path("tests/nlu")
+    model: Path,
+    test_root: Path = Path("tests/nlu"),
+    events_root: Optional[Path] = Path("tests/event_questions"),
 ) -> Dict[str, LanguageReport]:
-    """Evaluate ``model`` on ``test_root/en`` and ``test_root/de``."""
+    """Evaluate ``model`` on ``test_root/en`` and ``test_root/de`` and the held-out
+    event questions of ``events_root`` (None: leave them out)."""
     folders = {language: test_root / language for language in LANGUAGES}
-    return asyncio.run(_evaluate(model, folders))
+    events = (
+        {lang: events_root / f"heldout_{lang}.yml" for lang in LANGUAGES}
+        if events_root is not None
+        else {}
+    )
+    return asyncio.run(_evaluate(model, folders, events))

@@ -37,6 +37,7 @@ ENTITY_NAME = "detected_language"
 # The message attribute the tokenizer reads to pick its spaCy pipeline.
 LANGUAGE_ATTRIBUTE = "language"
 VOCABULARY_FILE = "vocabulary.json"
+NAMES_FILE = "names.json"
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
 # Rasa's inline entity markup: [text](entity) or [text]{"entity": ...}.
@@ -74,6 +75,25 @@ def read_examples(directory: Path) -> Iterable[str]:
                     yield _ENTITY_MARKUP.sub(r"\1", line[2:])
 
 
+def read_names(names_file: Path, places_file: Path) -> List[str]:
+    """The names of ``names_file`` and every place spelling of the lookup file."""
+    names: List[str] = []
+    if names_file.is_file():
+        content = yaml.safe_load(names_file.read_text(encoding="utf-8")) or {}
+        names += [str(name) for name in content.get("names") or []]
+    if places_file.is_file():
+        content = yaml.safe_load(places_file.read_text(encoding="utf-8")) or {}
+        for block in content.get("nlu") or []:
+            if isinstance(block, dict) and block.get("lookup") in ("city", "state"):
+                names += [
+                    line.strip()[2:].strip()
+                    for line in str(block.get("examples", "")).splitlines()
+                    if line.strip().startswith("- ")
+                ]
+    # Two-letter abbreviations ("SH", "BW") are words too ("so", "in"): keep them.
+    return [name for name in names if len(name) > 2]
+
+
 @DefaultV1Recipe.register(
     [
         DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER,
@@ -99,6 +119,10 @@ class LanguageDetectorComponent(GraphComponent):
             "single_word_threshold": 2.0,
             # Language used for tokenization when the evidence is undecided.
             "default_language": "de",
+            # Names that are no evidence for a language (programmes, organisations)
+            # and the lookup file whose places are left out as well.
+            "names_file": "bot/known_names.yml",
+            "places_file": "data/nlu/lookups/places.yml",
         }
 
     def __init__(
@@ -107,11 +131,31 @@ class LanguageDetectorComponent(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         vocabulary: Optional[Dict[str, Dict[str, int]]] = None,
+        names: Optional[List[str]] = None,
     ) -> None:
         self._config = config
         self._model_storage = model_storage
         self._resource = resource
         self._set_vocabulary(vocabulary or {})
+        self._set_names(names or [])
+
+    def _set_names(self, names: List[str]) -> None:
+        self._names = names
+        self._names_pattern: Optional[re.Pattern[str]] = None
+        if names:
+            alternatives = "|".join(
+                re.escape(name).replace(r"\ ", r"[\s-]+")
+                for name in sorted(set(names), key=len, reverse=True)
+            )
+            self._names_pattern = re.compile(
+                rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", re.IGNORECASE
+            )
+
+    def without_names(self, text: str) -> str:
+        """The text without the names that say nothing about its language."""
+        if self._names_pattern is None:
+            return text
+        return self._names_pattern.sub(" ", text)
 
     def _set_vocabulary(self, vocabulary: Dict[str, Dict[str, int]]) -> None:
         en, de = vocabulary.get("en") or {}, vocabulary.get("de") or {}
@@ -149,10 +193,16 @@ class LanguageDetectorComponent(GraphComponent):
             with model_storage.read_from(resource) as directory:
                 path = Path(directory) / VOCABULARY_FILE
                 vocabulary = json.loads(path.read_text(encoding="utf-8"))
+                names_path = Path(directory) / NAMES_FILE
+                names = (
+                    json.loads(names_path.read_text(encoding="utf-8"))
+                    if names_path.exists()
+                    else None
+                )
         except (ValueError, OSError):
             logger.warning("No language vocabulary in the model; using lingua alone.")
-            vocabulary = None
-        return cls(config, model_storage, resource, vocabulary)
+            vocabulary, names = None, None
+        return cls(config, model_storage, resource, vocabulary, names)
 
     def train(self, training_data: TrainingData) -> Resource:
         """Count in how many English and German training examples each word occurs."""
@@ -170,16 +220,33 @@ class LanguageDetectorComponent(GraphComponent):
             for example in read_examples(directory):
                 counter.update(set(words(example)))
             counts[language] = counter
+        names = read_names(
+            Path(self._config["names_file"]), Path(self._config["places_file"])
+        )
+        self._set_names(names)
+        counts = {
+            language: Counter(
+                {
+                    word: count
+                    for word, count in counter.items()
+                    if self.without_names(word).strip()
+                }
+            )
+            for language, counter in counts.items()
+        }
         vocabulary = {language: dict(counter) for language, counter in counts.items()}
         with self._model_storage.write_to(self._resource) as directory:
             path = Path(directory) / VOCABULARY_FILE
             path.write_text(json.dumps(vocabulary, ensure_ascii=False), "utf-8")
+            (Path(directory) / NAMES_FILE).write_text(
+                json.dumps(names, ensure_ascii=False), "utf-8"
+            )
         self._set_vocabulary(vocabulary)
         return self._resource
 
     def score(self, text: str) -> float:
         """Evidence for German (positive) or English (negative)."""
-        tokens = words(text)
+        tokens = words(self.without_names(text))
         # Words about as common in both languages' data ("ofr", "iom", "ok") say nothing.
         vocab_score = self._config["vocabulary_weight"] * sum(
             self._evidence[t]
@@ -202,7 +269,10 @@ class LanguageDetectorComponent(GraphComponent):
 
     def _decide(self, value: float, text: str) -> Optional[str]:
         needed = self._config["threshold"]
-        if len(words(text)) <= 1:
+        count = len(words(self.without_names(text)))
+        if count == 0 or (count == 1 and len(words(text)) > 1):
+            return None  # only names, or one word beside names: no evidence
+        if count == 1:
             needed = max(needed, self._config["single_word_threshold"])
         if value >= needed:
             return "de"

@@ -21,12 +21,14 @@ from difflib import SequenceMatcher
 from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
-# data/rules/fallback.yml answers nlu_fallback with utter_rephrase and out_of_scope
+# data/rules/fallback.yml answers nlu_fallback with action_did_you_mean (which falls
+# back to utter_rephrase when no topic is likely enough) and out_of_scope
 # with utter_out_of_scope; config.yml's core fallback is action_default_fallback
 # (which utters utter_default when a domain defines it).
 FALLBACK_ACTIONS = frozenset(
     {
         "utter_rephrase",
+        "action_did_you_mean",
         "utter_out_of_scope",
         "action_default_fallback",
         "utter_default",

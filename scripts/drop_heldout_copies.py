@@ -16,8 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.evaluation import near_copy, normalise_example  # noqa: E402
-from bot.language_detector import read_examples  # noqa: E402
+from bot.evaluation import held_out_texts, near_copy, normalise_example  # noqa: E402
 
 _ENTITY = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 
@@ -29,7 +28,9 @@ def main() -> None:
     for language in ("en", "de"):
         held_out = [
             normalise_example(t)
-            for t in read_examples(ROOT / "tests" / "nlu" / language)
+            for t in held_out_texts(
+                language, ROOT / "tests" / "nlu", ROOT / "tests" / "event_questions"
+            )
         ]
         held_out = [t for t in held_out if len(t) >= 12]
         for path in sorted((ROOT / "data" / "nlu" / language).glob("*.yml")):

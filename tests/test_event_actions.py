@@ -73,8 +73,9 @@ def all_events():
         (EventFilter(state="NRW"), ["test-2027-cologne"]),
         (EventFilter(state="Hamburg"), ["test-2027-hamburg"]),
         (
+            # A hybrid event can be attended online too.
             EventFilter(format="online"),
-            ["test-2026-online-women", "test-2027-online-march"],
+            ["test-2026-online-women", "test-2027-online-march", "test-2027-munich"],
         ),
         (EventFilter(format="hybrid"), ["test-2027-munich"]),
         (EventFilter(topic="women"), ["test-2026-online-women"]),
@@ -92,11 +93,13 @@ def test_filters_combine(all_events):
     march = parse_period("im März", "de", NOW.date())
     online_march = EventFilter(format="online", period=march)
     assert [e.id for e in search(all_events, online_march, NOW)] == [
-        "test-2027-online-march"
+        "test-2027-online-march",
+        "test-2027-munich",
     ]
     in_person_march = EventFilter(format="in_person", period=march)
     assert [e.id for e in search(all_events, in_person_march, NOW)] == [
-        "test-2027-cologne"
+        "test-2027-munich",
+        "test-2027-cologne",
     ]
     assert search(all_events, EventFilter(city="Hamburg", format="online"), NOW) == []
 
@@ -179,11 +182,31 @@ async def test_follow_ups_keep_context(dispatcher, domain):
         slots={"language": "en", "event_filter": slots["event_filter"]},
     )
     last = dispatcher.messages[-1]
-    # Munich has no online event: say so and offer the nearest alternatives.
-    assert last["text"].startswith(
-        "I found no upcoming OFR events in München (online)."
+    # Online events have no place: "online" replaces the kept city; Munich's
+    # workshop is hybrid, so it can be attended online too.
+    assert ids_in(last) == [
+        "test-2026-online-women",
+        "test-2027-online-march",
+        "test-2027-munich",
+    ]
+    assert (slots["event_filter"]["format"], slots["event_filter"]["city"]) == (
+        "online",
+        None,
     )
-    assert {b["payload"] for b in last["buttons"]} == {"/ask_events"}
+
+    _, slots = await run(
+        ActionSearchEvents(),
+        dispatcher,
+        domain,
+        text="only in person ones in Hamburg",
+        intent="inform_event_filter",
+        slots={"language": "en", "event_filter": slots["event_filter"]},
+    )
+    assert ids_in(dispatcher.messages[-1]) == ["test-2027-hamburg"]
+    assert (slots["event_filter"]["city"], slots["event_filter"]["format"]) == (
+        "Hamburg",
+        "in_person",
+    )
 
 
 async def test_nothing_found_offers_online_events(dispatcher, domain):
@@ -211,7 +234,7 @@ async def test_month_and_format_combined(dispatcher, domain):
         slots={"language": "en"},
         entities=[ent("format", "online"), ent("date", "in March")],
     )
-    assert ids_in(messages[0]) == ["test-2027-online-march"]
+    assert ids_in(messages[0]) == ["test-2027-online-march", "test-2027-munich"]
     assert slots["event_filter"]["period"]["start"] == "2027-03-01"
 
 
@@ -246,7 +269,7 @@ async def test_past_events_by_year(dispatcher, domain):
         ActionPastEvents(),
         dispatcher,
         domain,
-        text="Was war 2030?",
+        text="Was war 2015?",
         intent="ask_past_events",
         entities=[ent("date", "2015")],
     )

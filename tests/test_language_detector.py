@@ -22,6 +22,8 @@ def detector(tmp_path_factory) -> LanguageDetectorComponent:
             "en": str(ROOT / "data/nlu/en"),
             "de": str(ROOT / "data/nlu/de"),
         },
+        "names_file": str(ROOT / "bot/known_names.yml"),
+        "places_file": str(ROOT / "data/nlu/lookups/places.yml"),
     }
     resource = Resource("language_detector")
     context = ExecutionContext(GraphSchema({}), "test")
@@ -121,3 +123,40 @@ def test_training_data_gets_no_language_entities(
 
 def test_words_ignore_digits_and_punctuation() -> None:
     assert words("Events 2027 in Köln?!") == ["events", "in", "köln"]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("So what does Option Freiwillige Rückkehr do?", "en"),
+        ("what's the role of the Bundesamt für Migration und Flüchtlinge here", "en"),
+        ("any events in Nürnberg or Düsseldorf coming up?", "en"),
+        ("is Perspektive Heimat still running?", "en"),
+        ("Was genau macht die International Organization for Migration?", "de"),
+        ("Ist Returning from Germany auch auf Deutsch?", "de"),
+        ("Gibt es Termine in Munich oder Cologne?", "de"),
+    ],
+)
+def test_names_are_no_evidence(detector, text, language):
+    # The words around the names decide; the names never pull the other way.
+    assert detector.detect(text) in (language, None)
+    assert detector.detect(text) == language
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Perspektive Heimat?",
+        "Option Freiwillige Rückkehr",
+        "Bundesamt für Migration und Flüchtlinge?",
+        "Returning from Germany",
+        "Nürnberg?",
+        "StarthilfePlus bitte",
+        "Danke",
+        "Hello",
+        "Veranstaltungen?",
+        "events?",
+    ],
+)
+def test_names_alone_or_one_word_never_switch(detector, text):
+    assert detector.detect(text) is None

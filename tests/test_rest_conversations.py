@@ -8,6 +8,7 @@ from typing import Any, Dict, Iterator
 
 import pytest
 
+from actions.messages import message
 from tests.servers import Servers, running_bot
 
 pytestmark = pytest.mark.server
@@ -109,7 +110,7 @@ def test_gibberish_gets_help_not_a_wrong_answer(bot, domain, gibberish):
         text_of(domain, r, language)
         for r in ("utter_rephrase", "utter_out_of_scope")
         for language in ("en", "de")
-    }
+    } | {message("did_you_mean", language) for language in ("en", "de")}
     assert answers[0]["text"] in helpful
 
 

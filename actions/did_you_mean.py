@@ -1,0 +1,77 @@
+"""'Did you mean …?' instead of 'please rephrase' when the NLU is unsure."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.language import conversation_language
+from actions.messages import message
+
+MAX_CHOICES = 3
+# Below this confidence an intent is no real candidate.
+MIN_CONFIDENCE = 0.08
+# Small talk and "out of scope" are no topic to offer.
+NOT_OFFERED = frozenset(
+    {
+        "nlu_fallback",
+        "greet",
+        "goodbye",
+        "thank",
+        "acknowledge",
+        "out_of_scope",
+        "more_events",
+        "inform_event_filter",
+        "switch_language",
+        "delete_my_data",
+    }
+)
+
+
+def candidates(latest: Dict[str, Any]) -> List[str]:
+    """The likeliest topics of an unsure classification, best first."""
+    ranking = latest.get("intent_ranking") or []
+    found: List[str] = []
+    for entry in ranking:
+        name = entry.get("name")
+        if (
+            name
+            and name not in NOT_OFFERED
+            and (entry.get("confidence") or 0) >= MIN_CONFIDENCE
+            and name not in found
+        ):
+            found.append(name)
+    return found[:MAX_CHOICES]
+
+
+class ActionDidYouMean(Action):
+    """Offer the two or three likeliest topics as buttons, and "something else"."""
+
+    def name(self) -> str:
+        return "action_did_you_mean"
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[str, Any],
+    ) -> List[EventType]:
+        language = conversation_language(tracker)
+        choices = candidates(tracker.latest_message or {})
+        if not choices:
+            dispatcher.utter_message(response="utter_rephrase")
+            return []
+        buttons = [
+            {"title": message(f"intent_{name}", language), "payload": f"/{name}"}
+            for name in choices
+        ]
+        buttons.append(
+            {"title": message("did_you_mean_else", language), "payload": "/ask_contact"}
+        )
+        dispatcher.utter_message(
+            text=message("did_you_mean", language), buttons=buttons
+        )
+        return []

@@ -1,0 +1,117 @@
+"""Intent classifiers side by side: held-out accuracy per language and training time.
+
+    .venv/bin/python bench/classifiers.py [--only NAME ...]
+
+Each variant replaces the intent classifier of config.yml (everything else stays),
+trains an NLU-only model into a temporary folder with an empty cache, and is
+evaluated on all held-out sets (bot/evaluation.py). Prints a table; never fails on
+the numbers. Takes a few minutes per variant on the 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+Pipeline = List[Dict[str, Any]]
+
+
+def _replace_diet(pipeline: Pipeline, *replacements: Dict[str, Any]) -> Pipeline:
+    out: Pipeline = []
+    for component in pipeline:
+        if component["name"] == "DIETClassifier":
+            out.extend(copy.deepcopy(list(replacements)))
+        else:
+            out.append(component)
+    return out
+
+
+def _diet(pipeline: Pipeline, **changes: Any) -> Pipeline:
+    out = copy.deepcopy(pipeline)
+    for component in out:
+        if component["name"] == "DIETClassifier":
+            component.update(changes)
+    return out
+
+
+VARIANTS: Dict[str, Callable[[Pipeline], Pipeline]] = {
+    "config.yml as it is": lambda p: p,
+    "DIET, 40 epochs": lambda p: _diet(p, epochs=40),
+    "LogisticRegression": lambda p: _replace_diet(
+        p, {"name": "LogisticRegressionClassifier", "max_iter": 200, "random_state": 42}
+    ),
+}
+
+
+def train(config: Dict[str, Any], folder: Path) -> float:
+    config_path = folder / "config.yml"
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "rasa"),
+            "train",
+            "nlu",
+            "--config",
+            str(config_path),
+            "--nlu",
+            "data",
+            "--out",
+            str(folder),
+            "--fixed-model-name",
+            "variant",
+        ],
+        cwd=ROOT,
+        env={**env, "RASA_CACHE_DIRECTORY": str(folder / "cache")},
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", help="variant names to run")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    logging.disable(logging.WARNING)
+    from bot.evaluation import evaluate
+
+    base = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    rows = []
+    for name, change in VARIANTS.items():
+        if args.only and name not in args.only:
+            continue
+        config = {**base, "pipeline": change(base["pipeline"])}
+        with tempfile.TemporaryDirectory() as tmp:
+            seconds = train(config, Path(tmp))
+            reports = evaluate(Path(tmp) / "variant.tar.gz")
+        row = (name, seconds, reports["en"].accuracy, reports["de"].accuracy)
+        print(
+            f"{row[0]:<24} {row[1]:>6.0f} s  en {row[2]:.3f}  de {row[3]:.3f}",
+            flush=True,
+        )
+        rows.append(row)
+    print("\n| classifier | training (NLU only) | EN accuracy | DE accuracy |")
+    print("|---|---|---|---|")
+    for name, seconds, en, de in rows:
+        print(f"| {name} | {seconds:.0f} s | {en:.3f} | {de:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
