@@ -15,7 +15,7 @@ export PYTHONHASHSEED ?= 0
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev train run shell publish unanswered purge validate evaluate run-cluster bench-load test test-unit test-nlu \
+.PHONY: help install install-dev train run shell publish unanswered read-question purge validate evaluate run-cluster bench-load test test-unit test-nlu \
 	test-stories lint format bench clean telegram-polling
 
 help: ## List the targets
@@ -67,6 +67,10 @@ shell: $(MODEL) ## Chat with the bot in the terminal (starts the action server)
 
 DAYS ?= 90
 ARGS ?=
+
+Q ?=
+read-question: $(VENV)/.installed ## Show how an event question is read (Q="webinars in bavaria?")
+	@$(PY) scripts/read_question.py $(ARGS) "$(Q)"
 
 unanswered: $(VENV)/.installed ## List questions the bot could not answer (ARGS="--since 7 --format csv")
 	@$(PY) scripts/unanswered.py $(ARGS)

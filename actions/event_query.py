@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from actions.event_search import EventFilter, normalise_format
@@ -58,7 +59,9 @@ _NEXT = re.compile(
     r"(?:next|upcoming next|soonest|earliest|nearest)\s+(?!week|month|year|weekend|"
     r"days?|few|couple|two|three|four|\d)(?:[\w-]+\s+){0,2}?" + _NOUNS_EN + r"\b"
     r"|\bwhat(?:'s| is|s)? (?:coming )?next\b|\bnext up\b|\bcoming (?:up )?next\b"
-    r"|\bnext one\b|\bnext\s*[?.!]*\s*$|\b(?:meet|happening|on|coming|scheduled) next\b"
+    r"|\bnext one\b|\bnext\s*[?.!]*\s*$"
+    r"|\b(?:meet|happening|on|coming|scheduled) next\b(?!\s+(?:week|month|year|weekend|"
+    r"days?|few|couple|\d))"
     r"|\bn(?:ä|ae|a)chste[nrsm]?\s+(?!woche|monat|jahr|wochenende|tage?n?\b|\d)"
     r"(?:[\w-]+\s+)?[\w-]*(?:veranstaltung|termin|treffen|event|workshop|"
     r"webinar|sitzung|dialog|fortbildung|tagung|konferenz|mal)\w*"
@@ -226,6 +229,14 @@ _TOPIC_CUE = (
 _STRONG = [
     (key, re.compile(rf"(?:{pattern})", re.I)) for key, pattern in _STRONG_TOPICS
 ]
+_EVENT_NOUN = (
+    r"(?:workshops?|events?|sessions?|meetings?|webinars?|seminars?|trainings?|"
+    r"veranstaltung\w*|treffen|termine?|seminare?|fortbildung\w*|austausch\w*)"
+)
+_WEAK_BEFORE_NOUN = [
+    (key, re.compile(rf"\b(?:{pattern})[\s-]+{_EVENT_NOUN}\b", re.I))
+    for key, pattern in _WEAK_TOPICS
+]
 _WEAK = [
     (
         key,
@@ -252,6 +263,9 @@ _NOT_PLACES = frozenset(
     ).split()
 )
 _TOKEN = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+# Annotated entities in training examples: "[Hamburg](city)", "[vor Ort]{...}".
+_ANNOTATED = re.compile(r"\[[^\]]*\](?:\([^)]*\)|\{[^}]*\})")
+NLU_DIR = Path(__file__).resolve().parent.parent / "data" / "nlu"
 
 
 @dataclass(frozen=True)
@@ -270,6 +284,26 @@ def _place_table() -> Dict[str, _Place]:
             continue  # "SH", "BW", "MV" are too ambiguous inside a sentence
         table[key] = _Place(name, is_state and name not in CITY_STATES)
     return table
+
+
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset:
+    """Words the training data uses as plain words (not places): never a misspelt place.
+
+    "sieben", "schwierig" or "number" are one or two letters from a city's name.
+    """
+    counts: Dict[str, int] = {}
+    for path in NLU_DIR.glob("*/*.yml"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if not line.startswith("- "):
+                continue
+            plain = _ANNOTATED.sub(" ", line[2:])
+            for match in _TOKEN.finditer(plain):
+                word = fold(match.group(0))
+                counts[word] = counts.get(word, 0) + 1
+    table = _place_table()
+    return frozenset(w for w, n in counts.items() if n >= 2 and w not in table)
 
 
 def _edits(a: str, b: str) -> int:
@@ -292,9 +326,9 @@ def _edits(a: str, b: str) -> int:
 @lru_cache(maxsize=4096)
 def _fuzzy_place(token: str) -> Optional[_Place]:
     """A misspelt place: one edit in a short name, two in a long one, same first letter."""
-    if len(token) < 5 or token in _NOT_PLACES:
+    if len(token) < 5 or token in _NOT_PLACES or token in _common_words():
         return None
-    allowed = 1 if len(token) < 9 else 2
+    allowed = 1 if len(token) < 10 else 2
     best: Optional[Tuple[int, str]] = None
     for key in _place_table():
         if key[0] != token[0] or len(key) < 5 or abs(len(key) - len(token)) > allowed:
@@ -359,6 +393,9 @@ def find_topic(text: str) -> Optional[str]:
     if strong:
         return max(strong)[2]
     for key, pattern in _WEAK:
+        if pattern.search(text):
+            return key
+    for key, pattern in _WEAK_BEFORE_NOUN:
         if pattern.search(text):
             return key
     return None

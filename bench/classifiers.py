@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 Pipeline = List[Dict[str, Any]]
+ENSEMBLE = "bot.intent_ensemble.IntentEnsemble"
 
 
 def _replace_diet(pipeline: Pipeline, *replacements: Dict[str, Any]) -> Pipeline:
@@ -34,8 +35,19 @@ def _replace_diet(pipeline: Pipeline, *replacements: Dict[str, Any]) -> Pipeline
     for component in pipeline:
         if component["name"] == "DIETClassifier":
             out.extend(copy.deepcopy(list(replacements)))
-        else:
+        elif component["name"] != ENSEMBLE:
             out.append(component)
+    return out
+
+
+def _after_diet(pipeline: Pipeline, extra: Dict[str, Any]) -> Pipeline:
+    out: Pipeline = []
+    for component in pipeline:
+        if component["name"] == ENSEMBLE:
+            continue
+        out.append(component)
+        if component["name"] == "DIETClassifier":
+            out.append(dict(extra))
     return out
 
 
@@ -51,8 +63,9 @@ VARIANTS: Dict[str, Callable[[Pipeline], Pipeline]] = {
     "config.yml as it is": lambda p: p,
     "DIET, 40 epochs": lambda p: _diet(p, epochs=40),
     "LogisticRegression": lambda p: _replace_diet(
-        p, {"name": "LogisticRegressionClassifier", "max_iter": 200, "random_state": 42}
+        p, {"name": "LogisticRegressionClassifier", "max_iter": 300, "random_state": 42}
     ),
+    "DIET + LogisticRegression": lambda p: _after_diet(p, {"name": ENSEMBLE}),
 }
 
 

@@ -4,7 +4,7 @@ Used by the test suite (a floor on accuracy), by ``bench/nlu.py`` (the numbers)
 and by staff reports. Loads the trained model once and parses every example of
 ``tests/nlu/<language>/`` (with the ``unseen/`` sets of long, informal and
 name-laden messages, written without seeing the training data) and the questions of
-``tests/event_questions/heldout_<language>.yml``. Entities are scored only where
+``tests/event_questions/heldout*_<language>.yml``. Entities are scored only where
 they are annotated: on the topic files, not on the unseen sets.
 """
 
@@ -171,6 +171,11 @@ def annotated_examples(folder: Path) -> List[Tuple[str, str, FrozenSet]]:
     ]
 
 
+def event_question_files(folder: Path, language: str) -> List[Path]:
+    """The held-out event-question files of one language (heldout*_<language>.yml)."""
+    return sorted(folder.glob(f"heldout*_{language}.yml"))
+
+
 def event_questions(path: Path) -> List[Tuple[str, str, FrozenSet]]:
     """(text, intent, no entities) of a held-out event-questions file."""
     if not path.is_file():
@@ -195,7 +200,9 @@ def held_out_texts(
         for text in _example_lines(path)
     ]
     texts += [
-        text for text, _, _ in event_questions(events_root / f"heldout_{language}.yml")
+        text
+        for path in event_question_files(events_root, language)
+        for text, _, _ in event_questions(path)
     ]
     return texts
 
@@ -225,7 +232,7 @@ def nlu_files(folder: Path) -> List[Path]:
 
 
 async def _evaluate(
-    model: Path, folders: Dict[str, Path], events: Dict[str, Path]
+    model: Path, folders: Dict[str, Path], events: Dict[str, List[Path]]
 ) -> Dict[str, LanguageReport]:
     agent = Agent.load(str(model))
     reports: Dict[str, LanguageReport] = {}
@@ -236,11 +243,11 @@ async def _evaluate(
             for path in nlu_files(folder)
             for text, intent, entities in annotated_examples(path)
         ]
-        if language in events:
-            examples += [
-                (text, intent, entities, events[language])
-                for text, intent, entities in event_questions(events[language])
-            ]
+        examples += [
+            (text, intent, entities, path)
+            for path in events.get(language, [])
+            for text, intent, entities in event_questions(path)
+        ]
         for text, intent, entities, path in examples:
             parsed = await agent.parse_message(text)
             detected = next(
@@ -291,7 +298,7 @@ def evaluate(
     event questions of ``events_root`` (None: leave them out)."""
     folders = {language: test_root / language for language in LANGUAGES}
     events = (
-        {lang: events_root / f"heldout_{lang}.yml" for lang in LANGUAGES}
+        {lang: event_question_files(events_root, lang) for lang in LANGUAGES}
         if events_root is not None
         else {}
     )

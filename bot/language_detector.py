@@ -12,6 +12,7 @@ is present).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -169,6 +170,16 @@ class LanguageDetectorComponent(GraphComponent):
             rate_en = (en.get(word, 0) + 0.5) / total_en
             cap = self._config["max_word_evidence"]
             self._evidence[word] = max(-cap, min(cap, math.log(rate_de / rate_en)))
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """Retrain when the names or places change: Rasa does not see these files."""
+        digest = hashlib.sha256()
+        for key in ("names_file", "places_file"):
+            path = Path(config.get(key) or "")
+            if path.is_file():
+                digest.update(path.read_bytes())
+        return digest.hexdigest()
 
     @classmethod
     def create(

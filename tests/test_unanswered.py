@@ -185,7 +185,7 @@ def fill(store) -> None:
                     "action_default_fallback",
                 ),
                 ("Who are the partners?", "ask_partners", None, "utter_partners"),
-                ("Blorf zzk!", "nlu_fallback", None, "utter_rephrase"),
+                ("Blorf zzk!", "nlu_fallback", None, "action_did_you_mean"),
                 ("Wie wird das Wetter?", "out_of_scope", "de", "utter_out_of_scope"),
             ],
         ),
