@@ -398,8 +398,6 @@ class ActionPastEvents(Action):
     ) -> List[EventType]:
         language = conversation_language(tracker)
         wanted = wanted_filter(tracker, language, intent="ask_past_events")
-        if not wanted.looks_back:
-            wanted = wanted.changed(scope="past")
         return answer(dispatcher, wanted, language)
 
 

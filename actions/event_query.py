@@ -717,7 +717,10 @@ def read_question(
     topic = find_topic(text)
     if topic:
         changes["topic"] = topic
-    return base.changed(**changes)
+    wanted = base.changed(**changes)
+    if intent == "ask_past_events" and not wanted.looks_back:
+        wanted = wanted.changed(scope="past")  # asked about the history
+    return wanted
 
 
 def _looks_like_time(value: str) -> bool:

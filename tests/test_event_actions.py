@@ -351,3 +351,144 @@ def test_slot_round_trip():
     )
     assert EventFilter.from_slot(wanted.to_slot()) == wanted
     assert EventFilter.from_slot("garbage") == EventFilter()
+
+
+# --- the next, the latest, one event's registration ---------------------------------
+
+
+async def test_the_next_event_in_full_with_later_ones_a_tap_away(dispatcher, domain):
+    messages, slots = await run(
+        ActionSearchEvents(),
+        dispatcher,
+        domain,
+        text="what's next?",
+        intent="ask_events",
+        slots={"language": "en"},
+    )
+    assert messages[0]["text"].startswith("The next OFR event:\n\n")
+    assert "Online dialogue: women returnees" in messages[0]["text"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/more_events"]
+    assert messages[1]["custom"] == {
+        "ics_event_id": "test-2026-online-women",
+        "language": "en",
+    }
+    assert (slots["event_offset"], slots["event_filter"]["scope"]) == (1, "upcoming")
+
+
+async def test_the_next_event_in_a_city_says_how_to_register(dispatcher, domain):
+    messages, _ = await run(
+        ActionSearchEvents(),
+        dispatcher,
+        domain,
+        text="nächstes Treffen in hambrug?",
+        intent="ask_events",
+    )
+    assert messages[0]["text"].startswith("Die nächste OFR-Veranstaltung in Hamburg:")
+    assert "https://example.org/register/hamburg" in messages[0]["text"]
+
+
+async def test_the_latest_event(dispatcher, domain):
+    messages, slots = await run(
+        ActionPastEvents(),
+        dispatcher,
+        domain,
+        text="which was the last OFR event?",
+        intent="ask_past_events",
+        slots={"language": "en"},
+    )
+    assert messages[0]["text"].startswith("The most recent OFR event I know of:\n")
+    assert "Counselling for Pakistan" in messages[0]["text"]
+    assert slots["event_filter"]["scope"] == "past"
+
+
+async def test_nothing_recent_names_the_last_one_there(dispatcher, domain):
+    messages, _ = await run(
+        ActionPastEvents(),
+        dispatcher,
+        domain,
+        text="was there something in neu-ulm lately?",
+        intent="ask_past_events",
+        slots={"language": "en"},
+    )
+    text = messages[0]["text"]
+    assert text.startswith("I know of no past OFR events in Neu-Ulm (")
+    assert (
+        "The most recent one in Neu-Ulm I know of:\n• Counselling for Pakistan" in text
+    )
+
+
+async def test_registration_without_a_link_goes_through_iom(dispatcher, domain):
+    messages, _ = await run(
+        ActionEventDetails(),
+        dispatcher,
+        domain,
+        text="how do I register for the munich workshop?",
+        intent="ask_event_details",
+        slots={"language": "en"},
+    )
+    assert messages[0]["text"].startswith("Workshop Munich")
+    assert "To register, write to Lilith Schardt at IOM" in messages[0]["text"]
+    assert "hybrid" in messages[0]["text"]
+
+
+async def test_details_of_nothing_upcoming_say_so(dispatcher, domain):
+    messages, _ = await run(
+        ActionEventDetails(),
+        dispatcher,
+        domain,
+        text="wo melde ich mich für das Treffen in Neu-Ulm an?",
+        intent="ask_event_details",
+    )
+    assert messages[0]["text"].startswith(
+        "In meinem Kalender steht keine kommende OFR-Veranstaltung in Neu-Ulm."
+    )
+    assert not any("event_id" in b["payload"] for b in messages[0]["buttons"])
+
+
+async def test_format_words_in_a_details_question_are_no_filter(dispatcher, domain):
+    messages, _ = await run(
+        ActionEventDetails(),
+        dispatcher,
+        domain,
+        text="is the hamburg meeting online or on site?",
+        intent="ask_event_details",
+        slots={"language": "en"},
+    )
+    assert messages[0]["text"].startswith("Network meeting Hamburg")
+    assert "Hamburg, Rathaus (in person)" in messages[0]["text"]
+
+
+async def test_no_event_on_a_programme_offers_the_programme(dispatcher, domain):
+    messages, _ = await run(
+        ActionSearchEvents(),
+        dispatcher,
+        domain,
+        text="gibt es Veranstaltungen zu StarthilfePlus?",
+        intent="ask_events",
+    )
+    assert messages[0]["text"].startswith(
+        "Ich habe keine kommenden OFR-Veranstaltungen zum Thema „StarthilfePlus“"
+    )
+    assert messages[0]["buttons"][0] == {
+        "title": "Über StarthilfePlus",
+        "payload": "/ask_starthilfeplus",
+    }
+
+
+async def test_a_button_after_did_you_mean_reads_the_typed_question(dispatcher, domain):
+    typed = {
+        "event": "user",
+        "text": "webinare im dezember??",
+        "parse_data": {"intent": {"name": "nlu_fallback"}, "entities": []},
+    }
+    button = {"event": "user", "text": "/ask_events", "parse_data": {}}
+    messages, slots = await run(
+        ActionSearchEvents(),
+        dispatcher,
+        domain,
+        text="/ask_events",
+        intent="ask_events",
+        events=[typed, button],
+    )
+    assert ids_in(messages[0]) == ["test-2026-online-women"]
+    assert slots["event_filter"]["format"] == "online"
