@@ -62,6 +62,8 @@ def _diet(pipeline: Pipeline, **changes: Any) -> Pipeline:
 VARIANTS: Dict[str, Callable[[Pipeline], Pipeline]] = {
     "config.yml as it is": lambda p: p,
     "DIET, 40 epochs": lambda p: _diet(p, epochs=40),
+    "DIET, no transformer layer": lambda p: _diet(p, number_of_transformer_layers=0),
+    "DIET, 8 epochs": lambda p: _diet(p, epochs=8, learning_rate=0.005),
     "LogisticRegression": lambda p: _replace_diet(
         p, {"name": "LogisticRegressionClassifier", "max_iter": 300, "random_state": 42}
     ),
@@ -103,6 +105,12 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     logging.disable(logging.WARNING)
+    import structlog
+
+    # Rasa logs every parsed message through structlog at debug level, to stdout.
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING)
+    )
     from bot.evaluation import evaluate
 
     base = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
