@@ -50,7 +50,7 @@ def main() -> None:
         )
     print(f"evaluation time (load + parse): {elapsed:.1f} s")
     print("\nIntent accuracy per held-out set (examples):")
-    names = ["topics", "event questions", "long", "informal", "names"]
+    names = ["topics", "event questions", "long", "informal", "names", "fresh"]
     print("language " + "".join(f"{name:>17}" for name in names))
     for language, report in reports.items():
         sets = report.by_set()
