@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 MODEL := models/ofr.tar.gz
 MODEL_INPUTS := config.yml domain.yml bot/language_detector.py bot/spacy_tokenizer.py \
-	bot/spacy_pipelines.py bot/question_focus.py bot/known_names.yml \
+	bot/spacy_pipelines.py bot/question_focus.py bot/known_names.yml bot/event_topic_intent.py \
 	$(shell find data -name '*.yml' ! -name events.yml 2>/dev/null)
 
 # Quieter TensorFlow and no telemetry.

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import event_format, settings
 from actions.event_index import EventIndex
-from actions.event_query import read_question
+from actions.event_query import RECENT_LABEL, read_question
 from actions.event_search import (
     EventFilter,
     matches,
@@ -82,7 +82,10 @@ def describe(wanted: EventFilter, language: str) -> str:
             message("filter_about", language, topic=topic_label(wanted.topic, language))
         )
     if wanted.period:
-        parts.append(message("filter_period", language, period=wanted.period.label))
+        label = wanted.period.label
+        if label == RECENT_LABEL:
+            label = message("period_recent", language)
+        parts.append(message("filter_period", language, period=label))
     if wanted.format:
         fmt = message(f"format_{wanted.format}", language)
         parts.append(message("filter_format", language, format=fmt))

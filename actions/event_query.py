@@ -22,6 +22,8 @@ from actions.places import canonical, fold, place_names
 # Cities that are also Länder: a question naming them means the city.
 CITY_STATES = frozenset({"Berlin", "Hamburg", "Bremen"})
 RECENT_DAYS = 90
+# The label of the "lately" period; answers write it in the user's language.
+RECENT_LABEL = "recent"
 
 _ONLINE = re.compile(
     r"\b(online|virtual(?:ly)?|digital(?:ly)?|webinars?|web\s?sessions?|web\s?seminars?|"
@@ -90,6 +92,12 @@ _PAST = re.compile(
     r"vergangene\w*|fr(?:ü|ue)here\w*|bisherige\w*|gab es|gabs|gab's|"
     r"stattgefunden|fand\w* statt|war(?:en)? (?:da|schon)|hat es gegeben|"
     r"r(?:ü|ue)ckblick|was war)\b",
+    re.I,
+)
+# Present-tense event questions ("gibt es was in Stuttgart?"): not about the history.
+_PRESENT = re.compile(
+    r"\b(?:is there|are there|will there|gibt es|gibt's|gibts|habt ihr|haben sie|"
+    r"läuft|laeuft|findet|finden|steht|stehen)\b",
     re.I,
 )
 _UPCOMING = re.compile(
@@ -452,6 +460,12 @@ def find_period(
     """
     lowered = text.lower()
 
+    def as_written(match: re.Match[str]) -> str:
+        """The phrase as the user wrote it, for the answer's "(in March)"."""
+        if len(lowered) != len(text):
+            return match.group(0)
+        return text[match.start() : match.end()]
+
     def span(start: date, end: date, label: str) -> Tuple[Period, bool]:
         return Period(start, end, label), end <= today
 
@@ -542,14 +556,14 @@ def find_period(
     for pattern, build in rules:
         match = re.search(pattern, lowered)
         if match:
-            return build(match.group(0))
+            return build(as_written(match))
 
     window = _WINDOW.search(lowered)
     if window:
         count = window.group("n") or window.group("n2")
         unit = window.group("unit") or window.group("unit2")
         return span(
-            today, today + timedelta(_window_days(count, unit)), window.group(0)
+            today, today + timedelta(_window_days(count, unit)), as_written(window)
         )
     vague = _VAGUE_WINDOW.search(lowered)
     if vague:
@@ -557,7 +571,7 @@ def find_period(
         length = 7 if unit.startswith(("day", "tag")) else 28
         if unit.startswith(("month", "monat")):
             length = 90
-        return span(today, today + timedelta(length), vague.group(0))
+        return span(today, today + timedelta(length), as_written(vague))
     if re.search(r"\b(?:in the next few days|in den nächsten tagen)\b", lowered):
         return span(today, today + timedelta(7), "next days")
 
@@ -664,14 +678,15 @@ def read_question(
     if followup and _CLEAR.search(text):
         base = EventFilter()
 
-    direction = find_direction(text, intent)
+    direction = find_direction(text, None)
     recent = bool(_RECENT.search(text))
     past_question = direction in ("past", "latest") or (
-        direction is None and base.scope in ("past", "latest")
+        direction is None
+        and (intent == "ask_past_events" or base.scope in ("past", "latest"))
     )
     period, over = find_period(text, language, today, past=past_question)
     if period is None and recent:
-        period = Period(today - timedelta(RECENT_DAYS), today, "recent")
+        period = Period(today - timedelta(RECENT_DAYS), today, RECENT_LABEL)
         over = True
     if period is None:
         phrase = _entity(entities, "date")
@@ -681,6 +696,14 @@ def read_question(
             )
             if parsed:
                 period, over = parsed, parsed.end <= today
+
+    if (
+        direction is None
+        and intent == "ask_past_events"
+        and (over or (period is None and not _PRESENT.search(text)))
+    ):
+        # Asked about the history; a period still to come or "is there" say otherwise.
+        direction = "past"
 
     changes: Dict[str, Any] = {}
     if direction is not None:
@@ -717,10 +740,7 @@ def read_question(
     topic = find_topic(text)
     if topic:
         changes["topic"] = topic
-    wanted = base.changed(**changes)
-    if intent == "ask_past_events" and not wanted.looks_back:
-        wanted = wanted.changed(scope="past")  # asked about the history
-    return wanted
+    return base.changed(**changes)
 
 
 def _looks_like_time(value: str) -> bool:

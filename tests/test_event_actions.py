@@ -492,3 +492,17 @@ async def test_a_button_after_did_you_mean_reads_the_typed_question(dispatcher, 
     )
     assert ids_in(messages[0]) == ["test-2026-online-women"]
     assert slots["event_filter"]["format"] == "online"
+
+
+async def test_the_recent_period_is_named_in_the_users_language(dispatcher, domain):
+    messages, _ = await run(
+        ActionPastEvents(),
+        dispatcher,
+        domain,
+        text="war neulich was in neu-ulm?",
+        intent="ask_past_events",
+    )
+    assert messages[0]["text"].startswith(
+        "Ich kenne keine vergangenen OFR-Veranstaltungen in Neu-Ulm "
+        "(in den letzten drei Monaten)."
+    )

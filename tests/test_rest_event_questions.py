@@ -354,9 +354,21 @@ def test_informal_questions(bot, domain, language, question, response):
     assert answer.startswith(text_of(domain, response, language)[:40]), answer
 
 
-def test_informal_event_question(bot):
-    answer = User(bot, "en").text("any get-togethers coming up?")
-    assert lists(answer, WOMEN, DRESDEN, language="en"), answer
+@pytest.mark.parametrize(
+    ("language", "question"),
+    [("en", "any get-togethers coming up?"), ("de", "is bald mal wieder was los?")],
+)
+def test_informal_event_question(bot, language, question):
+    """Answered at once, or after one tap on "Upcoming events" when the NLU is unsure
+    (the button reads the question the user typed)."""
+    user = User(bot, language)
+    answers = user.says(question)
+    answer = "\n".join(a.get("text") or "" for a in answers)
+    if answer.startswith(message("did_you_mean", language)):
+        payloads = [b["payload"] for a in answers for b in a.get("buttons") or []]
+        assert "/ask_events" in payloads, answers
+        answer = user.text("/ask_events")
+    assert lists(answer, WOMEN, DRESDEN, language=language), answer
 
 
 @pytest.mark.parametrize(
