@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
@@ -415,10 +416,12 @@ _COMMON_TITLE_WORDS = frozenset(
 )
 
 
-def _title_words(text: str) -> set:
-    return {
-        fold(w)[:7] for w in re.findall(r"\w+", text) if len(w) > 3
-    } - _COMMON_TITLE_WORDS
+@lru_cache(maxsize=4096)
+def _title_words(text: str) -> frozenset:
+    return (
+        frozenset({fold(w)[:7] for w in re.findall(r"\w+", text) if len(w) > 3})
+        - _COMMON_TITLE_WORDS
+    )
 
 
 def _by_title(text: str, events: List[Event]) -> List[Event]:

@@ -167,8 +167,6 @@ _NUMBERS = {
     "eight": 8,
     "ten": 10,
     "fourteen": 14,
-    "a few": 0,
-    "few": 0,
     "ein": 1,
     "eine": 1,
     "einen": 1,
@@ -182,10 +180,16 @@ _NUMBERS = {
     "acht": 8,
     "zehn": 10,
     "vierzehn": 14,
-    "paar": 0,
-    "ein paar": 0,
 }
-_NUMBER = r"(?P<n>\d{1,3}|" + "|".join(sorted(_NUMBERS, key=len, reverse=True)) + r")"
+# "a few days / weeks / months": 7 / 28 / 90 days.
+_VAGUE_COUNTS = {
+    "few": (7, 28, 90),
+    "a few": (7, 28, 90),
+    "paar": (7, 28, 90),
+    "ein paar": (7, 28, 90),
+}
+_COUNT_WORDS = sorted([*_NUMBERS, *_VAGUE_COUNTS], key=len, reverse=True)
+_NUMBER = r"(?P<n>\d{1,3}|" + "|".join(_COUNT_WORDS) + r")"
 _WINDOW = re.compile(
     r"\b(?:in|within|over|during|for|during|in den|innerhalb (?:der|von)|in der|"
     r"über die|binnen)?\s*(?:the\s+)?(?:next|coming|following|nächsten|naechsten|"
@@ -420,14 +424,6 @@ def _monday(day: date) -> date:
 def _number(value: str) -> int:
     value = value.lower()
     return int(value) if value.isdigit() else _NUMBERS[value]
-
-
-_VAGUE_COUNTS = {
-    "few": (7, 28, 90),
-    "a few": (7, 28, 90),
-    "paar": (7, 28, 90),
-    "ein paar": (7, 28, 90),
-}
 
 
 def _window_days(count_word: str, unit: str) -> int:
