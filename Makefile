@@ -15,7 +15,7 @@ export PYTHONHASHSEED ?= 0
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev train run shell publish unanswered read-question purge validate evaluate run-cluster bench-load test test-unit test-nlu \
+.PHONY: help install install-dev train run shell publish unanswered read-question purge migrate-ids validate evaluate run-cluster bench-load test test-unit test-nlu \
 	test-stories lint format bench clean telegram-polling
 
 help: ## List the targets
@@ -77,6 +77,9 @@ unanswered: $(VENV)/.installed ## List questions the bot could not answer (ARGS=
 
 purge: $(VENV)/.installed ## Delete conversations idle for more than DAYS days (default 90; ARGS=--dry-run)
 	@$(PY) scripts/purge.py --days $(DAYS) $(ARGS)
+
+migrate-ids: $(VENV)/.installed ## Once, bot stopped: move conversations stored before 2026-11-29 to <channel>:<id> (ARGS=--dry-run)
+	@$(PY) scripts/migrate_conversation_ids.py $(ARGS)
 
 publish: $(VENV)/.installed ## Switch the running bot to models/ofr.tar.gz without a restart
 	$(PY) scripts/publish.py $(MODEL)

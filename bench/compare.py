@@ -279,7 +279,7 @@ def first_answer(server: Server, message: str, limit: float = 300) -> None:
     pids = descendants(server.process.pid) + [server.process.pid]
     for pid in pids:
         line = command_line(pid)
-        if "rasa run --model" in line or re.search(r"rasa run\b(?! actions)", line):
+        if "rasa_serve.py run" in line or re.search(r"rasa run\b(?! actions)", line):
             server.rasa_pid = server.rasa_pid or pid
         elif "rasa run actions" in line:
             server.other_pids.append(pid)

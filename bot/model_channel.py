@@ -7,16 +7,15 @@ lock store are shared, so conversations go on where they were.
 
     PUT /webhooks/model/publish   {"model_file": "/abs/path/ofr.tar.gz"}
     Authorization: Bearer $OFR_ADMIN_TOKEN          → 202, loading starts
-    GET /webhooks/model/                            → model in use, last publication
+    GET /webhooks/model/  (same token)              → model in use, last publication
 
-Without ``OFR_ADMIN_TOKEN`` in the environment the route answers 503: publishing
+Without ``OFR_ADMIN_TOKEN`` in the environment both routes answer 503: publishing
 is off. ``make publish`` calls it (scripts/publish.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import os
 import time
@@ -29,17 +28,23 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.bearer_token import bearer_token_ok
+
 logger = logging.getLogger(__name__)
 
 TOKEN_VARIABLE = "OFR_ADMIN_TOKEN"
 
 
-def _authorised(request: Request, token: str) -> bool:
-    given = request.headers.get("Authorization", "")
-    scheme, _, value = given.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        value.strip().encode(errors="surrogateescape"), token.encode()
-    )
+def _refused(request: Request) -> Optional[HTTPResponse]:
+    """None for a request with the admin token, else the answer that refuses it."""
+    token = os.environ.get(TOKEN_VARIABLE, "")
+    if not token:
+        return response.json(
+            {"error": f"publishing is off: set {TOKEN_VARIABLE}"}, status=503
+        )
+    if not bearer_token_ok(request, token):
+        return response.json({"error": "wrong or missing token"}, status=401)
+    return None
 
 
 def _load(current: Agent, model_file: Path) -> Agent:
@@ -101,6 +106,10 @@ class ModelChannel(InputChannel):
 
         @model.route("/", methods=["GET"])
         async def status(request: Request) -> HTTPResponse:
+            # The last publish error may name files and paths: admins only.
+            refused = _refused(request)
+            if refused is not None:
+                return refused
             agent = request.app.ctx.agent
             return response.json(
                 {
@@ -112,13 +121,9 @@ class ModelChannel(InputChannel):
 
         @model.route("/publish", methods=["PUT"])
         async def publish(request: Request) -> HTTPResponse:
-            token = os.environ.get(TOKEN_VARIABLE, "")
-            if not token:
-                return response.json(
-                    {"error": f"publishing is off: set {TOKEN_VARIABLE}"}, status=503
-                )
-            if not _authorised(request, token):
-                return response.json({"error": "wrong or missing token"}, status=401)
+            refused = _refused(request)
+            if refused is not None:
+                return refused
             body = request.json if isinstance(request.json, dict) else {}
             model_file = body.get("model_file")
             if not isinstance(model_file, str) or not Path(model_file).is_file():

@@ -12,23 +12,34 @@ bodies (a JSON list, a number as ``sender``). Here:
 - an empty message (once cleaned) or one over 2,000 characters → 200 with a polite
   note in the conversation's language, Rasa is not asked;
 - any other text is cleaned (``bot.input_limits.clean_text``) and answered by Rasa.
+
+With ``OFR_REST_TOKEN`` set, every request needs ``Authorization: Bearer <token>``
+(401 otherwise): REST is for integrations, not for the public. Without it the route
+is open, which only a local ``make run`` should be (it says so at start).
+
+The conversation is stored as ``rest:<sender>`` (``bot.conversation_ids``): a REST
+request can never reach a Telegram or web chat conversation. Answers name the
+sender as it was sent.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from asyncio import CancelledError
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-from rasa.core.channels.rest import RestInput
+from rasa.core.channels.rest import QueueOutputChannel, RestInput
 from rasa.utils.endpoints import bool_arg
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.bearer_token import bearer_token_ok
+from bot.conversation_ids import conversation_id, external_id
 from bot.input_limits import (
     BadRequest,
     check_sender,
@@ -42,6 +53,7 @@ from bot.input_limits import (
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "rest"
+TOKEN_VARIABLE = "OFR_REST_TOKEN"
 _INPUT_CHANNEL = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
@@ -79,6 +91,24 @@ def read_message(body: Optional[bytes]) -> RestMessage:
     return RestMessage(sender, clean_text(text), metadata, input_channel)
 
 
+class _Answers(CollectingOutputChannel):
+    """Rasa's collected answers, addressed to the sender the client sent."""
+
+    @staticmethod
+    def _message(recipient_id: str, **parts: Any) -> Dict[str, Any]:
+        return CollectingOutputChannel._message(
+            external_id(CHANNEL_NAME, recipient_id), **parts
+        )
+
+
+class _StreamedAnswers(QueueOutputChannel):
+    """Rasa's streamed answers (``?stream=true``), addressed like ``_Answers``."""
+
+    @staticmethod
+    def _message(recipient_id: str, **parts: Any) -> Dict[str, Any]:
+        return _Answers._message(recipient_id, **parts)
+
+
 def _tracker_store(request: Request) -> Any:
     agent = getattr(request.app.ctx, "agent", None)
     return getattr(agent, "tracker_store", None)
@@ -91,6 +121,22 @@ class ValidatedRestInput(RestInput):
     def name(cls) -> str:
         return CHANNEL_NAME
 
+    @staticmethod
+    async def on_message_wrapper(
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        text: str,
+        queue: Any,
+        sender_id: str,
+        input_channel: str,
+        metadata: Optional[Dict[str, Any]],
+    ) -> None:
+        collector = _StreamedAnswers(queue)
+        message = UserMessage(
+            text, collector, sender_id, input_channel=input_channel, metadata=metadata
+        )
+        await on_new_message(message)
+        await queue.put("DONE")
+
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
@@ -100,17 +146,25 @@ class ValidatedRestInput(RestInput):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
+        token = os.environ.get(TOKEN_VARIABLE, "")
+
         @rest.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> Any:
+            if token and not bearer_token_ok(request, token):
+                return response.json(
+                    {"error": "send the REST token as 'Authorization: Bearer <token>'"},
+                    status=401,
+                )
             try:
                 msg = read_message(request.body)
             except BadRequest as error:
                 return response.json({"error": error.reason}, status=error.status)
+            conversation = conversation_id(CHANNEL_NAME, msg.sender)
             problem = text_problem(msg.text)
             if problem:
                 language = await conversation_language(
                     _tracker_store(request),
-                    msg.sender,
+                    conversation,
                     (msg.metadata or {}).get("language"),
                 )
                 return response.json(
@@ -121,19 +175,19 @@ class ValidatedRestInput(RestInput):
                     self.stream_response(
                         on_new_message,
                         msg.text,
-                        msg.sender,
+                        conversation,
                         msg.input_channel,
                         msg.metadata,
                     ),
                     content_type="text/event-stream",
                 )
-            collector = CollectingOutputChannel()
+            collector = _Answers()
             try:
                 await on_new_message(
                     UserMessage(
                         msg.text,
                         collector,
-                        msg.sender,
+                        conversation,
                         input_channel=msg.input_channel,
                         metadata=msg.metadata,
                     )

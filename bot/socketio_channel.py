@@ -23,6 +23,11 @@ lives on) or reaches the tracker store. Here:
   that is not an object (or a JSON string of one) is ignored;
 - an empty message or one over 2,000 characters gets a polite note in the
   conversation's language; any other text is cleaned and goes to Rasa.
+
+Conversations are stored as ``socketio:<session_id>`` (``bot.conversation_ids``),
+and that is also the room the answers go to. A socket holds one session: a new
+``session_request`` leaves the old room, and a message for another session than the
+socket's own makes that session the socket's one.
 """
 
 from __future__ import annotations
@@ -30,17 +35,18 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from engineio import packet as eio_packet
 from engineio.payload import Payload
 from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import packet as sio_packet
 
+from bot.conversation_ids import channel_of, conversation_id
 from bot.input_limits import (
     MAX_BODY_BYTES,
     BadRequest,
@@ -150,8 +156,6 @@ class ValidatedSocketIOInput(SocketIOInput):
         sio.eio.max_http_buffer_size = MAX_BODY_BYTES
         self._check_packets(sio)
         namespace = self.namespace or "/"
-        rasa_session_request = sio.handlers[namespace]["session_request"]
-        rasa_message = sio.handlers[namespace][self.user_message_evt]
         tracker_store: Dict[str, Any] = {}
 
         @socketio.listener("after_server_start")
@@ -159,9 +163,26 @@ class ValidatedSocketIOInput(SocketIOInput):
             agent = getattr(app.ctx, "agent", None)
             tracker_store["store"] = getattr(agent, "tracker_store", None)
 
+        def joined(sid: str) -> List[str]:
+            """The conversation rooms this socket is in (one after a session_request)."""
+            rooms = sio.rooms(sid, namespace=namespace) or []
+            return [room for room in rooms if channel_of(str(room)) == CHANNEL_NAME]
+
+        def join(sid: str, conversation: str) -> None:
+            """Make ``conversation`` the socket's one room: a socket that asks for
+            sessions again and again cannot grow the server's memory."""
+            for room in joined(sid):
+                if room != conversation:
+                    sio.leave_room(sid, room, namespace=namespace)
+            sio.enter_room(sid, conversation, namespace=namespace)
+
         async def session_request(sid: str, *args: Any) -> None:
-            session = _session_id(args[0]) if len(args) == 1 else None
-            await rasa_session_request(sid, {"session_id": session or uuid.uuid4().hex})
+            session = (_session_id(args[0]) if len(args) == 1 else None) or (
+                uuid.uuid4().hex
+            )
+            if self.session_persistence:
+                join(sid, conversation_id(CHANNEL_NAME, session))
+            await sio.emit("session_confirm", session, room=sid, namespace=namespace)
 
         async def handle_message(sid: str, *args: Any) -> None:
             data = args[0] if len(args) == 1 else None
@@ -173,34 +194,46 @@ class ValidatedSocketIOInput(SocketIOInput):
                     self.user_message_evt,
                 )
                 return
-            session = _session_id(data)
-            if self.session_persistence and session is None:
-                logger.warning(
-                    "Dropped a socket.io %s event without a usable session_id.",
-                    self.user_message_evt,
-                )
-                return
+            if self.session_persistence:
+                session = _session_id(data)
+                if session is None:
+                    logger.warning(
+                        "Dropped a socket.io %s event without a usable session_id.",
+                        self.user_message_evt,
+                    )
+                    return
+            else:
+                session = sid
+            conversation = conversation_id(CHANNEL_NAME, session)
+            if conversation not in joined(sid):
+                # A client that skipped session_request, or changed its session:
+                # the message's session becomes the socket's only one.
+                join(sid, conversation)
             metadata = _metadata(data.get(self.metadata_key))
             text = clean_text(text)
             problem = text_problem(text)
             if problem:
-                sender = session if self.session_persistence else sid
                 language = await conversation_language(
                     tracker_store.get("store"),
-                    sender,
+                    conversation,
                     (metadata or {}).get("language"),
                 )
                 await sio.emit(
                     self.bot_message_evt,
                     {"text": note(problem, language)},
-                    room=sender,
-                    namespace=self.namespace,
+                    room=conversation,
+                    namespace=namespace,
                 )
                 return
-            checked = {"message": text, self.metadata_key: metadata or {}}
-            if session is not None:
-                checked["session_id"] = session
-            await rasa_message(sid, checked)
+            await on_new_message(
+                UserMessage(
+                    text,
+                    SocketIOOutput(sio, self.bot_message_evt),
+                    conversation,
+                    input_channel=self.name(),
+                    metadata=metadata or {},
+                )
+            )
 
         sio.on("session_request", session_request, namespace=self.namespace)
         sio.on(self.user_message_evt, handle_message, namespace=self.namespace)

@@ -23,6 +23,8 @@ from rasa.core.tracker_store import (  # noqa: E402
 )
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config  # noqa: E402
 
+from bot.conversation_ids import channel_of, conversation_id  # noqa: E402
+
 Events = List[Dict[str, Any]]
 # Event types that matter for reading a conversation back (SQL ``type_name``).
 READ_TYPES = ("user", "slot", "action", "restart", "reset_slots")
@@ -195,6 +197,51 @@ class SQLConversations:
                     )
         return conversations, deleted
 
+    def migrate_ids(self, dry_run: bool = False) -> Tuple[int, int]:
+        """Move conversations stored under bare ids to ``<channel>:<id>``.
+
+        Returns how many were moved and how many were left because a conversation
+        under the new id exists already.
+        """
+        events = self.table.c
+        moved = left = 0
+        with self.engine.begin() as connection:
+            senders = connection.execute(sa.select(events.sender_id).distinct())
+            bare = [
+                row.sender_id for row in senders if channel_of(row.sender_id) is None
+            ]
+            for sender_id in bare:
+                last_user = connection.execute(
+                    sa.select(events.data)
+                    .where(events.sender_id == sender_id, events.type_name == "user")
+                    .order_by(events.id.desc())
+                    .limit(1)
+                ).scalar()
+                new_id = conversation_id(_channel_in(last_user), sender_id)
+                taken = connection.execute(
+                    sa.select(events.id).where(events.sender_id == new_id).limit(1)
+                ).first()
+                if taken:
+                    left += 1
+                    continue
+                moved += 1
+                if not dry_run:
+                    connection.execute(
+                        sa.update(self.table)
+                        .where(events.sender_id == sender_id)
+                        .values(sender_id=new_id)
+                    )
+        return moved, left
+
+
+def _channel_in(user_event_data: Optional[str]) -> str:
+    """The channel a stored user message came in on (REST for anything else)."""
+    try:
+        channel = json.loads(user_event_data or "{}").get("input_channel")
+    except (ValueError, AttributeError):
+        channel = None
+    return channel if channel in ("telegram", "socketio") else "rest"
+
 
 def _as_event(row: Any) -> Dict[str, Any]:
     """A Rasa event dict; action rows need only their columns (no JSON parsing)."""
@@ -283,6 +330,25 @@ class RedisConversations:
                     continue
             conversations, deleted = conversations + 1, deleted + len(events)
         return conversations, deleted
+
+    def migrate_ids(self, dry_run: bool = False) -> Tuple[int, int]:
+        """Move conversations stored under bare ids to ``<channel>:<id>`` (see SQL)."""
+        moved = left = 0
+        for key, events in list(self._dialogues()):
+            sender_id = key[len(self.prefix) :]
+            if channel_of(sender_id) is not None:
+                continue
+            users = [event for event in events if event.get("event") == "user"]
+            channel = _channel_in(json.dumps(users[-1]) if users else None)
+            new_id = conversation_id(channel, sender_id)
+            if dry_run:
+                moved += 1
+                continue
+            if self.store.red.renamenx(key, self.prefix + new_id):
+                moved += 1
+            else:
+                left += 1
+        return moved, left
 
 
 def _older(events: Events, cutoff: float) -> bool:

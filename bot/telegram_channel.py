@@ -47,6 +47,7 @@ from actions.calendar_file import ics
 from actions.events_store import default_store
 from actions.language import normalise
 from actions.messages import message
+from bot.conversation_ids import conversation_id, external_id
 from bot.conversation_store import delete_conversation
 from bot.input_limits import (
     BadRequest,
@@ -143,6 +144,21 @@ def _language_of(update: Update) -> str:
     return normalise(user.language_code if user else None) or "de"
 
 
+def _chat_id(recipient_id: str) -> Optional[str]:
+    """The chat of a Telegram conversation; None (logged) for any other one."""
+    try:
+        return external_id(CHANNEL_NAME, recipient_id)
+    except ValueError:
+        logger.error(
+            "Refused to send a Telegram message to a non-Telegram conversation."
+        )
+        return None
+
+
+def _conversation(chat: Any) -> str:
+    return conversation_id(CHANNEL_NAME, str(chat.id))
+
+
 class TelegramOutput(OutputChannel):
     """Sends Rasa's answers with python-telegram-bot."""
 
@@ -154,7 +170,10 @@ class TelegramOutput(OutputChannel):
         self.application = application
         self.payloads = payloads
 
-    async def _send(self, chat_id: str, text: str, markup: Any = None) -> None:
+    async def _send(self, recipient_id: str, text: str, markup: Any = None) -> None:
+        chat_id = _chat_id(recipient_id)
+        if chat_id is None:
+            return
         chunks = split_message(text)
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
@@ -216,9 +235,12 @@ class TelegramOutput(OutputChannel):
         if event is None:
             return
         language = json_message.get("language", "de")
+        chat_id = _chat_id(recipient_id)
+        if chat_id is None:
+            return
         try:
             await self.application.bot.send_document(
-                chat_id=recipient_id,
+                chat_id=chat_id,
                 document=InputFile(ics(event, language), filename=f"{event.id}.ics"),
             )
         except TelegramError as error:
@@ -319,7 +341,7 @@ class TelegramInput(InputChannel):
             UserMessage(
                 text,
                 self.output,
-                sender_id=str(chat.id),
+                sender_id=_conversation(chat),
                 input_channel=CHANNEL_NAME,
                 metadata=metadata,
             )
@@ -364,7 +386,7 @@ class TelegramInput(InputChannel):
         if chat is None:
             return
         language = await conversation_language(
-            self._tracker_store, str(chat.id), _language_of(update)
+            self._tracker_store, _conversation(chat), _language_of(update)
         )
         await self.application.bot.send_message(
             chat_id=chat.id, text=note(problem, language)
@@ -443,7 +465,7 @@ class TelegramInput(InputChannel):
     ) -> None:
         chat = update.effective_chat
         if confirmed and self._tracker_store is not None and chat is not None:
-            await delete_conversation(self._tracker_store, str(chat.id))
+            await delete_conversation(self._tracker_store, _conversation(chat))
             logger.info("A Telegram conversation was deleted on the user's request.")
             text = message("telegram_forget_done", language)
         else:

@@ -69,7 +69,11 @@ def publish(url: str, model: Path, token: str) -> None:
     while time.monotonic() < deadline:
         time.sleep(2)
         try:
-            status = requests.get(f"{url}/webhooks/model/", timeout=30).json()
+            status = requests.get(
+                f"{url}/webhooks/model/",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            ).json()
         except (requests.RequestException, ValueError):
             continue  # busy; ask again
         last = status.get("publishing") or {}

@@ -174,6 +174,16 @@ if [[ -z ${OFR_ADMIN_TOKEN:-} ]]; then
 fi
 export OFR_ADMIN_TOKEN
 
+# The proxy is public: REST (for integrations) needs a token here.
+if [[ -z ${OFR_REST_TOKEN:-} ]]; then
+  rest_token_file="$var_dir/rest-token"
+  if [[ ! -s $rest_token_file ]]; then
+    (umask 077; "$venv/bin/python" -c "import secrets; print(secrets.token_urlsafe(32))" >"$rest_token_file")
+  fi
+  OFR_REST_TOKEN=$(<"$rest_token_file")
+fi
+export OFR_REST_TOKEN
+
 # The proxy's configuration: the template with this cluster's ports and folder.
 "$venv/bin/python" - deploy/nginx.conf.template "$nginx_dir/nginx.conf" "$nginx_dir" \
   "127.0.0.1:$cluster_port" "${rasa_ports[@]}" <<'PY'
@@ -209,16 +219,17 @@ sleep 1
 kill -0 "$nginx_pid" 2>/dev/null || fail "nginx did not start: see $nginx_dir/error.log."
 
 if [[ -z ${ACTION_SERVER_URL:-} ]]; then
-  "$venv/bin/rasa" run actions --actions actions --port "$action_port" >"$var_dir/actions.log" 2>&1 &
+  SANIC_HOST=${OFR_ACTION_ADDR:-127.0.0.1} SANIC_REQUEST_MAX_SIZE=${OFR_ACTION_MAX_BODY:-2097152} \
+    "$venv/bin/rasa" run actions --actions actions --port "$action_port" >"$var_dir/actions.log" 2>&1 &
   pids+=($!)
   action_pid=$!
-  action_url=http://localhost:$action_port/webhook
+  action_url=http://127.0.0.1:$action_port/webhook
   for _ in $(seq 120); do
-    answers "http://localhost:$action_port/health" && break
+    answers "http://127.0.0.1:$action_port/health" && break
     kill -0 "$action_pid" 2>/dev/null || fail "The action server did not start: see $var_dir/actions.log."
     sleep 1
   done
-  answers "http://localhost:$action_port/health" || fail "The action server did not answer within 2 minutes: see $var_dir/actions.log."
+  answers "http://127.0.0.1:$action_port/health" || fail "The action server did not answer within 2 minutes: see $var_dir/actions.log."
 else
   action_url=$ACTION_SERVER_URL
 fi
@@ -268,7 +279,8 @@ The OFR assistant runs as a cluster (logs in $var_dir/):
   Instances:  $instances
   Actions:    ${action_url%/webhook}
   Stores:     PostgreSQL $OFR_DB_USER@$OFR_DB_HOST:$OFR_DB_PORT/$OFR_DB_NAME, Redis $OFR_REDIS_HOST:$OFR_REDIS_PORT db $OFR_REDIS_DB (prefix $OFR_REDIS_PREFIX)
-  REST:       curl -s localhost:$cluster_port/webhooks/rest/webhook -d '{"sender": "me", "message": "Was ist OFR?"}'
+  REST:       curl -s localhost:$cluster_port/webhooks/rest/webhook -H "Authorization: Bearer \$OFR_REST_TOKEN" -d '{"sender": "me", "message": "Was ist OFR?"}'
+              (the token is in $var_dir/rest-token unless OFR_REST_TOKEN was set)
   Web chat:   http://localhost:$cluster_port/webhooks/webchat/
   New model:  OFR_VAR_DIR=$var_dir OFR_PUBLISH_URLS=${publish_urls%,} make publish
 Press Ctrl-C to stop.

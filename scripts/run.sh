@@ -63,7 +63,7 @@ else
 fi
 endpoints="$var_dir/endpoints.yml"
 # ACTION_SERVER_URL: use an action server that runs elsewhere instead of starting one.
-action_url=${ACTION_SERVER_URL:-http://localhost:$action_port/webhook}
+action_url=${ACTION_SERVER_URL:-http://127.0.0.1:$action_port/webhook}
 sed -e "s#http://localhost:5055/webhook#$action_url#" -e "s#db: var/tracker.db#db: $var_dir/tracker.db#" \
   "${OFR_ENDPOINTS:-endpoints.yml}" > "$endpoints"
 
@@ -86,7 +86,23 @@ if [[ ${RASA_ENABLE_API:-} == 1 || ${RASA_ENABLE_API:-} == true ]]; then
     echo "RASA_ENABLE_API is set but RASA_AUTH_TOKEN is not: set it to a long random string, then run make run again." >&2
     exit 1
   fi
-  api_args=(--enable-api --auth-token "$RASA_AUTH_TOKEN")
+  # The token reaches Rasa through the environment (scripts/rasa_serve.py), never
+  # on a command line that every user of the machine can read with ps.
+  api_args=(--enable-api)
+  export RASA_AUTH_TOKEN
+else
+  unset RASA_AUTH_TOKEN
+fi
+
+# Browsers may call the servers from these origins only (space or comma separated).
+# The demo page and the widget it serves share the server's own origin.
+cors=${OFR_CORS_ORIGINS:-http://localhost:$rasa_port http://127.0.0.1:$rasa_port}
+read -ra cors_origins <<<"${cors//,/ }"
+
+if [[ -n ${OFR_REST_TOKEN:-} ]]; then
+  rest_note="REST:      needs 'Authorization: Bearer \$OFR_REST_TOKEN'"
+else
+  rest_note="REST:      OPEN to anyone who can reach port $rasa_port: set OFR_REST_TOKEN before serving the public"
 fi
 
 # glibc gives each thread that allocates its own malloc arena; TensorFlow's threads
@@ -104,13 +120,16 @@ trap stop EXIT
 
 action_pid=
 if [[ -z ${ACTION_SERVER_URL:-} ]]; then
-  "$venv/bin/rasa" run actions --actions actions --port "$action_port" >"$var_dir/actions.log" 2>&1 &
+  # Only the Rasa server calls the action server: it listens on 127.0.0.1 and takes
+  # requests of up to 2 MiB (a whole conversation), not Sanic's 100 MB.
+  SANIC_HOST=${OFR_ACTION_ADDR:-127.0.0.1} SANIC_REQUEST_MAX_SIZE=${OFR_ACTION_MAX_BODY:-2097152} \
+    "$venv/bin/rasa" run actions --actions actions --port "$action_port" >"$var_dir/actions.log" 2>&1 &
   action_pid=$!
   pids+=("$action_pid")
 fi
 action_server_up() {
   [[ -z $action_pid ]] && return 0
-  wait_for "http://localhost:$action_port/health" 60 "$action_pid" && return 0
+  wait_for "http://127.0.0.1:$action_port/health" 60 "$action_pid" && return 0
   echo "The action server did not start: see $var_dir/actions.log." >&2
   return 1
 }
@@ -124,8 +143,9 @@ fi
 # Sanic reads whole request bodies (default limit 100 MB) before any channel sees them;
 # only the Rasa server gets the limit (the action server receives whole conversations).
 SANIC_REQUEST_MAX_SIZE=${SANIC_REQUEST_MAX_SIZE:-1048576} \
-  "$venv/bin/rasa" run --model "$model" --endpoints "$endpoints" --credentials "$credentials" \
-  --port "$rasa_port" --cors "*" "${api_args[@]}" >"$var_dir/rasa.log" 2>&1 &
+  "$venv/bin/python" scripts/rasa_serve.py run --model "$model" --endpoints "$endpoints" \
+  --credentials "$credentials" --interface "${OFR_RASA_ADDR:-0.0.0.0}" --port "$rasa_port" \
+  --cors "${cors_origins[@]}" "${api_args[@]}" >"$var_dir/rasa.log" 2>&1 &
 pids+=($!)
 # Both servers start at the same time (the Rasa server only calls actions once
 # messages arrive): start-up is the slower of the two, not their sum.
@@ -137,6 +157,7 @@ fi
 cat <<MSG
 The OFR assistant is running (logs in $var_dir/). Talk to it:
   REST:      curl -s localhost:$rasa_port/webhooks/rest/webhook -d '{"sender": "me", "message": "Was ist OFR?"}'
+  $rest_note
   Web chat:  http://localhost:$rasa_port/webhooks/webchat/ (demo page with the chat widget)
   Terminal:  make shell
   $telegram_note

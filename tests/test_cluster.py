@@ -37,6 +37,7 @@ pytestmark = pytest.mark.server
 
 START_SECONDS = 900
 REST_PATH = "/webhooks/rest/webhook"
+REST_TOKEN = "cluster-rest-token-for-tests"
 
 
 def database_url(database: str) -> URL:
@@ -68,20 +69,24 @@ class Cluster:
     a: str
     b: str
     engine: sa.engine.Engine
+    rest_token: str
 
     def rest(self, base: str, sender: str, message: str) -> List[Dict[str, Any]]:
         response = requests.post(
-            base + REST_PATH, json={"sender": sender, "message": message}, timeout=120
+            base + REST_PATH,
+            json={"sender": sender, "message": message},
+            headers={"Authorization": f"Bearer {self.rest_token}"},
+            timeout=120,
         )
         response.raise_for_status()
         return response.json()
 
     def events(self, sender: str) -> List[Dict[str, Any]]:
-        """The stored events of one conversation, in the order they were saved."""
+        """The stored events of one REST conversation, in the order they were saved."""
         with self.engine.connect() as connection:
             rows = connection.execute(
                 sa.text("SELECT data FROM events WHERE sender_id = :s ORDER BY id"),
-                {"s": sender},
+                {"s": f"rest:{sender}"},
             ).fetchall()
         return [json.loads(row[0]) for row in rows]
 
@@ -110,6 +115,7 @@ def cluster(tmp_path_factory, trained_model) -> Iterator[Cluster]:
         OFR_VAR_DIR=str(tmp_path_factory.mktemp("cluster")),
         OFR_DB_NAME=database,
         OFR_REDIS_PREFIX=prefix,
+        OFR_REST_TOKEN=REST_TOKEN,
     )
     if os.environ.get("OFR_CLUSTER_ENDPOINTS"):
         environment["OFR_ENDPOINTS"] = os.environ["OFR_CLUSTER_ENDPOINTS"]
@@ -138,6 +144,7 @@ def cluster(tmp_path_factory, trained_model) -> Iterator[Cluster]:
             a=f"http://127.0.0.1:{ports[1]}",
             b=f"http://127.0.0.1:{ports[2]}",
             engine=engine,
+            rest_token=REST_TOKEN,
         )
     finally:
         left = stop(process)
@@ -358,3 +365,14 @@ async def test_proxy_passes_the_websocket_upgrade(cluster, domain):
         )
         answer = await next_event(connection, "bot_uttered")
         assert answer["text"] == text_of(domain, "utter_giz", "en")
+
+
+def test_rest_through_the_proxy_needs_the_token(cluster):
+    message = {"sender": "no-token", "message": "Was ist OFR?"}
+    url = cluster.proxy + REST_PATH
+    assert requests.post(url, json=message, timeout=60).status_code == 401
+    wrong = {"Authorization": "Bearer wrong"}
+    assert (
+        requests.post(url, json=message, headers=wrong, timeout=60).status_code == 401
+    )
+    assert cluster.rest(cluster.proxy, "with-token", "Was ist OFR?")

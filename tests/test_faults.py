@@ -27,7 +27,7 @@ def texts(answer: list) -> str:
 def stored_events(var_dir: Path, sender: str) -> int:
     with sqlite3.connect(var_dir / "tracker.db") as db:
         return db.execute(
-            "select count(*) from events where sender_id = ?", (sender,)
+            "select count(*) from events where sender_id = ?", (f"rest:{sender}",)
         ).fetchone()[0]
 
 

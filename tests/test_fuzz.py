@@ -835,3 +835,28 @@ def test_after_the_fuzz_the_bot_answers_and_memory_is_back(bot, http, domain, ca
     # Nothing reached a crash: no 500 logged by Sanic, no socket.io handler failure.
     assert "Exception occurred while handling uri" not in log
     assert "handler error" not in log
+
+
+def test_socketio_a_new_session_leaves_the_old_one(bot):
+    """Issue 15: each session_request joined one more room and rooms were left only
+    on disconnect, so one connection could grow the server's memory without bound
+    (and kept receiving the answers of every session it had asked for)."""
+    with Chat(bot) as first, Chat(bot) as second:
+        old = first.session_id
+        for _ in range(20):
+            first.session_id = first.new_session({"session_id": uuid.uuid4().hex})
+        second.session_id = old
+        assert "Option Freiwillige Rückkehr" in second.ask("Was ist OFR?")[0]["text"]
+        assert first.drain(1.0) == []
+        # The socket still gets the answers of its current session.
+        assert "Option Freiwillige Rückkehr" in first.ask("Was ist OFR?")[0]["text"]
+
+
+def test_a_socketio_session_named_like_a_rest_sender_is_another_conversation(bot):
+    sender = f"shared-{uuid.uuid4().hex[:8]}"
+    bot.rest(sender, "Can we continue in English?")
+    with Chat(bot) as chat:
+        chat.session_id = chat.new_session({"session_id": sender})
+        # The REST conversation switched to English; this one is new and German.
+        answers = chat.ask("IOM?", language="de")
+        assert "Internationale Organisation für Migration" in answers[0]["text"]

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.conftest import ROOT
-from tests.servers import running_bot
+from tests.servers import child_pids, command_line, running_bot
 
 pytestmark = pytest.mark.server
 
@@ -29,6 +29,10 @@ def test_publish_switches_model_while_conversations_go_on(tmp_path):
     api_token = "api-token-for-this-test"
     env = {"RASA_ENABLE_API": "1", "RASA_AUTH_TOKEN": api_token}
     with running_bot(tmp_path, env=env) as bot:
+        # The token is on no command line (ps shows them to every user).
+        lines = [command_line(pid) for pid in child_pids(bot.process.pid)]
+        assert any("rasa_serve.py run" in line for line in lines), lines
+        assert not any(api_token in line for line in lines)
         # Rasa's own HTTP API is on here, and only with its token.
         assert requests.get(f"{bot.url}/status", timeout=10).status_code == 401
         status = requests.get(f"{bot.url}/status?token={api_token}", timeout=10)
@@ -84,7 +88,10 @@ def test_publish_switches_model_while_conversations_go_on(tmp_path):
         assert run.returncode == 0, run.stderr
         assert "ofr-next.tar.gz" in run.stdout
         assert answered_during_load >= 1
-        status = requests.get(f"{bot.url}/webhooks/model/", timeout=10).json()
+        status_url = f"{bot.url}/webhooks/model/"
+        # The status (it may hold the last publish error) needs the token too.
+        assert requests.get(status_url, timeout=10).status_code == 401
+        status = requests.get(status_url, headers=right, timeout=10).json()
         assert status["model"] == "ofr-next.tar.gz"
         # The conversation started before the switch continues (still in English).
         answer = texts(bot.rest(sender, "IOM?"))

@@ -393,3 +393,59 @@ def test_redis_store_is_purged_too(redis_store, capsys):
     output = capsys.readouterr().out
     assert "Deleted 3 conversations" in output
     assert "record_exp" in output
+
+
+# ------------------------------------------- make migrate-ids (conversation ids)
+
+
+def save_from_channel(store: TrackerStore, sender_id: str, channel: str) -> None:
+    """One user message that came in on ``channel``, stored under ``sender_id``."""
+
+    async def save() -> None:
+        now = time.time()
+        tracker = DialogueStateTracker(sender_id, store.domain.slots)
+        tracker.update(ActionExecuted("action_listen", timestamp=now))
+        tracker.update(
+            UserUttered(
+                "Was ist OFR?",
+                {"name": "ask_what_is_ofr", "confidence": 0.9},
+                [],
+                input_channel=channel,
+                timestamp=now + 1,
+            )
+        )
+        await store.save(tracker)
+
+    asyncio.run(save())
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres", "redis"])
+def test_migrate_ids_moves_bare_ids_under_their_channel(kind, request, capsys):
+    store, endpoints = request.getfixturevalue(f"{kind}_store")
+    for sender, channel in [
+        ("4711", "telegram"),
+        ("abc123", "socketio"),
+        ("crm-7", "rest"),
+        ("shell-user", "cmdline"),
+        ("telegram:99", "telegram"),  # stored since the change: left alone
+        ("42", "telegram"),
+        ("telegram:42", "telegram"),  # the new id is taken: the old one stays
+    ]:
+        save_from_channel(store, sender, channel)
+    migrate = load_script("migrate_conversation_ids")
+    assert migrate.main(["--endpoints", str(endpoints)]) == 0
+    output = capsys.readouterr().out
+    assert "Moved 4 conversations" in output and "Left 1 " in output
+    assert stored_senders(store) == {
+        "telegram:4711",
+        "socketio:abc123",
+        "rest:crm-7",
+        "rest:shell-user",
+        "telegram:99",
+        "42",
+        "telegram:42",
+    }
+    tracker = asyncio.run(store.retrieve("telegram:4711"))
+    assert tracker.latest_message.text == "Was ist OFR?"
+    assert migrate.main(["--endpoints", str(endpoints)]) == 0
+    assert "Moved 0 conversations" in capsys.readouterr().out

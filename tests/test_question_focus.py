@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.question_focus import FULL_TEXT, QuestionFocus, focus
 
@@ -53,3 +54,50 @@ def test_the_component_keeps_the_whole_message(text):
     assert message.get(FULL_TEXT) == text
     assert message.get("text") == focus(text)
     assert FULL_TEXT in message.as_dict(only_output_properties=True)
+
+
+def test_long_training_examples_are_learnt_as_their_question():
+    text = (
+        "I volunteer in Kassel. We meet families every week. "
+        "Is an event in Hamburg planned soon? Thanks!"
+    )
+    city = {"entity": "city", "value": "Kassel", "start": 15, "end": 21}
+    start = text.index("Hamburg")
+    asked = {"entity": "city", "value": "Hamburg", "start": start, "end": start + 7}
+    assert text[15:21] == "Kassel"
+    example = Message(
+        data={"text": text, "intent": "ask_events", "entities": [city, asked]}
+    )
+    short = Message(data={"text": "events in Kiel?", "intent": "ask_events"})
+    component = QuestionFocus(QuestionFocus.get_default_config())
+    component.process_training_data(TrainingData([example, short]))
+    assert example.get("text") == "Is an event in Hamburg planned soon?"
+    [entity] = example.get("entities")
+    assert example.get("text")[entity["start"] : entity["end"]] == "Hamburg"
+    assert short.get("text") == "events in Kiel?"
+
+
+def test_entities_of_several_kept_sentences_keep_their_words():
+    text = (
+        "Guten Tag. Ich arbeite in Kiel. Sind Termine in Bremen geplant? "
+        "Und was ist mit Köln? Danke"
+    )
+    entities = [
+        {
+            "entity": "city",
+            "value": word,
+            "start": text.index(word),
+            "end": text.index(word) + len(word),
+        }
+        for word in ("Kiel", "Bremen", "Köln")
+    ]
+    example = Message(data={"text": text, "intent": "ask_events", "entities": entities})
+    QuestionFocus({"min_sentences": 3, "min_words": 35}).process_training_data(
+        TrainingData([example])
+    )
+    kept = example.get("text")
+    assert kept == "Sind Termine in Bremen geplant? Und was ist mit Köln?"
+    assert [kept[e["start"] : e["end"]] for e in example.get("entities")] == [
+        "Bremen",
+        "Köln",
+    ]

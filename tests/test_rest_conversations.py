@@ -122,7 +122,7 @@ def test_out_of_scope_says_what_the_bot_can_do(bot, domain):
 def stored_events(bot: Servers, user: str) -> int:
     with sqlite3.connect(bot.var_dir / "tracker.db") as db:
         query = "select count(*) from events where sender_id = ?"
-        return db.execute(query, (user,)).fetchone()[0]
+        return db.execute(query, (f"rest:{user}",)).fetchone()[0]
 
 
 @pytest.mark.parametrize(

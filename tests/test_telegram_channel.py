@@ -341,7 +341,7 @@ def test_forget_deletes_the_conversation(bot, telegram):
     def rows() -> int:
         with sqlite3.connect(db) as connection:
             return connection.execute(
-                "select count(*) from events where sender_id = ?", (str(chat),)
+                "select count(*) from events where sender_id = ?", (f"telegram:{chat}",)
             ).fetchone()[0]
 
     assert rows() > 0
@@ -386,3 +386,33 @@ def test_event_details_come_with_the_calendar_file(bot, telegram):
     assert int(documents[0]["chat_id"]) == chat
     assert documents[0]["document"]["filename"] == "tg-upcoming.ics"
     assert documents[0]["document"]["content"].startswith(b"BEGIN:VCALENDAR")
+
+
+def stored_rows(bot: Servers, conversation: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(bot.var_dir / "tracker.db") as connection:
+        return connection.execute(
+            "select count(*) from events where sender_id = ?", (conversation,)
+        ).fetchone()[0]
+
+
+def test_a_rest_request_cannot_change_or_delete_a_telegram_conversation(bot, telegram):
+    """Issue 15: a REST sender equal to a Telegram chat id reached that chat's
+    conversation (switched its language, deleted it)."""
+    chat = next(_ids)
+    post(bot, message_update(chat, "Can we continue in English?", language="en"))
+    assert "English" in texts_to(telegram, chat)[-1]["text"]
+    before = stored_rows(bot, f"telegram:{chat}")
+    assert before > 0
+    for sender in (str(chat), f"telegram:{chat}"):
+        bot.rest(sender, "Können wir auf Deutsch weitermachen?")
+        bot.rest(sender, "Bitte löschen Sie meine Daten.")
+    assert stored_rows(bot, f"telegram:{chat}") == before
+    assert stored_rows(bot, str(chat)) == 0
+    # Nothing was sent to the chat by the REST requests, and its language is kept:
+    # "IOM?" alone does not decide a language, the stored conversation does.
+    telegram.clear()
+    post(bot, message_update(chat, "IOM?", language="de"))
+    answer = texts_to(telegram, chat)[-1]["text"]
+    assert "International Organization for Migration" in answer, answer
