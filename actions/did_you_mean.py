@@ -27,6 +27,8 @@ NOT_OFFERED = frozenset(
         "inform_event_filter",
         "switch_language",
         "delete_my_data",
+        "confirm_delete",
+        "keep_conversation",
     }
 )
 

@@ -65,6 +65,10 @@ ENV = {
     "RASA_TELEMETRY_ENABLED": "false",
     "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0"),
     "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    # The load comes from one address as fast as it can: the limits meant for single
+    # senders would measure themselves (bot/rate_limits.py).
+    "OFR_RATE_PER_CONVERSATION": "0",
+    "OFR_RATE_PER_ADDRESS": "0",
 }
 
 

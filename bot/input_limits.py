@@ -111,7 +111,8 @@ def text_problem(text: str) -> Optional[str]:
 
 def note(problem: str, language: str) -> str:
     """The polite answer to a text with ``problem``, in ``language`` (en/de);
-    the texts are ``input_empty`` and ``input_too_long`` in actions/messages.yml."""
+    the texts are ``input_empty``, ``input_too_long`` and ``input_too_fast`` (a rate
+    limit, bot/rate_limits.py) in actions/messages.yml."""
     return message(
         f"input_{problem}",
         language if language in ("en", "de") else "de",

@@ -49,6 +49,7 @@ from bot.input_limits import (
     parse_json,
     text_problem,
 )
+from bot.rate_limits import client_address, shared_limits
 
 logger = logging.getLogger(__name__)
 
@@ -161,6 +162,9 @@ class ValidatedRestInput(RestInput):
                 return response.json({"error": error.reason}, status=error.status)
             conversation = conversation_id(CHANNEL_NAME, msg.sender)
             problem = text_problem(msg.text)
+            address = client_address(request.ip, request.headers.get("X-Real-IP"))
+            if not problem and not shared_limits().allow(conversation, address):
+                problem = "too_fast"
             if problem:
                 language = await conversation_language(
                     _tracker_store(request),

@@ -57,6 +57,7 @@ from bot.input_limits import (
     note,
     text_problem,
 )
+from bot.rate_limits import client_address, shared_limits
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +164,13 @@ class ValidatedSocketIOInput(SocketIOInput):
             agent = getattr(app.ctx, "agent", None)
             tracker_store["store"] = getattr(agent, "tracker_store", None)
 
+        def address_of(sid: str) -> Optional[str]:
+            environ = sio.get_environ(sid, namespace=namespace) or {}
+            request = environ.get("sanic.request")
+            return client_address(
+                getattr(request, "ip", None), environ.get("HTTP_X_REAL_IP")
+            )
+
         def joined(sid: str) -> List[str]:
             """The conversation rooms this socket is in (one after a session_request)."""
             rooms = sio.rooms(sid, namespace=namespace) or []
@@ -212,6 +220,8 @@ class ValidatedSocketIOInput(SocketIOInput):
             metadata = _metadata(data.get(self.metadata_key))
             text = clean_text(text)
             problem = text_problem(text)
+            if not problem and not shared_limits().allow(conversation, address_of(sid)):
+                problem = "too_fast"
             if problem:
                 language = await conversation_language(
                     tracker_store.get("store"),

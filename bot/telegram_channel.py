@@ -12,6 +12,7 @@ TELEGRAM_WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET, TELEGRAM_API_BASE_URL.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -48,7 +49,6 @@ from actions.events_store import default_store
 from actions.language import normalise
 from actions.messages import message
 from bot.conversation_ids import conversation_id, external_id
-from bot.conversation_store import delete_conversation
 from bot.input_limits import (
     BadRequest,
     clean_text,
@@ -57,6 +57,7 @@ from bot.input_limits import (
     parse_json,
     text_problem,
 )
+from bot.rate_limits import shared_limits
 from bot.telegram_format import escape, split_message
 
 logger = logging.getLogger(__name__)
@@ -73,8 +74,10 @@ COMMAND_PAYLOADS = {
     "help": ["/what_can_you_do"],
     "events": ["/ask_events"],
     "contact": ["/ask_contact"],
+    # Asks first (yes/no buttons); the conversation is erased at the end of the
+    # confirming turn, under its lock, like "delete my data" on every channel.
+    "forget": ["/delete_my_data"],
 }
-FORGET_YES, FORGET_NO = "forget:yes", "forget:no"
 
 
 class ConfigurationError(Exception):
@@ -157,6 +160,20 @@ def _chat_id(recipient_id: str) -> Optional[str]:
 
 def _conversation(chat: Any) -> str:
     return conversation_id(CHANNEL_NAME, str(chat.id))
+
+
+def _seconds(variable: str, default: float) -> float:
+    raw = os.environ.get(variable, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 3600:
+        raise ConfigurationError(
+            f"{variable}={raw!r} is not a number of seconds: give one between 1 and "
+            "3600, or leave it unset."
+        )
+    return value
 
 
 class TelegramOutput(OutputChannel):
@@ -303,6 +320,9 @@ class TelegramInput(InputChannel):
         self.output = TelegramOutput(self.application, self.payloads)
         self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
         self._tracker_store: Any = None
+        self._ready = False
+        self._starting: Optional[asyncio.Task] = None
+        self.max_retry_pause = _seconds("TELEGRAM_START_RETRY_MAX_SECONDS", 60.0)
         self._register_handlers()
 
     def get_output_channel(self) -> OutputChannel:
@@ -314,7 +334,6 @@ class TelegramInput(InputChannel):
         app = self.application
         app.add_handler(CommandHandler(list(COMMAND_PAYLOADS), self._command))
         app.add_handler(CommandHandler("language", self._language))
-        app.add_handler(CommandHandler("forget", self._forget))
         app.add_handler(CallbackQueryHandler(self._callback))
         app.add_handler(
             MessageHandler(
@@ -335,6 +354,9 @@ class TelegramInput(InputChannel):
     async def _ask_rasa(self, update: Update, text: str) -> None:
         chat = update.effective_chat
         if chat is None or self._on_new_message is None:
+            return
+        if self._too_fast(update):
+            await self._note(update, "too_fast")
             return
         metadata = {"language": _language_of(update)}
         await self._on_new_message(
@@ -381,6 +403,11 @@ class TelegramInput(InputChannel):
             return
         await self._ask_rasa(update, text)
 
+    def _too_fast(self, update: Update) -> bool:
+        """Per chat (Telegram's servers send every update: no per-address limit)."""
+        chat = update.effective_chat
+        return chat is not None and not shared_limits().allow(_conversation(chat))
+
     async def _note(self, update: Update, problem: str) -> None:
         chat = update.effective_chat
         if chat is None:
@@ -423,30 +450,11 @@ class TelegramInput(InputChannel):
             reply_markup=keyboard,
         )
 
-    async def _forget(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/forget asks for confirmation before deleting the conversation."""
-        language = _language_of(update)
-        keyboard = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        message("telegram_forget_yes", language),
-                        callback_data=FORGET_YES,
-                    ),
-                    InlineKeyboardButton(
-                        message("telegram_forget_no", language), callback_data=FORGET_NO
-                    ),
-                ]
-            ]
-        )
-        await update.effective_message.reply_text(
-            message("telegram_forget_confirm", language), reply_markup=keyboard
-        )
-
     async def _callback(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE
     ) -> None:
-        """A pressed button: answer the callback, then act on its payload."""
+        """A pressed button: answer the callback, then ask the assistant its payload
+        (also "Yes, delete it" after /forget: the deletion runs in the turn)."""
         query = update.callback_query
         language = _language_of(update)
         data = query.data if isinstance(query.data, str) else ""
@@ -455,22 +463,7 @@ class TelegramInput(InputChannel):
             await query.answer(message("telegram_button_expired", language))
             return
         await query.answer()
-        if payload in (FORGET_YES, FORGET_NO):
-            await self._confirm_forget(update, payload == FORGET_YES, language)
-            return
         await self._ask_rasa(update, payload)
-
-    async def _confirm_forget(
-        self, update: Update, confirmed: bool, language: str
-    ) -> None:
-        chat = update.effective_chat
-        if confirmed and self._tracker_store is not None and chat is not None:
-            await delete_conversation(self._tracker_store, _conversation(chat))
-            logger.info("A Telegram conversation was deleted on the user's request.")
-            text = message("telegram_forget_done", language)
-        else:
-            text = message("telegram_forget_kept", language)
-        await self.application.bot.send_message(chat_id=chat.id, text=text)
 
     async def _not_text(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE
@@ -493,6 +486,9 @@ class TelegramInput(InputChannel):
 
     async def start(self) -> None:
         """Initialise the bot (getMe), register commands, and set the webhook if asked."""
+        # The bot first: python-telegram-bot's Application counts as initialised even
+        # when the bot's getMe failed, and would not try again.
+        await self.application.bot.initialize()
         await self.application.initialize()
         await self.application.start()
         for language in ("en", "de"):
@@ -517,7 +513,42 @@ class TelegramInput(InputChannel):
             except TelegramError as error:
                 logger.error("setWebhook failed: %s", type(error).__name__)
 
+    async def _start_with_retries(self) -> None:
+        """Start, retrying with growing pauses while the Bot API cannot be reached.
+
+        Until then the webhook answers 503, so Telegram keeps the updates and sends
+        them again instead of having them answered 200 and dropped.
+        """
+        pause = 1.0
+        while True:
+            try:
+                await self.start()
+            except Exception as error:  # unreachable Bot API, or anything else
+                logger.error(
+                    "The Telegram channel could not start (%s); trying again in %.0f s.",
+                    type(error).__name__,
+                    pause,
+                )
+                await self._reset()
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, self.max_retry_pause)
+                continue
+            self._ready = True
+            logger.info("Telegram channel ready.")
+            return
+
+    async def _reset(self) -> None:
+        """Undo a half-done start, so that the next attempt starts from scratch."""
+        for part in (self.application, self.application.bot):
+            try:
+                if getattr(part, "running", False):
+                    await part.stop()
+                await part.shutdown()
+            except Exception:  # already stopped, or never started
+                logger.debug("Resetting the Telegram channel: nothing to undo.")
+
     async def stop(self) -> None:
+        self._ready = False
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
@@ -535,16 +566,12 @@ class TelegramInput(InputChannel):
                 if hasattr(app.ctx, "agent")
                 else None
             )
-            try:
-                await self.start()
-                logger.info("Telegram channel ready.")
-            except TelegramError as error:
-                logger.error(
-                    "The Telegram channel could not start: %s", type(error).__name__
-                )
+            self._starting = asyncio.create_task(self._start_with_retries())
 
         @telegram.listener("before_server_stop")
         async def stopping(app: Any, _: Any) -> None:
+            if self._starting is not None and not self._starting.done():
+                self._starting.cancel()
             await self.stop()
 
         @telegram.route("/", methods=["GET"])
@@ -559,6 +586,13 @@ class TelegramInput(InputChannel):
             )
             if not hmac.compare_digest(given, self.secret.encode()):
                 return response.json({"error": "forbidden"}, status=403)
+            if not self._ready:
+                # Telegram delivers the update again later; nothing is lost.
+                return response.json(
+                    {"error": "the Telegram channel is starting"},
+                    status=503,
+                    headers={"Retry-After": "5"},
+                )
             try:
                 data = parse_json(request.body, MAX_UPDATE_BYTES)
             except BadRequest as error:

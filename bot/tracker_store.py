@@ -1,11 +1,16 @@
-"""Rasa's SQL tracker store, plus: "delete my data" really deletes; and faster.
+"""Rasa's tracker stores, plus: "delete my data" really deletes; and faster (SQL).
 
 The deletion must happen in the Rasa server after the turn, not in the action
 server: Rasa saves the whole turn at its end, and a store emptied earlier would get
-the conversation written back. So the store deletes instead of saving when the
-turn ended with ``utter_data_deleted`` (the rule for the ``delete_my_data``
-intent). Configure it in endpoints.yml as ``type: bot.tracker_store.SQLTrackerStore``
-with the usual SQL options (SQLite by default, PostgreSQL in the cluster).
+the conversation written back. So the store erases instead of saving when the
+turn ended with ``utter_data_deleted`` (the answer once the user confirmed with the
+button), with ``bot.conversation_store.erase_conversation``, under the
+conversation's lock. Configure one in endpoints.yml:
+
+- ``type: bot.tracker_store.SQLTrackerStore`` with the usual SQL options (SQLite
+  by default, PostgreSQL in the cluster);
+- ``type: bot.tracker_store.RedisTrackerStore`` with Rasa's Redis options;
+- ``type: bot.tracker_store.InMemoryTrackerStore`` (nothing kept after a restart).
 
 Three costs of Rasa's store are cut (README "Speed"), with the same rows stored:
 
@@ -32,7 +37,7 @@ from rasa.core import tracker_store
 from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.conversation_store import delete_conversation
+from bot.conversation_store import erase_conversation
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +101,33 @@ def event_row(sender_id: str, event: Any) -> Dict[str, Any]:
     }
 
 
-class SQLTrackerStore(tracker_store.SQLTrackerStore):
-    """SQL tracker store that deletes a conversation when its user asks."""
+class ErasesOnRequest:
+    """Erases the conversation instead of saving it when its user confirmed."""
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        if asked_to_be_forgotten(tracker):
+            deleted = await erase_conversation(self, tracker.sender_id)
+            logger.info(
+                "Erased a conversation on request (stored before: %s).", deleted
+            )
+            return
+        await self._write(tracker)
+
+    async def _write(self, tracker: DialogueStateTracker) -> None:
+        """Save the turn as the store would without this class."""
+        await super().save(tracker)  # type: ignore[misc]
+
+
+class RedisTrackerStore(ErasesOnRequest, tracker_store.RedisTrackerStore):
+    """Rasa's Redis tracker store that erases a conversation when its user asks."""
+
+
+class InMemoryTrackerStore(ErasesOnRequest, tracker_store.InMemoryTrackerStore):
+    """Rasa's in-memory tracker store that erases a conversation when its user asks."""
+
+
+class SQLTrackerStore(ErasesOnRequest, tracker_store.SQLTrackerStore):
+    """SQL tracker store that erases a conversation when its user asks; faster."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -129,13 +159,7 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             setattr(tracker, STORED_EVENTS, len(tracker.events))
         return tracker
 
-    async def save(self, tracker: DialogueStateTracker) -> None:
-        if asked_to_be_forgotten(tracker):
-            deleted = await delete_conversation(self, tracker.sender_id)
-            logger.info(
-                "Deleted a conversation on request (stored before: %s).", deleted
-            )
-            return
+    async def _write(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
         with self.session_scope() as session:
             rows = [

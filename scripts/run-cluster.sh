@@ -186,13 +186,18 @@ export OFR_REST_TOKEN
 
 # The proxy's configuration: the template with this cluster's ports and folder.
 "$venv/bin/python" - deploy/nginx.conf.template "$nginx_dir/nginx.conf" "$nginx_dir" \
-  "127.0.0.1:$cluster_port" "${rasa_ports[@]}" <<'PY'
+  "127.0.0.1:$cluster_port" "${rasa_ports[@]}" <<'PY' || exit 1
+import os
 import sys
 
 template, target, var_dir, listen, *ports = sys.argv[1:]
 servers = "\n".join(f"        server 127.0.0.1:{port};" for port in ports)
 text = open(template, encoding="utf-8").read()
-for key, value in {"@VAR_DIR@": var_dir, "@LISTEN@": listen, "@UPSTREAM_SERVERS@": servers}.items():
+limits = {"@RATE@": os.environ.get("OFR_NGINX_RATE") or "10", "@BURST@": os.environ.get("OFR_NGINX_BURST") or "50"}
+for name, value in limits.items():
+    if not value.isdigit() or int(value) < 1:
+        sys.exit(f"{'OFR_NGINX_RATE' if name == '@RATE@' else 'OFR_NGINX_BURST'}={value!r} must be a whole number, at least 1.")
+for key, value in {"@VAR_DIR@": var_dir, "@LISTEN@": listen, "@UPSTREAM_SERVERS@": servers, **limits}.items():
     text = text.replace(key, value)
 open(target, "w", encoding="utf-8").write(text)
 PY
@@ -201,28 +206,33 @@ if ! "$nginx" "${nginx_args[@]}" -t -q 2>"$nginx_dir/config-test.log"; then
   fail "nginx does not accept $nginx_dir/nginx.conf: see $nginx_dir/config-test.log."
 fi
 
-pids=()
 stop() {
   trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  local pids=("$nginx_pid" ${action_pid:-} "${instance_pids[@]}")
+  for pid in "${pids[@]}"; do [[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do [[ -n $pid ]] && wait "$pid" 2>/dev/null; done
 }
+nginx_pid=
+action_pid=
+instance_pids=()
 trap 'echo; echo "Stopping the OFR cluster."; stop; exit 0' INT TERM
 trap stop EXIT
 
 # nginx first: it holds the proxy port from now on (a busy port shows at once) and
 # answers 502 until the instances are up.
 "$nginx" "${nginx_args[@]}" -g 'daemon off;' &
-pids+=($!)
 nginx_pid=$!
 sleep 1
 kill -0 "$nginx_pid" 2>/dev/null || fail "nginx did not start: see $nginx_dir/error.log."
 
-if [[ -z ${ACTION_SERVER_URL:-} ]]; then
+start_actions() {
   SANIC_HOST=${OFR_ACTION_ADDR:-127.0.0.1} SANIC_REQUEST_MAX_SIZE=${OFR_ACTION_MAX_BODY:-2097152} \
-    "$venv/bin/rasa" run actions --actions actions --port "$action_port" >"$var_dir/actions.log" 2>&1 &
-  pids+=($!)
+    "$venv/bin/rasa" run actions --actions actions --port "$action_port" >>"$var_dir/actions.log" 2>&1 &
   action_pid=$!
+}
+
+if [[ -z ${ACTION_SERVER_URL:-} ]]; then
+  start_actions
   action_url=http://127.0.0.1:$action_port/webhook
   for _ in $(seq 120); do
     answers "http://127.0.0.1:$action_port/health" && break
@@ -238,15 +248,16 @@ fi
 # endpoints, its own port and var folder, and the shared action server.
 letters=({a..z})
 names=()
-instance_pids=()
+start_instance() {  # index
+  local i=$1
+  RASA_PORT=${rasa_ports[$i]} OFR_VAR_DIR=$var_dir/${names[$i]} OFR_ENDPOINTS=$endpoints \
+    ACTION_SERVER_URL=$action_url scripts/run.sh >>"$var_dir/${names[$i]}/run.log" 2>&1 &
+  instance_pids[$i]=$!
+}
 for i in "${!rasa_ports[@]}"; do
-  name=${letters[$i]}
-  names+=("$name")
-  mkdir -p "$var_dir/$name"
-  RASA_PORT=${rasa_ports[$i]} OFR_VAR_DIR=$var_dir/$name OFR_ENDPOINTS=$endpoints \
-    ACTION_SERVER_URL=$action_url scripts/run.sh >"$var_dir/$name/run.log" 2>&1 &
-  pids+=($!)
-  instance_pids+=($!)
+  names+=("${letters[$i]}")
+  mkdir -p "$var_dir/${names[$i]}"
+  start_instance "$i"
 done
 
 echo "Starting ${#rasa_ports[@]} Rasa servers (a few minutes; logs in $var_dir/)..."
@@ -285,6 +296,35 @@ The OFR assistant runs as a cluster (logs in $var_dir/):
   New model:  OFR_VAR_DIR=$var_dir OFR_PUBLISH_URLS=${publish_urls%,} make publish
 Press Ctrl-C to stop.
 MSG
-wait -n "${pids[@]}"
-echo "A server of the cluster stopped unexpectedly: see the logs in $var_dir/." >&2
-exit 1
+
+# Supervision: a Rasa instance or the action server that stops is started again;
+# meanwhile nginx sends requests to the other instances (a refused connection is
+# retried there) and the conversations go on from PostgreSQL. One that keeps
+# dying (5 times within 10 minutes) stops the cluster. docs/deployment.md says how
+# systemd or Kubernetes take this role in a real deployment.
+declare -A deaths=()
+restart_allowed() {  # name
+  local recent=() stamp
+  for stamp in ${deaths[$1]:-}; do ((SECONDS - stamp < 600)) && recent+=("$stamp"); done
+  recent+=("$SECONDS")
+  deaths[$1]="${recent[*]}"
+  ((${#recent[@]} <= 5))
+}
+while true; do
+  wait -n "$nginx_pid" ${action_pid:-} "${instance_pids[@]}"
+  if ! kill -0 "$nginx_pid" 2>/dev/null; then
+    echo "nginx stopped unexpectedly: see $nginx_dir/error.log. Stopping the cluster." >&2
+    exit 1
+  fi
+  if [[ -n $action_pid ]] && ! kill -0 "$action_pid" 2>/dev/null; then
+    restart_allowed actions || { echo "The action server keeps stopping: see $var_dir/actions.log. Stopping the cluster." >&2; exit 1; }
+    echo "$(date '+%F %T') The action server stopped; starting it again." >&2
+    start_actions
+  fi
+  for i in "${!rasa_ports[@]}"; do
+    kill -0 "${instance_pids[$i]}" 2>/dev/null && continue
+    restart_allowed "${names[$i]}" || { echo "Rasa instance ${names[$i]} keeps stopping: see $var_dir/${names[$i]}/rasa.log. Stopping the cluster." >&2; exit 1; }
+    echo "$(date '+%F %T') Rasa instance ${names[$i]} (port ${rasa_ports[$i]}) stopped; starting it again. The other instances answer meanwhile." >&2
+    start_instance "$i"
+  done
+done

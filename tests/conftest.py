@@ -20,6 +20,14 @@ def domain() -> Dict[str, Any]:
     return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 
 
+def text_of(domain: Dict[str, Any], response: str, language: str) -> str:
+    """The text of a response in one language, as domain.yml gives it."""
+    for variation in domain["responses"][response]:
+        if variation["condition"][0]["value"] == language:
+            return variation["text"]
+    raise KeyError(response)
+
+
 @pytest.fixture
 def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()

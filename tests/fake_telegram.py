@@ -39,6 +39,11 @@ class FakeTelegram:
         with self._lock:
             self.failures.setdefault(method, []).extend([(status, body)] * times)
 
+    def recover(self, method: str) -> None:
+        """``method`` answers normally again."""
+        with self._lock:
+            self.failures.pop(method, None)
+
     def calls_of(self, method: str) -> List[Dict[str, Any]]:
         with self._lock:
             return [params for name, params in self.calls if name == method]

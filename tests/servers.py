@@ -126,6 +126,10 @@ def running_bot(
     servers = Servers(free_port(), free_port(), var_dir)
     environment = {
         **os.environ,
+        # Every test's messages come from this one address, many per conversation:
+        # off unless a test turns them on (tests/test_rate_limits.py).
+        "OFR_RATE_PER_CONVERSATION": "0",
+        "OFR_RATE_PER_ADDRESS": "0",
         "RASA_PORT": str(servers.rasa_port),
         "ACTION_PORT": str(servers.action_port),
         "OFR_VAR_DIR": str(var_dir),

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 import websockets
 from sqlalchemy.engine.url import URL
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, text_of
 from tests.servers import command_line, free_port
 
 pytestmark = pytest.mark.server
@@ -116,6 +116,12 @@ def cluster(tmp_path_factory, trained_model) -> Iterator[Cluster]:
         OFR_DB_NAME=database,
         OFR_REDIS_PREFIX=prefix,
         OFR_REST_TOKEN=REST_TOKEN,
+        # The tests send bursts to one conversation from one address: the instances'
+        # limits are off, nginx's per-address limit low enough to test.
+        OFR_RATE_PER_CONVERSATION="0",
+        OFR_RATE_PER_ADDRESS="0",
+        OFR_NGINX_RATE="5",
+        OFR_NGINX_BURST="20",
     )
     if os.environ.get("OFR_CLUSTER_ENDPOINTS"):
         environment["OFR_ENDPOINTS"] = os.environ["OFR_CLUSTER_ENDPOINTS"]
@@ -192,13 +198,6 @@ def group_members(group: int) -> List[str]:
         except (OSError, ValueError, IndexError):
             continue
     return members
-
-
-def text_of(domain: Dict[str, Any], response: str, language: str) -> str:
-    for variation in domain["responses"][response]:
-        if variation["condition"][0]["value"] == language:
-            return variation["text"]
-    raise KeyError(response)
 
 
 def turns(events: List[Dict[str, Any]]) -> List[Tuple[str, List[Dict[str, Any]]]]:
@@ -376,3 +375,83 @@ def test_rest_through_the_proxy_needs_the_token(cluster):
         requests.post(url, json=message, headers=wrong, timeout=60).status_code == 401
     )
     assert cluster.rest(cluster.proxy, "with-token", "Was ist OFR?")
+
+
+def rasa_server_on(port: int) -> int:
+    """The process id of the Rasa server listening on ``port``."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        line = command_line(int(cmdline.parent.name))
+        if "rasa_serve.py run" in line and f"--port {port} " in f"{line} ":
+            return int(cmdline.parent.name)
+    raise LookupError(f"no Rasa server on port {port}")
+
+
+def test_the_cluster_survives_the_death_of_an_instance(cluster):
+    """Issue 15: after a SIGKILL of one Rasa server, run-cluster.sh stopped the whole
+    cluster, nginx included. Now nginx routes around the dead instance, the
+    conversation goes on, and the instance is started again."""
+    port_a = int(cluster.a.rsplit(":", 1)[1])
+    victim = rasa_server_on(port_a)
+    sender = f"steady-{uuid.uuid4().hex[:8]}"
+    results: List[Any] = []
+    done = threading.Event()
+
+    def steady_stream() -> None:
+        while not done.is_set():
+            try:
+                answer = cluster.rest(cluster.proxy, sender, "IOM?")
+                results.append("answered" if answer else "empty")
+            except requests.RequestException as error:
+                results.append(type(error).__name__)
+            time.sleep(0.5)
+
+    stream = threading.Thread(target=steady_stream)
+    stream.start()
+    try:
+        time.sleep(3)
+        killed_at = len(results)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 600
+        back = False
+        while time.monotonic() < deadline and not back:
+            time.sleep(2)
+            try:
+                back = requests.get(cluster.a + "/", timeout=2).ok
+            except requests.RequestException:
+                back = False
+        time.sleep(2)
+    finally:
+        done.set()
+        stream.join(timeout=180)
+    assert back, "the killed instance was not started again"
+    assert rasa_server_on(port_a) != victim
+    after = results[killed_at:]
+    assert len(after) >= 10
+    # Only a request in flight at the moment of the kill may fail.
+    assert sum(result != "answered" for result in after) <= 1, after
+    assert after[-1] == "answered"
+    # Every answered message is one turn of the same conversation, in PostgreSQL.
+    stored = turns(cluster.events(sender))
+    assert len(stored) >= results.count("answered")
+
+
+def test_proxy_limits_requests_per_address(cluster):
+    """Issue 15: nothing limited incoming requests; nginx now answers 429 to an
+    address over its rate (OFR_NGINX_RATE, OFR_NGINX_BURST) and never a 5xx."""
+    with requests.Session() as session:
+        statuses = [
+            session.get(cluster.proxy + "/webhooks/rest/", timeout=30).status_code
+            for _ in range(60)
+        ]
+    assert statuses[0] == 200
+    assert 429 in statuses
+    assert set(statuses) <= {200, 429}
+    # Telegram's servers post everyone's updates: their path has no address limit
+    # (403 here: no Telegram channel in this cluster, or no secret).
+    assert all(
+        requests.post(
+            cluster.proxy + "/webhooks/telegram/webhook", json={}, timeout=30
+        ).status_code
+        != 429
+        for _ in range(30)
+    )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from typing import Any, Dict, Iterator
+from typing import Iterator
 
 import pytest
 
 from actions.messages import message
+from tests.conftest import text_of
 from tests.servers import Servers, running_bot
 
 pytestmark = pytest.mark.server
@@ -18,13 +19,6 @@ pytestmark = pytest.mark.server
 def bot(tmp_path_factory, trained_model) -> Iterator[Servers]:
     with running_bot(tmp_path_factory.mktemp("var")) as servers:
         yield servers
-
-
-def text_of(domain: Dict[str, Any], response: str, language: str) -> str:
-    for variation in domain["responses"][response]:
-        if variation["condition"][0]["value"] == language:
-            return variation["text"]
-    raise KeyError(response)
 
 
 def sender() -> str:
@@ -132,16 +126,55 @@ def stored_events(bot: Servers, user: str) -> int:
         ("Who are the partners?", "please delete my data", "en"),
     ],
 )
-def test_delete_my_data_removes_the_stored_conversation(
+def test_delete_my_data_asks_then_removes_the_stored_conversation(
     bot, domain, question, request_text, language
 ):
     user = sender()
     bot.rest(user, question)
     assert stored_events(bot, user) > 0
+    # Asked first, with buttons; nothing is deleted yet.
     answer = bot.rest(user, request_text)
+    assert answer[0]["text"] == text_of(domain, "utter_confirm_delete", language)
+    yes = answer[0]["buttons"][0]
+    assert yes["title"].startswith("Yes" if language == "en" else "Ja")
+    before = stored_events(bot, user)
+    assert before > 0
+    answer = bot.rest(user, yes["payload"])
     assert answer[0]["text"] == text_of(domain, "utter_data_deleted", language)
+    # The web chat widget learns that it should forget its copy too.
+    assert {"conversation_deleted": True} in [a.get("custom") for a in answer]
     assert stored_events(bot, user) == 0
     # The next message starts a new conversation that works as before.
     assert bot.rest(user, question)[0]["text"] == text_of(
         domain, "utter_partners", language
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("What do you do with my data?", "en"),
+        ("Werden meine Nachrichten hier gespeichert?", "de"),
+    ],
+)
+def test_a_question_about_data_is_answered_and_deletes_nothing(
+    bot, domain, question, language
+):
+    """Issue 15: a question like "what do you do with my data?" could delete."""
+    user = sender()
+    bot.rest(
+        user, "Wer sind die Partner?" if language == "de" else "Who are the partners?"
+    )
+    before = stored_events(bot, user)
+    answer = bot.rest(user, question)
+    assert answer[0]["text"] == text_of(domain, "utter_privacy", language)
+    assert stored_events(bot, user) > before
+
+
+def test_a_confirmation_out_of_context_asks_first(bot, domain):
+    user = sender()
+    bot.rest(user, "Who are the partners?")
+    before = stored_events(bot, user)
+    answer = bot.rest(user, "/confirm_delete")
+    assert answer[0]["text"] == text_of(domain, "utter_confirm_delete", "en")
+    assert stored_events(bot, user) > before

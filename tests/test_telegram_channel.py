@@ -11,6 +11,7 @@ from typing import Any, Dict, Iterator, Optional
 import pytest
 import requests
 
+from tests.conftest import text_of
 from tests.fake_telegram import BOT_USER, FakeTelegram
 from tests.servers import Servers, running_bot
 
@@ -53,7 +54,17 @@ def bot(tmp_path_factory, trained_model, telegram) -> Iterator[Servers]:
         "TELEGRAM_API_BASE_URL": telegram.base_url,
         "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/webhooks/telegram/webhook",
     }
+    # The Bot API cannot be reached at first: the channel must keep trying, and
+    # answer 503 meanwhile so that Telegram delivers the updates again.
+    env["TELEGRAM_START_RETRY_MAX_SECONDS"] = "1"
+    # The rate limits are on here (tests at the end of this module).
+    env["OFR_RATE_PER_CONVERSATION"] = "20"
+    env["OFR_RATE_PER_ADDRESS"] = "60"
+    telegram.fail("getMe", 502, {"ok": False, "description": "Bad Gateway"}, 1000)
     with running_bot(tmp_path_factory.mktemp("var"), env=env) as servers:
+        servers.while_starting = post(servers, message_update(next(_ids), "Hallo"))
+        telegram.wait_for("getMe", count=2)
+        telegram.recover("getMe")
         telegram.wait_for("setWebhook")
         servers.startup_calls = list(telegram.calls)
         yield servers
@@ -123,6 +134,17 @@ def post(
 
 def texts_to(telegram: FakeTelegram, chat_id: int):
     return [c for c in telegram.calls_of("sendMessage") if int(c["chat_id"]) == chat_id]
+
+
+def test_updates_wait_with_503_until_the_bot_api_is_reachable(bot, telegram):
+    """Issue 15: when the channel failed to start, every later update was answered
+    200 and dropped until a restart."""
+    assert bot.while_starting.status_code == 503
+    assert bot.while_starting.headers.get("Retry-After")
+    assert len([m for m, _ in bot.startup_calls if m == "getMe"]) >= 3
+    chat = next(_ids)
+    assert post(bot, message_update(chat, "Was ist OFR?")).status_code == 200
+    assert "Option Freiwillige Rückkehr" in texts_to(telegram, chat)[-1]["text"]
 
 
 def test_start_up_registers_commands_in_both_languages_and_the_webhook(bot):
@@ -331,29 +353,34 @@ def test_flood_limit_is_retried_as_telegram_asks(bot, telegram):
     assert time.monotonic() - started >= 1
 
 
-def test_forget_deletes_the_conversation(bot, telegram):
-    import sqlite3
-
+def test_forget_asks_then_deletes_the_conversation(bot, telegram, domain):
     chat = next(_ids)
+    conversation = f"telegram:{chat}"
     post(bot, message_update(chat, "Was ist OFR?"))
-    db = bot.var_dir / "tracker.db"
+    assert stored_rows(bot, conversation) > 0
 
-    def rows() -> int:
-        with sqlite3.connect(db) as connection:
-            return connection.execute(
-                "select count(*) from events where sender_id = ?", (f"telegram:{chat}",)
-            ).fetchone()[0]
+    def forget_buttons() -> list:
+        post(bot, message_update(chat, "/forget"))
+        question = texts_to(telegram, chat)[-1]
+        assert question["text"] == text_of(domain, "utter_confirm_delete", "de")
+        return question["reply_markup"]["inline_keyboard"]
 
-    assert rows() > 0
-    post(bot, message_update(chat, "/forget"))
-    keyboard = texts_to(telegram, chat)[-1]["reply_markup"]["inline_keyboard"]
-    yes = keyboard[0][0]["callback_data"]
-    post(bot, callback_update(chat, yes))
-    assert (
-        texts_to(telegram, chat)[-1]["text"]
-        == "Erledigt: Dieses Gespräch wurde gelöscht."
+    # "No" keeps everything.
+    keyboard = forget_buttons()
+    kept = stored_rows(bot, conversation)
+    post(bot, callback_update(chat, keyboard[1][0]["callback_data"]))
+    assert texts_to(telegram, chat)[-1]["text"] == text_of(
+        domain, "utter_data_kept", "de"
     )
-    assert rows() == 0
+    assert stored_rows(bot, conversation) > kept
+    # "Yes" deletes, in the same turn.
+    keyboard = forget_buttons()
+    assert keyboard[0][0]["text"].startswith("Ja")
+    post(bot, callback_update(chat, keyboard[0][0]["callback_data"]))
+    assert texts_to(telegram, chat)[-1]["text"] == text_of(
+        domain, "utter_data_deleted", "de"
+    )
+    assert stored_rows(bot, conversation) == 0
 
 
 def test_long_answers_are_split_below_the_limit():
@@ -416,3 +443,32 @@ def test_a_rest_request_cannot_change_or_delete_a_telegram_conversation(bot, tel
     post(bot, message_update(chat, "IOM?", language="de"))
     answer = texts_to(telegram, chat)[-1]["text"]
     assert "International Organization for Migration" in answer, answer
+
+
+def test_a_chat_that_writes_too_fast_is_asked_to_slow_down(bot, telegram):
+    """Issue 15: nothing limited incoming messages. 20 a minute per conversation,
+    after a burst of 6; over it a polite note in the user's language, no error."""
+    from bot.input_limits import note
+
+    chat = next(_ids)
+    for number in range(10):
+        response = post(bot, message_update(chat, f"IOM? {number}", language="en"))
+        assert response.status_code == 200
+    texts = [m["text"] for m in texts_to(telegram, chat)]
+    assert note("too_fast", "en") in texts
+    assert sum("International Organization for Migration" in t for t in texts) <= 7
+
+
+def test_rest_limits_each_conversation_and_each_address(bot):
+    from bot.input_limits import note
+
+    sender = f"hasty-{next(_ids)}"
+    answers = [bot.rest(sender, "Was ist OFR?") for _ in range(10)]
+    assert [{"recipient_id": sender, "text": note("too_fast", "de")}] in answers
+    # One address, many conversations: 60 a minute after a burst of 20. This test
+    # comes last: the address's allowance refills at one message a second.
+    refused = 0
+    for number in range(40):
+        answer = bot.rest(f"crowd-{number}", "Was ist OFR?")
+        refused += answer[0]["text"] == note("too_fast", "de")
+    assert refused > 0

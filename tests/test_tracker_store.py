@@ -190,3 +190,72 @@ def test_unknown_event_names_still_go_to_rasa():
     # A default is not remembered as the class of that name.
     assert event_types.resolve_by_type("no_such_event", BotUttered) is BotUttered
     assert event_types.resolve_by_type("topic") is None
+
+
+# ------------------------------------------- "delete my data": one eraser, every store
+
+
+def confirmed_deletion(at: float) -> List[Event]:
+    """The turn after "Shall I delete …?" in which the user pressed "Yes"."""
+    return [
+        UserUttered(
+            "/confirm_delete",
+            {"name": "confirm_delete", "confidence": 1.0},
+            timestamp=at,
+        ),
+        ActionExecuted("utter_data_deleted", timestamp=at + 0.1),
+        BotUttered("Done", timestamp=at + 0.2),
+        ActionExecuted("action_listen", timestamp=at + 0.3),
+    ]
+
+
+@pytest.fixture(params=["sqlite", "redis", "in_memory"])
+def erasing_store(request, tmp_path: Path, domain: Domain):
+    from bot import tracker_store as ours
+
+    if request.param == "sqlite":
+        store = ours.SQLTrackerStore(
+            domain, dialect="sqlite", db=str(tmp_path / "t.db")
+        )
+        yield store
+        store.engine.dispose()
+    elif request.param == "redis":
+        prefix = f"ofrerase{int(time.time() * 1000)}"
+        store = ours.RedisTrackerStore(domain, host="127.0.0.1", key_prefix=prefix)
+        try:
+            store.red.ping()
+        except Exception as error:  # redis raises several kinds
+            pytest.skip(f"Redis is not reachable at 127.0.0.1:6379: {error}")
+        yield store
+        for key in store.red.scan_iter(match=f"{prefix}:*"):
+            store.red.delete(key)
+    else:
+        yield ours.InMemoryTrackerStore(domain)
+
+
+async def test_a_confirmed_deletion_erases_only_that_conversation(erasing_store):
+    """Issue 15: the save-time deletion existed only in the SQL store; on Redis "delete
+    my data" said "deleted" and deleted nothing."""
+    now = time.time()
+    await run_turns(erasing_store, "rest:anna", [turn("Hallo", "Hallo!", now)])
+    await run_turns(erasing_store, "rest:ben", [turn("Hi", "Hello!", now)])
+    await run_turns(erasing_store, "rest:anna", [confirmed_deletion(now + 1)])
+    assert await erasing_store.retrieve("rest:anna") is None
+    assert await erasing_store.retrieve("rest:ben") is not None
+
+
+async def test_sqlite_erasure_leaves_no_text_in_the_database_files(
+    tmp_path: Path, domain: Domain
+):
+    """Deleted rows are overwritten (secure_delete) and the write-ahead log is
+    emptied, so the words cannot be read back from the files."""
+    marker = "Zebrafisch-Geheimnis-4711"
+    db = tmp_path / "t.db"
+    store = SQLTrackerStore(domain, dialect="sqlite", db=str(db))
+    now = time.time()
+    await run_turns(store, "rest:anna", [turn(marker, "Hallo!", now)])
+    await run_turns(store, "rest:anna", [confirmed_deletion(now + 1)])
+    files = [path for path in tmp_path.iterdir() if path.name.startswith("t.db")]
+    assert files
+    assert not any(marker.encode() in path.read_bytes() for path in files)
+    store.engine.dispose()

@@ -132,3 +132,31 @@ def test_keyboard_and_screen_reader_basics(bot, browser):
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "ofr-chat-input"
     context.close()
+
+
+def test_deleting_the_conversation_clears_the_browser_history(bot, browser):
+    """Issue 15: the widget kept the last 200 messages in localStorage after the
+    conversation was deleted on the server."""
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(f"{bot.url}/webhooks/webchat/")
+    page.locator(".ofr-chat__log").wait_for()
+
+    def stored() -> dict:
+        return page.evaluate("JSON.parse(localStorage.getItem('ofr-chat'))")
+
+    ask(page, "Who are the partners?")
+    first = stored()
+    assert len(first["messages"]) >= 2
+    assert "Shall I delete" in ask(page, "please delete my data")
+    before = bot_messages(page).count()
+    page.locator(".ofr-chat__message--bot").last.locator("button").first.click()
+    bot_messages(page).nth(before).wait_for(timeout=60_000)
+    page.wait_for_function(
+        "JSON.parse(localStorage.getItem('ofr-chat')).messages.length === 0"
+    )
+    assert stored()["sessionId"] != first["sessionId"]
+    page.reload()
+    page.locator(".ofr-chat__log").wait_for()
+    assert page.locator(".ofr-chat__message--user").count() == 0
+    context.close()

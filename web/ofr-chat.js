@@ -154,12 +154,22 @@
     });
     socket.on("disconnect", function () { status.textContent = labels.offline; });
     socket.on("bot_uttered", function (data) {
+      if (data && data.conversation_deleted) { forgetHistory(); return; }
       if (!data || (!data.text && !data.quick_replies && !data.buttons)) return;
       var buttons = (data.quick_replies || data.buttons || []).map(function (b) {
         return { title: b.title, payload: b.payload };
       });
       show({ from: "bot", text: data.text || "", buttons: buttons }, true);
     });
+
+    // The bot erased the conversation: the browser forgets it too (stored messages
+    // and session id); what is on screen stays until the page is left.
+    function forgetHistory() {
+      state.messages = [];
+      state.sessionId = uuid();
+      save();
+      socket.emit("session_request", { session_id: state.sessionId });
+    }
 
     function ask(text, payload) {
       if (!text.trim()) return;

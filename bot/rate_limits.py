@@ -1,0 +1,128 @@
+"""How many messages one conversation, and one client address, may send.
+
+A few senders writing as fast as they can would take the Rasa server's and the
+action server's time from everybody else. Each channel asks ``RateLimits.allow``
+before a message goes to the assistant; a message over the limit gets a polite
+"please slow down" in the conversation's language (``input_too_fast``), never an
+error status. Limits are token buckets: a burst of ``burst`` messages, then
+``per_minute`` a minute. They hold per Rasa instance; in the cluster nginx limits
+each address across instances too (``limit_req``, deploy/nginx.conf.template).
+
+Settings (messages per minute, 0 turns a limit off):
+``OFR_RATE_PER_CONVERSATION`` (default 20) and ``OFR_RATE_PER_ADDRESS`` (default 60;
+REST and the web chat, not Telegram, whose updates all come from Telegram's servers).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+# Buckets of senders not seen for a while are dropped first; this caps memory.
+MAX_BUCKETS = 50_000
+
+
+class RateLimitSettingError(ValueError):
+    """A limit in the environment is not a whole number; the text says which."""
+
+
+@dataclass
+class Bucket:
+    tokens: float
+    updated: float
+
+
+class TokenBuckets:
+    """``per_minute`` messages a minute per key, after a burst of ``burst``."""
+
+    def __init__(
+        self,
+        per_minute: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.clock = clock
+        self.buckets: OrderedDict[str, Bucket] = OrderedDict()
+
+    def allow(self, key: str) -> bool:
+        now = self.clock()
+        bucket = self.buckets.pop(key, None) or Bucket(self.burst, now)
+        bucket.tokens = min(
+            self.burst, bucket.tokens + (now - bucket.updated) * self.rate
+        )
+        bucket.updated = now
+        self.buckets[key] = bucket
+        while len(self.buckets) > MAX_BUCKETS:
+            self.buckets.popitem(last=False)
+        if bucket.tokens < 1:
+            return False
+        bucket.tokens -= 1
+        return True
+
+
+def _per_minute(variable: str, default: int) -> int:
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise RateLimitSettingError(
+            f"{variable}={raw!r} is not a whole number of messages per minute: give "
+            "one like 20, or 0 to turn the limit off."
+        )
+    return int(raw)
+
+
+class RateLimits:
+    """The per-conversation and per-address limits every channel checks."""
+
+    def __init__(
+        self,
+        per_conversation: Optional[int] = None,
+        per_address: Optional[int] = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if per_conversation is None:
+            per_conversation = _per_minute("OFR_RATE_PER_CONVERSATION", 20)
+        if per_address is None:
+            per_address = _per_minute("OFR_RATE_PER_ADDRESS", 60)
+        self.conversations = self._buckets(per_conversation, clock)
+        self.addresses = self._buckets(per_address, clock)
+
+    @staticmethod
+    def _buckets(per_minute: int, clock: Callable[[], float]) -> Optional[TokenBuckets]:
+        # A burst of a third of a minute's messages: a few quick questions are fine.
+        return (
+            TokenBuckets(per_minute, max(3, per_minute // 3), clock)
+            if per_minute
+            else None
+        )
+
+    def allow(self, conversation: str, address: Optional[str] = None) -> bool:
+        """True when both the conversation and its client address may send now."""
+        if address and self.addresses and not self.addresses.allow(address):
+            return False
+        return not self.conversations or self.conversations.allow(conversation)
+
+
+_SHARED: dict = {}
+
+
+def shared_limits() -> RateLimits:
+    """One set of limits for all channels of this Rasa server."""
+    if "limits" not in _SHARED:
+        _SHARED["limits"] = RateLimits()
+    return _SHARED["limits"]
+
+
+def client_address(peer: Optional[str], forwarded: Optional[str]) -> Optional[str]:
+    """The client's address: nginx's ``X-Real-IP`` when the request came through a
+    proxy on this machine, else the peer address (a header from anyone else could
+    be forged to dodge the limit)."""
+    if peer in ("127.0.0.1", "::1") and forwarded:
+        return forwarded.strip() or peer
+    return peer

@@ -1,0 +1,70 @@
+"""bot/rate_limits.py: token buckets per conversation and per client address."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.rate_limits import (
+    MAX_BUCKETS,
+    RateLimits,
+    RateLimitSettingError,
+    TokenBuckets,
+    client_address,
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_burst_then_the_rate():
+    clock = Clock()
+    buckets = TokenBuckets(per_minute=60, burst=3, clock=clock)
+    assert [buckets.allow("a") for _ in range(4)] == [True, True, True, False]
+    assert buckets.allow("b")  # another key has its own bucket
+    clock.now += 1.0  # one message a second
+    assert buckets.allow("a") and not buckets.allow("a")
+    clock.now += 60.0  # never more than the burst saved up
+    assert sum(buckets.allow("a") for _ in range(10)) == 3
+
+
+def test_memory_is_capped():
+    buckets = TokenBuckets(per_minute=60, burst=3, clock=Clock())
+    for number in range(MAX_BUCKETS + 10):
+        buckets.allow(str(number))
+    assert len(buckets.buckets) == MAX_BUCKETS
+
+
+def test_conversation_and_address_limits_both_apply():
+    clock = Clock()
+    limits = RateLimits(per_conversation=9, per_address=30, clock=clock)
+    assert sum(limits.allow("rest:a", "10.0.0.1") for _ in range(5)) == 3
+    # Every message counts for its address, answered or not: of the address's
+    # burst of 10, five are left for other conversations.
+    allowed = sum(limits.allow(f"rest:{n}", "10.0.0.1") for n in range(20))
+    assert allowed == 5
+    assert limits.allow("rest:z", "10.0.0.2")
+
+
+def test_zero_turns_a_limit_off(monkeypatch):
+    monkeypatch.setenv("OFR_RATE_PER_CONVERSATION", "0")
+    monkeypatch.setenv("OFR_RATE_PER_ADDRESS", "0")
+    limits = RateLimits()
+    assert all(limits.allow("rest:a", "10.0.0.1") for _ in range(1000))
+
+
+@pytest.mark.parametrize("value", ["fast", "-1", "1.5"])
+def test_a_bad_setting_is_one_sentence(monkeypatch, value):
+    monkeypatch.setenv("OFR_RATE_PER_ADDRESS", value)
+    with pytest.raises(RateLimitSettingError, match="OFR_RATE_PER_ADDRESS"):
+        RateLimits()
+
+
+def test_the_proxys_header_counts_only_from_the_proxy():
+    assert client_address("127.0.0.1", "203.0.113.7") == "203.0.113.7"
+    assert client_address("198.51.100.2", "203.0.113.7") == "198.51.100.2"
+    assert client_address("198.51.100.2", None) == "198.51.100.2"
