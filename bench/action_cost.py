@@ -25,12 +25,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-CITIES = ["Hamburg", "Kiel", "Dresden", "München", "Köln", "Erfurt", "Stuttgart",
-          "Bremen", "Hannover", "Leipzig", "Mainz", "Potsdam", "Schwerin"]
+CITIES = [
+    "Hamburg",
+    "Kiel",
+    "Dresden",
+    "München",
+    "Köln",
+    "Erfurt",
+    "Stuttgart",
+    "Bremen",
+    "Hannover",
+    "Leipzig",
+    "Mainz",
+    "Potsdam",
+    "Schwerin",
+]
 TOPICS = ["reintegration", "return", "networking", "counselling"]
-WORDS = ("Fachtag Workshop Austausch Beratung Perspektive Heimat StarthilfePlus "
-         "Reintegration Kommunen Ehrenamt Netzwerk Rückkehrberatung Praxis Dialog "
-         "Forum Schulung Einführung Vertiefung Region Nord Süd West Ost").split()
+WORDS = (
+    "Fachtag Workshop Austausch Beratung Perspektive Heimat StarthilfePlus "
+    "Reintegration Kommunen Ehrenamt Netzwerk Rückkehrberatung Praxis Dialog "
+    "Forum Schulung Einführung Vertiefung Region Nord Süd West Ost"
+).split()
 
 
 def events_file(folder: Path, count: int) -> Path:
@@ -67,7 +82,10 @@ def long_message(chars: int) -> str:
     text = ""
     while len(text) < chars - 80:
         text += context if rng.random() < 0.7 else " ".join(rng.sample(WORDS, 6)) + ". "
-    return text[: chars - 80] + " Wo kann ich mich für den Workshop Austausch in Dresden anmelden?"
+    return (
+        text[: chars - 80]
+        + " Wo kann ich mich für den Workshop Austausch in Dresden anmelden?"
+    )
 
 
 def timed(action, text: str, intent: str, runs: int) -> float:
@@ -99,7 +117,9 @@ def main() -> None:
     default_store().index()  # read and index the file once, as the server does
     text = long_message(args.chars)
     short = "Workshops in Dresden?"
-    print(f"{args.events} events, message of {len(text)} characters (median of {args.runs})")
+    print(
+        f"{args.events} events, message of {len(text)} characters (median of {args.runs})"
+    )
     for name, action, intent in [
         ("details (title matching)", ActionEventDetails(), "ask_event_details"),
         ("search (whole-text reading)", ActionSearchEvents(), "ask_events"),
