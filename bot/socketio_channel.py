@@ -142,6 +142,19 @@ def _session_id(data: Any) -> Optional[str]:
         return None
 
 
+class WidgetOutput(SocketIOOutput):
+    """Rasa's socket.io output, with custom JSON sent as the event's data.
+
+    Rasa 3.6 passes a response's ``custom`` part to ``emit`` as keyword arguments,
+    which fails for any key emit does not know ({"conversation_deleted": true}).
+    """
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any
+    ) -> None:
+        await self.sio.emit(self.bot_message_evt, json_message, room=recipient_id)
+
+
 class ValidatedSocketIOInput(SocketIOInput):
     """socket.io with checked events (see the module docstring)."""
 
@@ -238,7 +251,7 @@ class ValidatedSocketIOInput(SocketIOInput):
             await on_new_message(
                 UserMessage(
                     text,
-                    SocketIOOutput(sio, self.bot_message_evt),
+                    WidgetOutput(sio, self.bot_message_evt),
                     conversation,
                     input_channel=self.name(),
                     metadata=metadata or {},

@@ -428,6 +428,17 @@ class TelegramInput(InputChannel):
         )
         for payload in COMMAND_PAYLOADS.get(command.lower(), []):
             await self._ask_rasa(update, payload)
+        if command.lower() == "start" and update.effective_chat is not None:
+            # Once, when someone starts the bot: what not to share, how to delete.
+            language = await conversation_language(
+                self._tracker_store,
+                _conversation(update.effective_chat),
+                _language_of(update),
+            )
+            await self.application.bot.send_message(
+                chat_id=update.effective_chat.id,
+                text=message("telegram_privacy_notice", language),
+            )
 
     async def _language(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE

@@ -178,3 +178,51 @@ def test_a_confirmation_out_of_context_asks_first(bot, domain):
     answer = bot.rest(user, "/confirm_delete")
     assert answer[0]["text"] == text_of(domain, "utter_confirm_delete", "en")
     assert stored_events(bot, user) > before
+
+
+# ------------------------------------------------ doors of the servers (issue 15)
+
+
+def test_browsers_may_call_only_from_allowed_origins(bot):
+    """CORS was "*": any web site could call the servers from its visitors'
+    browsers. By default only the server's own origin may (OFR_CORS_ORIGINS)."""
+    import requests
+
+    url = f"{bot.url}/webhooks/rest/webhook"
+    preflight = {"Access-Control-Request-Method": "POST"}
+    own = f"http://localhost:{bot.rasa_port}"
+    allowed = requests.options(url, headers={**preflight, "Origin": own}, timeout=10)
+    assert allowed.headers.get("Access-Control-Allow-Origin") == own
+    foreign = requests.options(
+        url, headers={**preflight, "Origin": "https://evil.example"}, timeout=10
+    )
+    assert "Access-Control-Allow-Origin" not in foreign.headers
+
+
+def outward_address() -> str:
+    """An address of this machine that is not loopback."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent for UDP connect
+        return probe.getsockname()[0]
+
+
+def test_the_action_server_listens_on_loopback_with_a_small_body_limit(bot):
+    """The action server listened on all interfaces, unauthenticated, with Sanic's
+    100 MB body limit."""
+    import socket
+
+    address = outward_address()
+    if address.startswith("127."):
+        pytest.skip("this machine has no address but loopback")
+    with pytest.raises(OSError):
+        socket.create_connection((address, bot.action_port), timeout=5).close()
+    # A 3 MiB body is refused as soon as its length is announced.
+    with socket.create_connection(("127.0.0.1", bot.action_port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /webhook HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 3145728\r\n\r\n"
+        )
+        reply = sock.recv(200)
+    assert reply.startswith(b"HTTP/1.1 413"), reply

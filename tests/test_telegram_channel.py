@@ -472,3 +472,13 @@ def test_rest_limits_each_conversation_and_each_address(bot):
         answer = bot.rest(f"crowd-{number}", "Was ist OFR?")
         refused += answer[0]["text"] == note("too_fast", "de")
     assert refused > 0
+
+
+def test_start_ends_with_the_privacy_notice(bot, telegram):
+    from actions.messages import message
+
+    chat = next(_ids)
+    post(bot, message_update(chat, "/start", language="en"))
+    sent = [m["text"] for m in texts_to(telegram, chat)]
+    assert len(sent) >= 3  # greeting, what the bot can do, the notice
+    assert sent[-1] == message("telegram_privacy_notice", "en")

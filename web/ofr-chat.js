@@ -24,7 +24,7 @@
       you: "You",
       bot: "OFR assistant",
       offline: "Connecting…",
-      intro: "Ask me about Option Freiwillige Rückkehr (OFR)."
+      intro: "Ask me about Option Freiwillige Rückkehr (OFR).\nPlease do not write personal data about clients here. To delete this conversation, write “delete my data”."
     },
     de: {
       title: "OFR-Assistent",
@@ -36,7 +36,7 @@
       you: "Sie",
       bot: "OFR-Assistent",
       offline: "Verbindung wird aufgebaut…",
-      intro: "Fragen Sie mich zu „Option Freiwillige Rückkehr“ (OFR)."
+      intro: "Fragen Sie mich zu „Option Freiwillige Rückkehr“ (OFR).\nBitte schreiben Sie hier keine personenbezogenen Daten über Klientinnen und Klienten. Um dieses Gespräch zu löschen, schreiben Sie „Lösche meine Daten“."
     }
   };
 
