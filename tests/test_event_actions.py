@@ -506,3 +506,21 @@ async def test_the_recent_period_is_named_in_the_users_language(dispatcher, doma
         "Ich kenne keine vergangenen OFR-Veranstaltungen in Neu-Ulm "
         "(in den letzten drei Monaten)."
     )
+
+
+def test_title_matching_work_does_not_grow_with_message_times_titles(all_events):
+    """Issue 15 (8): titles were matched with difflib over every word of the message,
+    every title word and every event (2.5 s for a 400-word message at 100 events).
+    Now each title's words are computed once, and a message costs one pass over its
+    own words plus one set intersection per event (bench/action_cost.py times it:
+    about 20 ms for 2,000 characters at 1,000 events)."""
+    from actions.event_actions import _by_title, _title_words
+
+    many = list(all_events) * (1000 // len(all_events) + 1)
+    words = "Ich suche den Workshop zur Reintegration in Dresden und Umgebung. " * 30
+    _by_title("warm up the title cache " + words, many)
+    before = _title_words.cache_info()
+    _by_title("another long message " + words, many)
+    after = _title_words.cache_info()
+    assert after.misses - before.misses == 1  # only the new message itself
+    assert after.hits - before.hits == len(many)  # one lookup per event
