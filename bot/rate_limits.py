@@ -4,8 +4,8 @@ A few senders writing as fast as they can would take the Rasa server's and the
 action server's time from everybody else. Each channel asks ``RateLimits.allow``
 before a message goes to the assistant; a message over the limit gets a polite
 "please slow down" in the conversation's language (``input_too_fast``), never an
-error status. Limits are token buckets: a burst of ``burst`` messages, then
-``per_minute`` a minute. They hold per Rasa instance; in the cluster nginx limits
+error status. Limits are token buckets: a burst of half a minute's messages
+(at least 5), then ``per_minute`` a minute. They hold per Rasa instance; in the cluster nginx limits
 each address across instances too (``limit_req``, deploy/nginx.conf.template).
 
 Settings (messages per minute, 0 turns a limit off):
@@ -95,9 +95,9 @@ class RateLimits:
 
     @staticmethod
     def _buckets(per_minute: int, clock: Callable[[], float]) -> Optional[TokenBuckets]:
-        # A burst of a third of a minute's messages: a few quick questions are fine.
+        # A burst of half a minute's messages: quick button presses are fine.
         return (
-            TokenBuckets(per_minute, max(3, per_minute // 3), clock)
+            TokenBuckets(per_minute, max(5, per_minute // 2), clock)
             if per_minute
             else None
         )

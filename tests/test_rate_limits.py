@@ -42,11 +42,12 @@ def test_memory_is_capped():
 def test_conversation_and_address_limits_both_apply():
     clock = Clock()
     limits = RateLimits(per_conversation=9, per_address=30, clock=clock)
-    assert sum(limits.allow("rest:a", "10.0.0.1") for _ in range(5)) == 3
+    # Bursts of 5 per conversation and 15 per address.
+    assert sum(limits.allow("rest:a", "10.0.0.1") for _ in range(7)) == 5
     # Every message counts for its address, answered or not: of the address's
-    # burst of 10, five are left for other conversations.
+    # burst of 15, eight are left for other conversations.
     allowed = sum(limits.allow(f"rest:{n}", "10.0.0.1") for n in range(20))
-    assert allowed == 5
+    assert allowed == 8
     assert limits.allow("rest:z", "10.0.0.2")
 
 
