@@ -1,9 +1,10 @@
 """NLU component: "is there an event on Perspektive Heimat?" is an event question.
 
 The names of the partners' programmes weigh so much in the classifier that a question
-about events on a programme gets the programme's description. When a programme
-intent wins but the message asks about an event (an event word in it), this
-component ranks ``ask_events`` first; the events search then reads the programme as
+about events on a programme gets the programme's description, or comes out unsure
+between the two. When a programme intent wins, or ``ask_events`` wins with a
+programme intent second, and the message asks about an event (an event word in
+it), this component ranks ``ask_events`` first with both confidences; the events search then reads the programme as
 the topic, and offers the programme's own answer when no event matches.
 """
 
@@ -55,23 +56,32 @@ class EventTopicIntent(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            intent = message.get(INTENT) or {}
-            if intent.get("name") not in PROGRAMME_INTENTS:
+            ranking = message.get(INTENT_RANKING) or []
+            top_two = {entry["name"]: entry["confidence"] for entry in ranking[:2]}
+            programmes = [name for name in top_two if name in PROGRAMME_INTENTS]
+            intent = (message.get(INTENT) or {}).get("name")
+            if intent not in PROGRAMME_INTENTS and not (
+                intent == EVENT_INTENT and programmes
+            ):
                 continue
             if not asks_for_events(message.get(TEXT) or ""):
                 continue
-            # The two swap places: the programme keeps what ask_events had, so the
-            # fallback does not see two equally likely intents.
-            ranking = message.get(INTENT_RANKING) or []
+            # "Events" and "the programme" are two readings of one question: events
+            # on the programme. ask_events gets both confidences, so that neither a
+            # low score nor two close ones send the question to the fallback.
+            programme = intent if intent in PROGRAMME_INTENTS else programmes[0]
             events_confidence = next(
                 (r["confidence"] for r in ranking if r["name"] == EVENT_INTENT), 0.0
             )
-            chosen = {"name": EVENT_INTENT, "confidence": intent.get("confidence", 1.0)}
-            demoted = {"name": intent["name"], "confidence": events_confidence}
-            rest = [
-                r for r in ranking if r["name"] not in (EVENT_INTENT, intent["name"])
-            ]
-            ranked = sorted([demoted, *rest], key=lambda r: -r["confidence"])
+            programme_confidence = next(
+                (r["confidence"] for r in ranking if r["name"] == programme), 0.0
+            )
+            chosen = {
+                "name": EVENT_INTENT,
+                "confidence": min(1.0, events_confidence + programme_confidence),
+            }
+            absorbed = {"name": programme, "confidence": 0.0}
+            rest = [r for r in ranking if r["name"] not in (EVENT_INTENT, programme)]
             message.set(INTENT, chosen, add_to_output=True)
-            message.set(INTENT_RANKING, [chosen, *ranked], add_to_output=True)
+            message.set(INTENT_RANKING, [chosen, *rest, absorbed], add_to_output=True)
         return messages
