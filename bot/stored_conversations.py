@@ -23,7 +23,7 @@ from rasa.core.tracker_store import (  # noqa: E402
 )
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config  # noqa: E402
 
-from bot.conversation_ids import channel_of, conversation_id  # noqa: E402
+from bot.conversation_ids import CHANNELS, channel_of, conversation_id  # noqa: E402
 
 Events = List[Dict[str, Any]]
 # Event types that matter for reading a conversation back (SQL ``type_name``).
@@ -217,7 +217,7 @@ class SQLConversations:
                     .order_by(events.id.desc())
                     .limit(1)
                 ).scalar()
-                new_id = conversation_id(_channel_in(last_user), sender_id)
+                new_id = conversation_id(_channel_in(_parsed(last_user)), sender_id)
                 taken = connection.execute(
                     sa.select(events.id).where(events.sender_id == new_id).limit(1)
                 ).first()
@@ -234,13 +234,18 @@ class SQLConversations:
         return moved, left
 
 
-def _channel_in(user_event_data: Optional[str]) -> str:
-    """The channel a stored user message came in on (REST for anything else)."""
+def _parsed(data: Optional[str]) -> Dict[str, Any]:
     try:
-        channel = json.loads(user_event_data or "{}").get("input_channel")
-    except (ValueError, AttributeError):
-        channel = None
-    return channel if channel in ("telegram", "socketio") else "rest"
+        event = json.loads(data or "{}")
+    except ValueError:
+        return {}
+    return event if isinstance(event, dict) else {}
+
+
+def _channel_in(user_event: Dict[str, Any]) -> str:
+    """The channel a stored user message came in on (REST for anything else)."""
+    channel = user_event.get("input_channel")
+    return channel if channel in CHANNELS else "rest"
 
 
 def _as_event(row: Any) -> Dict[str, Any]:
@@ -339,7 +344,7 @@ class RedisConversations:
             if channel_of(sender_id) is not None:
                 continue
             users = [event for event in events if event.get("event") == "user"]
-            channel = _channel_in(json.dumps(users[-1]) if users else None)
+            channel = _channel_in(users[-1] if users else {})
             new_id = conversation_id(channel, sender_id)
             if dry_run:
                 moved += 1
