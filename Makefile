@@ -4,8 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 MODEL := models/ofr.tar.gz
-MODEL_INPUTS := config.yml domain.yml bot/language_detector.py bot/spacy_tokenizer.py \
-	bot/spacy_pipelines.py bot/question_focus.py bot/known_names.yml bot/event_topic_intent.py \
+MODEL_INPUTS := config.yml domain.yml $(wildcard bot/nlu/*.py bot/nlu/*.yml) \
 	$(shell find data -name '*.yml' ! -name events.yml 2>/dev/null)
 
 # Quieter TensorFlow and no telemetry.
@@ -21,7 +20,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt constraints.txt node_modules/.installed
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml node_modules/.installed
 	@scripts/install.sh requirements.txt
 	@touch $@
 
@@ -70,34 +69,33 @@ ARGS ?=
 
 Q ?=
 read-question: $(VENV)/.installed ## Show how an event question is read (Q="webinars in bavaria?")
-	@$(PY) scripts/read_question.py $(ARGS) "$(Q)"
+	@$(PY) -m ofr_tools.read_question $(ARGS) "$(Q)"
 
 unanswered: $(VENV)/.installed ## List questions the bot could not answer (ARGS="--since 7 --format csv")
-	@$(PY) scripts/unanswered.py $(ARGS)
+	@$(PY) -m ofr_tools.unanswered $(ARGS)
 
 purge: $(VENV)/.installed ## Delete conversations idle for more than DAYS days (default 90; ARGS=--dry-run)
-	@$(PY) scripts/purge.py --days $(DAYS) $(ARGS)
+	@$(PY) -m ofr_tools.purge --days $(DAYS) $(ARGS)
 
 migrate-ids: $(VENV)/.installed ## Once, bot stopped: move conversations stored before 2026-11-29 to <channel>:<id> (ARGS=--dry-run)
-	@$(PY) scripts/migrate_conversation_ids.py $(ARGS)
+	@$(PY) -m ofr_tools.migrate_ids $(ARGS)
 
 publish: $(VENV)/.installed ## Switch the running bot to models/ofr.tar.gz without a restart
-	$(PY) scripts/publish.py $(MODEL)
+	$(PY) -m ofr_tools.publish $(MODEL)
 
 validate: $(VENV)/.installed ## Check training data, domain, stories and the events file
-	$(PY) scripts/check_project.py
+	$(PY) -m ofr_tools.check_project
 	$(RASA) data validate --fail-on-warnings
-	$(PY) scripts/check_events.py
 
 evaluate: $(VENV)/.installed-dev $(MODEL) ## Write reports/evaluation.md: NLU per language and intent, errors, confusion matrices, story tests
-	$(PY) scripts/evaluate.py --model $(MODEL)
+	$(PY) -m ofr_tools.evaluate --model $(MODEL)
 
 lint: $(VENV)/.installed-dev ## ruff lint and format check
-	$(VENV)/bin/ruff check bot actions tests bench scripts
-	$(VENV)/bin/ruff format --check bot actions tests bench scripts
+	$(VENV)/bin/ruff check bot actions ofr ofr_tools tests bench
+	$(VENV)/bin/ruff format --check bot actions ofr ofr_tools tests bench
 
 format: $(VENV)/.installed-dev ## Format the code with ruff
-	$(VENV)/bin/ruff format bot actions tests bench scripts
+	$(VENV)/bin/ruff format bot actions ofr ofr_tools tests bench
 
 test: $(VENV)/.installed-dev $(MODEL) /usr/bin/chromium /usr/sbin/nginx ## Everything: lint, validate, pytest, held-out NLU, story tests
 	$(MAKE) lint validate
@@ -123,4 +121,4 @@ clean: ## Remove models, reports and caches (keeps .venv)
 	rm -rf models reports results .rasa .pytest_cache .ruff_cache tests/artifacts
 
 telegram-polling: $(VENV)/.installed ## Poll Telegram and feed the bot started by `make run`
-	$(PY) -m bot.telegram_polling
+	$(PY) -m bot.channels.telegram.polling

@@ -8,8 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.language import conversation_language
-from actions.messages import message
+from ofr.language import answer_language
+from ofr.messages import message
 
 MAX_CHOICES = 3
 # Below this confidence an intent is no real candidate.
@@ -61,7 +61,7 @@ class ActionDidYouMean(Action):
         tracker: Tracker,
         domain: Dict[str, Any],
     ) -> List[EventType]:
-        language = conversation_language(tracker)
+        language = answer_language(tracker)
         choices = candidates(tracker.latest_message or {})
         if not choices:
             dispatcher.utter_message(response="utter_rephrase")

@@ -12,20 +12,17 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import event_format, settings
-from actions.event_index import EventIndex
-from actions.event_query import RECENT_LABEL, read_question
-from actions.event_search import (
-    EventFilter,
-    matches,
-    search,
-    today_in_berlin,
-    upcoming,
-)
-from actions.events_store import Event, default_store
-from actions.language import conversation_language
-from actions.messages import message
-from actions.places import fold
+from ofr import settings
+from ofr.events import formatting as event_format
+from ofr.events.event_filter import EventFilter, matches
+from ofr.events.index import EventIndex
+from ofr.events.model import Event
+from ofr.events.places import fold
+from ofr.events.query import RECENT_LABEL, read_question
+from ofr.events.search import search, today_in_berlin, upcoming
+from ofr.events.store import default_store
+from ofr.language import answer_language
+from ofr.messages import message
 
 PAST_LIMIT = 8
 
@@ -154,7 +151,7 @@ class ActionSearchEvents(Action):
         tracker: Tracker,
         domain: Dict[str, Any],
     ) -> List[EventType]:
-        language = conversation_language(tracker)
+        language = answer_language(tracker)
         return answer(dispatcher, wanted_filter(tracker, language), language)
 
 
@@ -170,7 +167,7 @@ class ActionMoreEvents(Action):
         tracker: Tracker,
         domain: Dict[str, Any],
     ) -> List[EventType]:
-        language = conversation_language(tracker)
+        language = answer_language(tracker)
         wanted = EventFilter.from_slot(tracker.get_slot("event_filter"))
         offset = int(tracker.get_slot("event_offset") or 0)
         if wanted.looks_back:
@@ -400,7 +397,7 @@ class ActionPastEvents(Action):
         tracker: Tracker,
         domain: Dict[str, Any],
     ) -> List[EventType]:
-        language = conversation_language(tracker)
+        language = answer_language(tracker)
         wanted = wanted_filter(tracker, language, intent="ask_past_events")
         return answer(dispatcher, wanted, language)
 
@@ -454,7 +451,7 @@ class ActionEventDetails(Action):
         tracker: Tracker,
         domain: Dict[str, Any],
     ) -> List[EventType]:
-        language = conversation_language(tracker)
+        language = answer_language(tracker)
         store = default_store()
         index = store.index()
         moment = now()

@@ -8,8 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.language import conversation_language, normalise, requested_language
-from actions.messages import message
+from ofr.language import answer_language, language_code, requested_language
+from ofr.messages import message
 
 
 class ActionSessionStart(Action):
@@ -27,10 +27,12 @@ class ActionSessionStart(Action):
         events: List[EventType] = [SessionStarted()]
         metadata = tracker.get_slot("session_started_metadata") or {}
         hinted = (
-            normalise(metadata.get("language")) if isinstance(metadata, dict) else None
+            language_code(metadata.get("language"))
+            if isinstance(metadata, dict)
+            else None
         )
         # A returning user keeps the language of the previous session.
-        language = hinted or normalise(tracker.get_slot("language"))
+        language = hinted or language_code(tracker.get_slot("language"))
         if language:
             events.append(SlotSet("language", language))
         events.append(ActionExecuted("action_listen"))
@@ -51,7 +53,7 @@ class ActionSwitchLanguage(Action):
     ) -> List[EventType]:
         entity = next(tracker.get_latest_entity_values("language"), None)
         text = tracker.latest_message.get("text") or ""
-        language = normalise(entity) or requested_language(text)
-        language = language or conversation_language(tracker)
+        language = language_code(entity) or requested_language(text)
+        language = language or answer_language(tracker)
         dispatcher.utter_message(text=message("language_switched", language))
         return [SlotSet("language", language)]

@@ -17,13 +17,10 @@ import asyncio
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 CITIES = [
     "Hamburg",
@@ -112,7 +109,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp())
     os.environ["OFR_EVENTS_FILE"] = str(events_file(folder, args.events))
     from actions.event_actions import ActionEventDetails, ActionSearchEvents
-    from actions.events_store import default_store
+    from ofr.events.store import default_store
 
     default_store().index()  # read and index the file once, as the server does
     text = long_message(args.chars)

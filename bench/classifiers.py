@@ -4,7 +4,7 @@
 
 Each variant replaces the intent classifier of config.yml (everything else stays),
 trains an NLU-only model into a temporary folder with an empty cache, and is
-evaluated on all held-out sets (bot/evaluation.py). Prints a table; never fails on
+evaluated on all held-out sets (ofr_tools/evaluation.py). Prints a table; never fails on
 the numbers. Takes a few minutes per variant on the 2-core machine.
 """
 
@@ -15,7 +15,6 @@ import copy
 import logging
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 Pipeline = List[Dict[str, Any]]
-ENSEMBLE = "bot.intent_ensemble.IntentEnsemble"
+ENSEMBLE = "bot.nlu.intent_ensemble.IntentEnsemble"
 
 
 def _replace_diet(pipeline: Pipeline, *replacements: Dict[str, Any]) -> Pipeline:
@@ -103,7 +102,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="variant names to run")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
     logging.disable(logging.WARNING)
     import structlog
 
@@ -111,7 +109,7 @@ def main() -> None:
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING)
     )
-    from bot.evaluation import evaluate
+    from ofr_tools.evaluation import evaluate
 
     base = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
     rows = []

@@ -54,8 +54,8 @@ RASA = str(VENV / "bin" / "rasa")
 PYTHON = str(VENV / "bin" / "python")
 LOAD = ROOT / "bench" / "load.py"
 BASELINE_CONVERSATIONS = ROOT / "bench" / "baseline_conversations.yml"
-# What `rasa train` needs of the OFR project (bot/ imports actions/).
-OFR_FILES = ["config.yml", "domain.yml", "data", "bot", "actions"]
+# What `rasa train` needs of the OFR project (bot/ imports ofr/).
+OFR_FILES = ["config.yml", "domain.yml", "data", "bot", "ofr"]
 CHANGED_NLU_FILE = Path("data/nlu/en/chitchat.yml")
 REST_PATH = "/webhooks/rest/webhook"
 
@@ -66,7 +66,7 @@ ENV = {
     "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0"),
     "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
     # The load comes from one address as fast as it can: the limits meant for single
-    # senders would measure themselves (bot/rate_limits.py).
+    # senders would measure themselves (bot/channels/rate_limits.py).
     "OFR_RATE_PER_CONVERSATION": "0",
     "OFR_RATE_PER_ADDRESS": "0",
 }
@@ -283,7 +283,9 @@ def first_answer(server: Server, message: str, limit: float = 300) -> None:
     pids = descendants(server.process.pid) + [server.process.pid]
     for pid in pids:
         line = command_line(pid)
-        if "rasa_serve.py run" in line or re.search(r"rasa run\b(?! actions)", line):
+        if "ofr_tools.rasa_serve run" in line or re.search(
+            r"rasa run\b(?! actions)", line
+        ):
             server.rasa_pid = server.rasa_pid or pid
         elif "rasa run actions" in line:
             server.other_pids.append(pid)

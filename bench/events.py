@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
@@ -21,11 +20,10 @@ from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from actions import events_store  # noqa: E402
-from actions.event_search import EventFilter, search  # noqa: E402
-from actions.periods import parse_period  # noqa: E402
+from ofr.events import store as events_store
+from ofr.events.event_filter import EventFilter
+from ofr.events.periods import parse_period
+from ofr.events.search import search
 
 CITIES = [
     ("Hamburg", "Hamburg"),

@@ -49,7 +49,7 @@ import yaml
 
 REST_PATH = "/webhooks/rest/webhook"
 # Counted apart: what the OFR bot says instead of an answer when a custom action
-# failed or took longer than OFR_ACTION_TIMEOUT (bot/action_fallback.py).
+# failed or took longer than OFR_ACTION_TIMEOUT (bot/rasa_patches/action_fallback.py).
 APOLOGY_MESSAGE = "action_unavailable"
 
 # Realistic OFR conversations: the first message of each list opens, the others are
@@ -410,8 +410,8 @@ async def run_row(plan: Plan, concurrency: int) -> Row:
 
 
 def ofr_apologies() -> tuple:
-    """The OFR bot's answers when an action failed or timed out (actions/messages.yml)."""
-    messages = Path(__file__).resolve().parent.parent / "actions" / "messages.yml"
+    """The OFR bot's answers when an action failed or timed out (ofr/messages.yml)."""
+    messages = Path(__file__).resolve().parent.parent / "ofr" / "messages.yml"
     try:
         texts = yaml.safe_load(messages.read_text(encoding="utf-8"))[APOLOGY_MESSAGE]
         return tuple(texts.values())
@@ -493,7 +493,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "--apology",
         action="append",
         help="an answer text counted as an apology, not an answer (repeatable; "
-        f"default with the OFR questions: {APOLOGY_MESSAGE} from actions/messages.yml)",
+        f"default with the OFR questions: {APOLOGY_MESSAGE} from ofr/messages.yml)",
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--output", type=Path, help="also write the rows as JSON")

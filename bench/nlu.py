@@ -10,16 +10,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 
 import structlog
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from bot.evaluation import evaluate  # noqa: E402
+from ofr_tools.evaluation import evaluate
 
 
 def main() -> None:

@@ -1,13 +1,10 @@
-"""Rasa-side extensions of the OFR assistant: NLU components and input channels.
+"""The Rasa side of the OFR assistant, by role (docs/architecture.md).
 
-Importing any of them also adjusts Rasa's custom-action calls: a failing action
-server answers with an apology instead of silence (bot/action_fallback.py), and
-replies are checked with a schema validator built once (bot/action_response_check.py),
-and stored events find their classes without a search each time (bot/event_types.py).
+- ``bot.channels``: input and output channels named in credentials.yml;
+- ``bot.nlu``: the NLU components named in config.yml;
+- ``bot.storage``: tracker store, lock store and erasing a conversation (endpoints.yml);
+- ``bot.rasa_patches``: every change to Rasa's own code, installed by ``bot.channels``
+  and ``bot.nlu`` when Rasa imports them.
+
+Importing ``bot`` itself changes nothing.
 """
-
-from bot import action_fallback, action_response_check, event_types
-
-action_fallback.install()
-action_response_check.install()
-event_types.install()

@@ -58,7 +58,7 @@ if [[ -n ${TELEGRAM_TOKEN:-} ]]; then
   cp credentials.yml "$credentials"
   telegram_note="Telegram: on (webhook /webhooks/telegram/webhook)"
 else
-  grep -v "^bot.telegram_channel.TelegramInput:" credentials.yml > "$credentials"
+  grep -v "^bot.channels.telegram.channel.TelegramInput:" credentials.yml > "$credentials"
   telegram_note="Telegram: off (set TELEGRAM_TOKEN and TELEGRAM_WEBHOOK_SECRET to enable it)"
 fi
 endpoints="$var_dir/endpoints.yml"
@@ -67,7 +67,7 @@ action_url=${ACTION_SERVER_URL:-http://127.0.0.1:$action_port/webhook}
 sed -e "s#http://localhost:5055/webhook#$action_url#" -e "s#db: var/tracker.db#db: $var_dir/tracker.db#" \
   "${OFR_ENDPOINTS:-endpoints.yml}" > "$endpoints"
 
-# The token for `make publish` (bot/model_channel.py): from the environment, or one
+# The token for `make publish` (bot/channels/model.py): from the environment, or one
 # generated once and kept in the var folder, readable only by this user.
 if [[ -z ${OFR_ADMIN_TOKEN:-} ]]; then
   token_file="$var_dir/admin-token"
@@ -86,7 +86,7 @@ if [[ ${RASA_ENABLE_API:-} == 1 || ${RASA_ENABLE_API:-} == true ]]; then
     echo "RASA_ENABLE_API is set but RASA_AUTH_TOKEN is not: set it to a long random string, then run make run again." >&2
     exit 1
   fi
-  # The token reaches Rasa through the environment (scripts/rasa_serve.py), never
+  # The token reaches Rasa through the environment (ofr_tools/rasa_serve.py), never
   # on a command line that every user of the machine can read with ps.
   api_args=(--enable-api)
   export RASA_AUTH_TOKEN
@@ -143,7 +143,7 @@ fi
 # Sanic reads whole request bodies (default limit 100 MB) before any channel sees them;
 # only the Rasa server gets the limit (the action server receives whole conversations).
 SANIC_REQUEST_MAX_SIZE=${SANIC_REQUEST_MAX_SIZE:-1048576} \
-  "$venv/bin/python" scripts/rasa_serve.py run --model "$model" --endpoints "$endpoints" \
+  "$venv/bin/python" -m ofr_tools.rasa_serve run --model "$model" --endpoints "$endpoints" \
   --credentials "$credentials" --interface "${OFR_RASA_ADDR:-0.0.0.0}" --port "$rasa_port" \
   --cors "${cors_origins[@]}" "${api_args[@]}" >"$var_dir/rasa.log" 2>&1 &
 pids+=($!)

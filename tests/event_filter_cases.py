@@ -15,9 +15,9 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
-from actions.event_query import read_question
-from actions.event_search import EventFilter
-from actions.periods import Period
+from ofr.events.event_filter import EventFilter
+from ofr.events.periods import Period
+from ofr.events.query import read_question
 
 FOLDER = Path(__file__).parent / "event_questions"
 

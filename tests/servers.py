@@ -46,7 +46,7 @@ class Servers:
         """The process id of the Rasa server that scripts/run.sh started."""
         assert self.process is not None
         for pid in child_pids(self.process.pid):
-            if "rasa_serve.py run --model" in command_line(pid):
+            if "ofr_tools.rasa_serve run --model" in command_line(pid):
                 return pid
         raise RuntimeError("No Rasa server process under scripts/run.sh")
 

@@ -1,11 +1,11 @@
-"""bot/action_connection.py: custom-action calls reuse one open connection."""
+"""bot/rasa_patches/action_connection.py: custom-action calls reuse one open connection."""
 
 from __future__ import annotations
 
 from aiohttp import web
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.action_connection import keep_alive
+from bot.rasa_patches.action_connection import keep_alive
 
 
 async def test_calls_share_one_connection():

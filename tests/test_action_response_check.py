@@ -6,7 +6,7 @@ import pytest
 from jsonschema import ValidationError, validate
 from rasa.core.actions.action import RemoteAction
 
-from bot.action_response_check import validate_action_result
+from bot.rasa_patches.action_response_check import validate_action_result
 
 SPEC = RemoteAction.action_response_format_spec()
 GOOD = [
@@ -39,6 +39,6 @@ def test_invalid_replies_fail_like_rasa(reply):
 
 
 def test_installed_on_rasas_remote_action():
-    import bot  # noqa: F401  (installs on import)
+    import bot.channels  # noqa: F401  (installs the patches on import)
 
     assert RemoteAction._validate_action_result is validate_action_result

@@ -6,8 +6,8 @@ from datetime import date, datetime, timezone
 
 from icalendar import Calendar
 
-from actions.calendar_file import ics
-from actions.events_store import EventsStore
+from ofr.events.calendar import ics
+from ofr.events.store import EventsStore
 from tests.conftest import ROOT
 
 EVENTS = {

@@ -1,9 +1,8 @@
-"""scripts/check_project.py: each test breaks a copy of the project one way and
+"""ofr_tools/check_project.py: each test breaks a copy of the project one way and
 expects one line ``file:line: ...`` that points at the problem."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -12,13 +11,9 @@ from typing import List, Tuple
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "scripts" / "check_project.py"
+from ofr_tools import check_project
 
-_spec = importlib.util.spec_from_file_location("check_project", SCRIPT)
-check_project = importlib.util.module_from_spec(_spec)
-sys.modules["check_project"] = check_project  # dataclasses look their module up
-_spec.loader.exec_module(check_project)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -62,7 +57,10 @@ def keep_examples(path: Path, intent: str, count: int) -> int:
 
 def test_the_real_project_passes() -> None:
     result = subprocess.run(
-        [sys.executable, str(SCRIPT)], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "ofr_tools.check_project"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("Project checks passed: ")
@@ -207,10 +205,10 @@ def test_broken_yaml_names_the_file_and_line(project, capsys) -> None:
     assert any(o.startswith("data/nlu/en/contact.yml:") for o in output)
 
 
-def test_normalise_ignores_case_spaces_and_entity_markup() -> None:
-    assert check_project.normalise(
+def test_plain_example_ignores_case_spaces_and_entity_markup() -> None:
+    assert check_project.plain_example(
         ' Events in [München](city)  [online]{"entity": "format"} '
-    ) == check_project.normalise("events in münchen online")
+    ) == check_project.plain_example("events in münchen online")
 
 
 def test_an_intent_without_a_rule(project, capsys) -> None:

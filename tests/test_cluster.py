@@ -381,7 +381,7 @@ def rasa_server_on(port: int) -> int:
     """The process id of the Rasa server listening on ``port``."""
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         line = command_line(int(cmdline.parent.name))
-        if "rasa_serve.py run" in line and f"--port {port} " in f"{line} ":
+        if "ofr_tools.rasa_serve run" in line and f"--port {port} " in f"{line} ":
             return int(cmdline.parent.name)
     raise LookupError(f"no Rasa server on port {port}")
 

@@ -6,7 +6,7 @@ import pytest
 from rasa_sdk import Tracker
 
 from actions.did_you_mean import ActionDidYouMean, candidates
-from actions.messages import message
+from ofr.messages import message
 
 
 def unsure(ranking, language="en") -> Tracker:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation import LanguageReport, Prediction, entity_spans
-from bot.evaluation_report import (
+from ofr_tools.evaluation import LanguageReport, Prediction, entity_spans
+from ofr_tools.evaluation_report import (
     FAILED_STORIES,
     STORY_CONFUSION_MATRIX,
     STORY_LOG,

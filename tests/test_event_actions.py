@@ -13,8 +13,9 @@ from actions.event_actions import (
     ActionPastEvents,
     ActionSearchEvents,
 )
-from actions.event_search import EventFilter, search
-from actions.events_store import EventsStore
+from ofr.events.event_filter import EventFilter
+from ofr.events.search import search
+from ofr.events.store import EventsStore
 from tests.conftest import ROOT, make_tracker
 
 FIXTURE = ROOT / "tests" / "fixtures" / "events.yml"
@@ -88,7 +89,7 @@ def test_filters(all_events, wanted, expected):
 
 
 def test_filters_combine(all_events):
-    from actions.periods import parse_period
+    from ofr.events.periods import parse_period
 
     march = parse_period("im März", "de", NOW.date())
     online_march = EventFilter(format="online", period=march)
@@ -344,7 +345,7 @@ async def test_no_upcoming_event_names_the_latest_and_the_contact(
 
 
 def test_slot_round_trip():
-    from actions.periods import parse_period
+    from ofr.events.periods import parse_period
 
     wanted = EventFilter(
         city="Köln", format="online", period=parse_period("2027", "en")

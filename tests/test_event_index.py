@@ -7,10 +7,11 @@ from datetime import date, datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actions.event_index import EventIndex
-from actions.event_search import EventFilter, matches
-from actions.events_store import Event, EventsStore
-from actions.periods import Period
+from ofr.events.event_filter import EventFilter, matches
+from ofr.events.index import EventIndex
+from ofr.events.model import Event
+from ofr.events.periods import Period
+from ofr.events.store import EventsStore
 from tests.conftest import ROOT
 
 BASE = datetime(2026, 1, 1, tzinfo=timezone.utc)

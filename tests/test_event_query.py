@@ -12,8 +12,8 @@ from datetime import date
 
 import pytest
 
-from actions.event_query import find_place, read_question
-from actions.event_search import EventFilter
+from ofr.events.event_filter import EventFilter
+from ofr.events.query import find_place, read_question
 from tests.event_filter_cases import expected, load_cases, parsed
 
 FLOOR = 0.95

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.event_topic_intent import EventTopicIntent
+from bot.nlu.event_topic_intent import EventTopicIntent
 
 
 def classified(text: str, intent: str) -> Message:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from actions.events_store import EventsFileError, EventsStore, parse_events
+from ofr.events.model import EventsFileError, parse_events
+from ofr.events.store import EventsStore
 from tests.conftest import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "events.yml"
@@ -123,7 +124,7 @@ def test_unchanged_file_is_not_read_again(tmp_path: Path, monkeypatch) -> None:
     store.events()
     calls = []
     monkeypatch.setattr(
-        "actions.events_store.parse_events", lambda p: calls.append(p) or []
+        "ofr.events.store.parse_events", lambda p: calls.append(p) or []
     )
     store.events()
     store.events()

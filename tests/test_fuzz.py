@@ -26,7 +26,7 @@ import websockets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.input_limits import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, note
+from bot.channels.input_limits import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, note
 from tests.fake_telegram import FakeTelegram
 from tests.servers import Servers, resident_mb, running_bot
 

@@ -7,8 +7,8 @@ from typing import Dict, List
 
 import pytest
 
-from bot.evaluation import held_out_texts, near_copy, normalise_example
-from bot.language_detector import read_examples
+from bot.nlu.language_detector import read_examples
+from ofr_tools.evaluation import held_out_texts, near_copy, normalise_example
 from tests.conftest import ROOT
 
 

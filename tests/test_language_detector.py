@@ -9,7 +9,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.language_detector import ENTITY_NAME, LanguageDetectorComponent, words
+from bot.nlu.language_detector import ENTITY_NAME, LanguageDetectorComponent, words
 from tests.conftest import ROOT
 
 
@@ -22,7 +22,7 @@ def detector(tmp_path_factory) -> LanguageDetectorComponent:
             "en": str(ROOT / "data/nlu/en"),
             "de": str(ROOT / "data/nlu/de"),
         },
-        "names_file": str(ROOT / "bot/known_names.yml"),
+        "names_file": str(ROOT / "bot/nlu/known_names.yml"),
         "places_file": str(ROOT / "data/nlu/lookups/places.yml"),
     }
     resource = Resource("language_detector")

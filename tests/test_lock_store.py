@@ -1,4 +1,4 @@
-"""The Redis lock store (bot/lock_store.py) against the real Redis at 127.0.0.1:
+"""The Redis lock store (bot/storage/lock_store.py) against the real Redis at 127.0.0.1:
 two stores stand for two Rasa servers."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import uuid
 import pytest
 import redis
 
-from bot.lock_store import RedisLockStore
+from bot.storage.lock_store import RedisLockStore
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation import LANGUAGES, evaluate
+from ofr_tools.evaluation import LANGUAGES, evaluate
 from tests.event_filter_cases import EVENT_INTENTS, expected, load_cases, parsed
 
 # A regression guard, not the goal (issue 13 asks 0.96): measured 0.928 / 0.924

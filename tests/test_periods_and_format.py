@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from actions.event_format import details, line, when
-from actions.events_store import EventsStore
-from actions.periods import parse_period
+from ofr.events.formatting import details, line, when
+from ofr.events.periods import parse_period
+from ofr.events.store import EventsStore
 from tests.conftest import ROOT
 
 TODAY = date(2026, 11, 25)  # a Wednesday

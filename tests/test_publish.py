@@ -31,7 +31,7 @@ def test_publish_switches_model_while_conversations_go_on(tmp_path):
     with running_bot(tmp_path, env=env) as bot:
         # The token is on no command line (ps shows them to every user).
         lines = [command_line(pid) for pid in child_pids(bot.process.pid)]
-        assert any("rasa_serve.py run" in line for line in lines), lines
+        assert any("ofr_tools.rasa_serve run" in line for line in lines), lines
         assert not any(api_token in line for line in lines)
         # Rasa's own HTTP API is on here, and only with its token.
         assert requests.get(f"{bot.url}/status", timeout=10).status_code == 401
@@ -57,7 +57,7 @@ def test_publish_switches_model_while_conversations_go_on(tmp_path):
             result["run"] = subprocess.run(
                 [
                     str(ROOT / ".venv" / "bin" / "python"),
-                    "scripts/publish.py",
+                    "ofr_tools/publish.py",
                     str(new_model),
                 ],
                 cwd=ROOT,

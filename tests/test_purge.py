@@ -47,8 +47,8 @@ Turn = Tuple[str, str, Optional[str], str]
 
 
 def load_script(name: str) -> Any:
-    """scripts/<name>.py as a module, to call its main() in this process."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    """ofr_tools.<name> as a fresh module, to call its main() in this process."""
+    spec = importlib.util.find_spec(f"ofr_tools.{name}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -57,9 +57,9 @@ def load_script(name: str) -> Any:
 def run_script(
     name: str, *args: str, env: Optional[Dict[str, str]] = None
 ) -> subprocess.CompletedProcess:
-    """scripts/<name>.py as `make` runs it: a separate process in the project."""
+    """ofr_tools.<name> as `make` runs it: a separate process in the project."""
     return subprocess.run(
-        [sys.executable, f"scripts/{name}.py", *args],
+        [sys.executable, "-m", f"ofr_tools.{name}", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -432,7 +432,7 @@ def test_migrate_ids_moves_bare_ids_under_their_channel(kind, request, capsys):
         ("telegram:42", "telegram"),  # the new id is taken: the old one stays
     ]:
         save_from_channel(store, sender, channel)
-    migrate = load_script("migrate_conversation_ids")
+    migrate = load_script("migrate_ids")
     assert migrate.main(["--endpoints", str(endpoints)]) == 0
     output = capsys.readouterr().out
     assert "Moved 4 conversations" in output and "Left 1 " in output

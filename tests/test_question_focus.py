@@ -6,7 +6,7 @@ import pytest
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.question_focus import FULL_TEXT, QuestionFocus, focus
+from bot.nlu.question_focus import FULL_TEXT, QuestionFocus, focus
 
 LONG_EN = (
     "Hi, I work as a volunteer in a shelter in Kassel. "

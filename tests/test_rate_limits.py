@@ -1,10 +1,10 @@
-"""bot/rate_limits.py: token buckets per conversation and per client address."""
+"""bot/channels/rate_limits.py: token buckets per conversation and per client address."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.rate_limits import (
+from bot.channels.rate_limits import (
     MAX_BUCKETS,
     RateLimits,
     RateLimitSettingError,

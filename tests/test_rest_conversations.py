@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from actions.messages import message
+from ofr.messages import message
 from tests.conftest import text_of
 from tests.servers import Servers, running_bot
 

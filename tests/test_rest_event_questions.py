@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 import yaml
 
-from actions.messages import message
+from ofr.messages import message
 from tests.servers import Servers, running_bot
 from tests.test_rest_conversations import text_of
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actions.language import normalise, requested_language
 from actions.session import ActionSessionStart, ActionSwitchLanguage
+from ofr.language import language_code, requested_language
 from tests.conftest import make_tracker
 
 
@@ -71,7 +71,7 @@ async def test_switch_language(
 
 
 def test_language_helpers():
-    assert normalise("EN-us") == "en" and normalise("Deutsch") == "de"
-    assert normalise("") is None and normalise(42) is None
+    assert language_code("EN-us") == "en" and language_code("Deutsch") == "de"
+    assert language_code("") is None and language_code(42) is None
     assert requested_language("Können wir auf Englisch weitermachen?") == "en"
     assert requested_language("english or german?") is None

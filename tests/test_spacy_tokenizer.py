@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.spacy_pipelines import blank_pipeline
-from bot.spacy_tokenizer import BilingualSpacyTokenizer
+from bot.nlu.spacy_pipelines import blank_pipeline
+from bot.nlu.spacy_tokenizer import BilingualSpacyTokenizer
 
 
 def tokenizer() -> BilingualSpacyTokenizer:

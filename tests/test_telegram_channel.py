@@ -384,7 +384,7 @@ def test_forget_asks_then_deletes_the_conversation(bot, telegram, domain):
 
 
 def test_long_answers_are_split_below_the_limit():
-    from bot.telegram_format import split_message
+    from bot.channels.telegram.format import split_message
 
     paragraphs = ["x" * 3000, "y" * 3000, "z" * 100]
     chunks = split_message("\n\n".join(paragraphs))
@@ -395,7 +395,7 @@ def test_long_answers_are_split_below_the_limit():
 
 
 def test_text_is_escaped_for_html():
-    from bot.telegram_format import escape
+    from bot.channels.telegram.format import escape
 
     assert (
         escape("<b>x</b> & https://a.b/?q=1")
@@ -448,7 +448,7 @@ def test_a_rest_request_cannot_change_or_delete_a_telegram_conversation(bot, tel
 def test_a_chat_that_writes_too_fast_is_asked_to_slow_down(bot, telegram):
     """Issue 15: nothing limited incoming messages. 20 a minute per conversation,
     after a burst of 10; over it a polite note in the user's language, no error."""
-    from bot.input_limits import note
+    from bot.channels.input_limits import note
 
     chat = next(_ids)
     for number in range(18):
@@ -460,7 +460,7 @@ def test_a_chat_that_writes_too_fast_is_asked_to_slow_down(bot, telegram):
 
 
 def test_rest_limits_each_conversation_and_each_address(bot):
-    from bot.input_limits import note
+    from bot.channels.input_limits import note
 
     sender = f"hasty-{next(_ids)}"
     answers = [bot.rest(sender, "Was ist OFR?") for _ in range(18)]
@@ -475,7 +475,7 @@ def test_rest_limits_each_conversation_and_each_address(bot):
 
 
 def test_start_ends_with_the_privacy_notice(bot, telegram):
-    from actions.messages import message
+    from ofr.messages import message
 
     chat = next(_ids)
     post(bot, message_update(chat, "/start", language="en"))

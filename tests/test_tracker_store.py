@@ -1,4 +1,4 @@
-"""bot/tracker_store.py and bot/event_types.py: what Rasa's SQL store would store.
+"""bot/storage/tracker_store.py and bot/rasa_patches/event_class_lookup.py: what Rasa's SQL store would store.
 
 The project's store skips Rasa's second read of a conversation on save and the event
 classes are looked up once; both must leave the database exactly as Rasa's own store
@@ -28,8 +28,8 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 
-from bot import event_types
-from bot.tracker_store import STORED_EVENTS, SQLTrackerStore
+from bot.rasa_patches import event_class_lookup as event_types
+from bot.storage.tracker_store import STORED_EVENTS, SQLTrackerStore
 from tests.conftest import ROOT
 from tests.test_purge import postgres_database
 
@@ -211,7 +211,7 @@ def confirmed_deletion(at: float) -> List[Event]:
 
 @pytest.fixture(params=["sqlite", "redis", "in_memory"])
 def erasing_store(request, tmp_path: Path, domain: Domain):
-    from bot import tracker_store as ours
+    from bot.storage import tracker_store as ours
 
     if request.param == "sqlite":
         store = ours.SQLTrackerStore(

@@ -18,13 +18,13 @@ from typing import Dict, Iterator, List
 import pytest
 import yaml
 
-from bot.unanswered import (
+from ofr_tools.unanswered_report import (
     FALLBACK_ACTIONS,
     FALLBACK_INTENTS,
     Unanswered,
     group,
+    grouping_key,
     mask,
-    normalise,
 )
 from tests import test_purge
 from tests.conftest import ROOT
@@ -65,11 +65,11 @@ def test_personal_details_are_masked(text, masked):
 
 
 def test_normalise_folds_case_punctuation_spaces_and_umlauts():
-    assert normalise("  Wie   ist die RÜCKKEHR-Förderung?! ") == (
+    assert grouping_key("  Wie   ist die RÜCKKEHR-Förderung?! ") == (
         "wie ist die rueckkehr foerderung"
     )
-    assert normalise("Rueckkehr") == normalise("Rückkehr")
-    assert normalise("Straße, café") == "strasse cafe"
+    assert grouping_key("Rueckkehr") == grouping_key("Rückkehr")
+    assert grouping_key("Straße, café") == "strasse cafe"
 
 
 def messages(*items: tuple) -> List[Unanswered]:
@@ -273,13 +273,13 @@ def test_markdown_report(sqlite_store, capsys):
 
 
 def test_the_projects_own_store_class_is_understood(tmp_path, rasa_domain, capsys):
-    from bot.tracker_store import SQLTrackerStore
+    from bot.storage.tracker_store import SQLTrackerStore
 
     db = tmp_path / "tracker.db"
     fill(SQLTrackerStore(rasa_domain, dialect="sqlite", db=str(db)))
     endpoints = write_endpoints(
         tmp_path / "endpoints.yml",
-        type="bot.tracker_store.SQLTrackerStore",
+        type="bot.storage.tracker_store.SQLTrackerStore",
         dialect="sqlite",
         db=str(db),
     )

@@ -1,0 +1,9 @@
+"""Input and output channels, named in credentials.yml.
+
+Rasa imports this package when it reads credentials.yml: the patches of Rasa's own
+code (bot/rasa_patches) are installed here, before any channel runs.
+"""
+
+from bot.rasa_patches import install_all
+
+install_all()

@@ -1,0 +1,206 @@
+"""Rasa's REST channel with every request checked before Rasa sees it.
+
+Registered in credentials.yml as ``bot.channels.rest.ValidatedRestInput`` under the
+name "rest", so the route stays ``POST /webhooks/rest/webhook`` and the answer stays
+Rasa's list of bot messages (``?stream=true`` streams them as before).
+
+Rasa's own channel reads fields without checking them and answers 500 to some
+bodies (a JSON list, a number as ``sender``). Here:
+
+- a body over 64 KiB → 413; not JSON (or not UTF-8) → 400; not an object, a
+  missing or mistyped ``sender``/``message``, ``metadata`` not an object → 422;
+- an empty message (once cleaned) or one over 2,000 characters → 200 with a polite
+  note in the conversation's language, Rasa is not asked;
+- any other text is cleaned (``bot.channels.input_limits.clean_text``) and answered by Rasa.
+
+With ``OFR_REST_TOKEN`` set, every request needs ``Authorization: Bearer <token>``
+(401 otherwise): REST is for integrations, not for the public. Without it the route
+is open, which only a local ``make run`` should be (it says so at start).
+
+The conversation is stored as ``rest:<sender>`` (``bot.storage.conversation_ids``): a REST
+request can never reach a Telegram or web chat conversation. Answers name the
+sender as it was sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from asyncio import CancelledError
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Dict, Optional
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import QueueOutputChannel, RestInput
+from rasa.utils.endpoints import bool_arg
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.bearer_token import bearer_token_ok
+from bot.channels.input_limits import (
+    BadRequest,
+    check_sender,
+    clean_text,
+    note,
+    parse_json,
+    stored_language,
+    text_problem,
+)
+from bot.channels.rate_limits import client_address, shared_limits
+from bot.storage.conversation_ids import conversation_id, external_id
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "rest"
+TOKEN_VARIABLE = "OFR_REST_TOKEN"
+_INPUT_CHANNEL = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+@dataclass
+class RestMessage:
+    """A checked request: who sent what, with which metadata."""
+
+    sender: str
+    text: str
+    metadata: Optional[Dict[str, Any]]
+    input_channel: str
+
+
+def read_message(body: Optional[bytes]) -> RestMessage:
+    """The message in a request body, or BadRequest saying what is wrong."""
+    data = parse_json(body)
+    if not isinstance(data, dict):
+        raise BadRequest(422, 'the body must be a JSON object {"sender", "message"}')
+    if "sender" not in data:
+        raise BadRequest(422, "'sender' is missing")
+    sender = check_sender(data["sender"])
+    if "message" not in data:
+        raise BadRequest(422, "'message' is missing")
+    text = data["message"]
+    if not isinstance(text, str):
+        raise BadRequest(422, "'message' must be a string")
+    metadata = data.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise BadRequest(422, "'metadata' must be an object")
+    input_channel = data.get("input_channel") or CHANNEL_NAME
+    if not isinstance(input_channel, str) or not _INPUT_CHANNEL.fullmatch(
+        input_channel
+    ):
+        raise BadRequest(422, "'input_channel' must be a short name")
+    return RestMessage(sender, clean_text(text), metadata, input_channel)
+
+
+class _Answers(CollectingOutputChannel):
+    """Rasa's collected answers, addressed to the sender the client sent."""
+
+    @staticmethod
+    def _message(recipient_id: str, **parts: Any) -> Dict[str, Any]:
+        return CollectingOutputChannel._message(
+            external_id(CHANNEL_NAME, recipient_id), **parts
+        )
+
+
+class _StreamedAnswers(QueueOutputChannel):
+    """Rasa's streamed answers (``?stream=true``), addressed like ``_Answers``."""
+
+    @staticmethod
+    def _message(recipient_id: str, **parts: Any) -> Dict[str, Any]:
+        return _Answers._message(recipient_id, **parts)
+
+
+def _tracker_store(request: Request) -> Any:
+    agent = getattr(request.app.ctx, "agent", None)
+    return getattr(agent, "tracker_store", None)
+
+
+class ValidatedRestInput(RestInput):
+    """``POST /webhooks/rest/webhook`` with checked input (see the module docstring)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL_NAME
+
+    @staticmethod
+    async def on_message_wrapper(
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        text: str,
+        queue: Any,
+        sender_id: str,
+        input_channel: str,
+        metadata: Optional[Dict[str, Any]],
+    ) -> None:
+        collector = _StreamedAnswers(queue)
+        message = UserMessage(
+            text, collector, sender_id, input_channel=input_channel, metadata=metadata
+        )
+        await on_new_message(message)
+        await queue.put("DONE")
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        rest = Blueprint("validated_rest_webhook", __name__)
+
+        @rest.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        token = os.environ.get(TOKEN_VARIABLE, "")
+
+        @rest.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> Any:
+            if token and not bearer_token_ok(request, token):
+                return response.json(
+                    {"error": "send the REST token as 'Authorization: Bearer <token>'"},
+                    status=401,
+                )
+            try:
+                msg = read_message(request.body)
+            except BadRequest as error:
+                return response.json({"error": error.reason}, status=error.status)
+            conversation = conversation_id(CHANNEL_NAME, msg.sender)
+            problem = text_problem(msg.text)
+            address = client_address(request.ip, request.headers.get("X-Real-IP"))
+            if not problem and not shared_limits().allow(conversation, address):
+                problem = "too_fast"
+            if problem:
+                language = await stored_language(
+                    _tracker_store(request),
+                    conversation,
+                    (msg.metadata or {}).get("language"),
+                )
+                return response.json(
+                    [{"recipient_id": msg.sender, "text": note(problem, language)}]
+                )
+            if bool_arg(request, "stream", default=False):
+                return response.stream(
+                    self.stream_response(
+                        on_new_message,
+                        msg.text,
+                        conversation,
+                        msg.input_channel,
+                        msg.metadata,
+                    ),
+                    content_type="text/event-stream",
+                )
+            collector = _Answers()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        msg.text,
+                        collector,
+                        conversation,
+                        input_channel=msg.input_channel,
+                        metadata=msg.metadata,
+                    )
+                )
+            except CancelledError:
+                logger.error("Rasa did not answer a REST message in time.")
+            except Exception:
+                # Logged without the message text (personal data).
+                logger.exception("Rasa failed to handle a REST message.")
+            return response.json(collector.messages)
+
+        return rest

@@ -1,0 +1,305 @@
+"""Rasa's socket.io channel with every event checked before Rasa sees it.
+
+Registered in credentials.yml as ``bot.channels.socketio.ValidatedSocketIOInput``
+with the same options as Rasa's ``socketio`` (the name stays "socketio", the path
+``/socket.io``), so the web chat widget is unchanged.
+
+Rasa's handlers index the event data without checking it; a list, a number or a
+dict ``session_id`` raises inside the handler (python-socketio logs it, the server
+lives on) or reaches the tracker store. Here:
+
+- a packet over 64 KiB is refused by Engine.IO (HTTP 413 for long-polling, the
+  connection is closed for websockets);
+- a long-polling POST that Engine.IO cannot decode, or with packets it does not
+  handle (python-engineio then hangs on the POST and answers 500 to the next one),
+  gets 400;
+  such a websocket frame closes the connection quietly;
+- a Socket.IO packet other than connect, disconnect or a text event is dropped
+  (binary events would wait for attachments, holding memory);
+- ``session_request`` with anything but nothing, ``{}`` or a string ``session_id``
+  starts a fresh session;
+- ``user_uttered`` that is not an object with a string ``message`` (and, with
+  session persistence, a usable ``session_id``) is dropped with a warning; metadata
+  that is not an object (or a JSON string of one) is ignored;
+- an empty message or one over 2,000 characters gets a polite note in the
+  conversation's language; any other text is cleaned and goes to Rasa.
+
+Conversations are stored as ``socketio:<session_id>`` (``bot.storage.conversation_ids``),
+and that is also the room the answers go to. A socket holds one session: a new
+``session_request`` leaves the old room, and a message for another session than the
+socket's own makes that session the socket's one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any, Awaitable, Callable, Dict, List, Optional
+
+from engineio import packet as eio_packet
+from engineio.payload import Payload
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import packet as sio_packet
+
+from bot.channels.input_limits import (
+    MAX_BODY_BYTES,
+    BadRequest,
+    check_json_value,
+    check_sender,
+    clean_text,
+    note,
+    stored_language,
+    text_problem,
+)
+from bot.channels.rate_limits import client_address, shared_limits
+from bot.storage.conversation_ids import channel_of, conversation_id
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "socketio"
+# Engine.IO packets python-engineio handles from a client. Any other (open, ping,
+# noop, unknown) makes it disconnect a long-polling client inside the POST, which
+# then never answers, and the next request on that session gets a 500.
+POLLING_PACKETS = {
+    eio_packet.CLOSE,
+    eio_packet.PONG,
+    eio_packet.MESSAGE,
+    eio_packet.UPGRADE,
+}
+# A websocket upgrade starts with a "2probe" ping.
+WEBSOCKET_PACKETS = POLLING_PACKETS | {eio_packet.PING}
+
+
+def engineio_frame_ok(frame: Any) -> bool:
+    """A websocket frame that python-engineio can safely handle (text only: the web
+    chat sends no binary data)."""
+    if not isinstance(frame, str) or len(frame) > MAX_BODY_BYTES:
+        return False
+    try:
+        return eio_packet.Packet(encoded_packet=frame).packet_type in WEBSOCKET_PACKETS
+    except Exception:  # whatever the decoder trips on: not an Engine.IO packet
+        return False
+
+
+def engineio_payload_ok(body: bytes) -> bool:
+    """A long-polling POST body that python-engineio can safely handle."""
+    try:
+        packets = Payload(encoded_payload=body.decode("utf-8")).packets
+    except Exception:  # whatever the decoder trips on: not an Engine.IO payload
+        return False
+    return all(p.packet_type in POLLING_PACKETS for p in packets)
+
+
+def socketio_packet_ok(data: Any) -> bool:
+    """A Socket.IO packet the server should act on: connect (with an optional auth
+    object), disconnect, or an event whose name is a string."""
+    if not isinstance(data, str):
+        return False
+    try:
+        pkt = sio_packet.Packet(encoded_packet=data)
+    except Exception:  # not a Socket.IO packet
+        return False
+    if pkt.packet_type == sio_packet.CONNECT:
+        return pkt.data is None or isinstance(pkt.data, dict)
+    if pkt.packet_type == sio_packet.DISCONNECT:
+        return True
+    return (
+        pkt.packet_type == sio_packet.EVENT
+        and isinstance(pkt.data, list)
+        and bool(pkt.data)
+        and isinstance(pkt.data[0], str)
+    )
+
+
+def _metadata(value: Any) -> Optional[Dict[str, Any]]:
+    """The event's metadata if it is an object (or a JSON string of one)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            return None
+    if not isinstance(value, dict):
+        return None
+    try:
+        check_json_value(value)
+    except BadRequest:
+        return None
+    return value
+
+
+def _session_id(data: Any) -> Optional[str]:
+    """The usable session id in an event's data, else None."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        return check_sender(data.get("session_id"))
+    except BadRequest:
+        return None
+
+
+class WidgetOutput(SocketIOOutput):
+    """Rasa's socket.io output, with custom JSON sent as the event's data.
+
+    Rasa 3.6 passes a response's ``custom`` part to ``emit`` as keyword arguments,
+    which fails for any key emit does not know ({"conversation_deleted": true}).
+    """
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any
+    ) -> None:
+        await self.sio.emit(self.bot_message_evt, json_message, room=recipient_id)
+
+
+class ValidatedSocketIOInput(SocketIOInput):
+    """socket.io with checked events (see the module docstring)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL_NAME
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        socketio = super().blueprint(on_new_message)
+        sio = self.sio
+        sio.eio.max_http_buffer_size = MAX_BODY_BYTES
+        self._check_packets(sio)
+        namespace = self.namespace or "/"
+        tracker_store: Dict[str, Any] = {}
+
+        @socketio.listener("after_server_start")
+        async def started(app: Any, _: Any) -> None:
+            agent = getattr(app.ctx, "agent", None)
+            tracker_store["store"] = getattr(agent, "tracker_store", None)
+
+        def address_of(sid: str) -> Optional[str]:
+            environ = sio.get_environ(sid, namespace=namespace) or {}
+            request = environ.get("sanic.request")
+            return client_address(
+                getattr(request, "ip", None), environ.get("HTTP_X_REAL_IP")
+            )
+
+        def joined(sid: str) -> List[str]:
+            """The conversation rooms this socket is in (one after a session_request)."""
+            rooms = sio.rooms(sid, namespace=namespace) or []
+            return [room for room in rooms if channel_of(str(room)) == CHANNEL_NAME]
+
+        def join(sid: str, conversation: str) -> None:
+            """Make ``conversation`` the socket's one room: a socket that asks for
+            sessions again and again cannot grow the server's memory."""
+            for room in joined(sid):
+                if room != conversation:
+                    sio.leave_room(sid, room, namespace=namespace)
+            sio.enter_room(sid, conversation, namespace=namespace)
+
+        async def session_request(sid: str, *args: Any) -> None:
+            session = (_session_id(args[0]) if len(args) == 1 else None) or (
+                uuid.uuid4().hex
+            )
+            if self.session_persistence:
+                join(sid, conversation_id(CHANNEL_NAME, session))
+            await sio.emit("session_confirm", session, room=sid, namespace=namespace)
+
+        async def handle_message(sid: str, *args: Any) -> None:
+            data = args[0] if len(args) == 1 else None
+            text = data.get("message") if isinstance(data, dict) else None
+            if not isinstance(text, str):
+                logger.warning(
+                    "Dropped a socket.io %s event: not an object with a string "
+                    "'message'.",
+                    self.user_message_evt,
+                )
+                return
+            if self.session_persistence:
+                session = _session_id(data)
+                if session is None:
+                    logger.warning(
+                        "Dropped a socket.io %s event without a usable session_id.",
+                        self.user_message_evt,
+                    )
+                    return
+            else:
+                session = sid
+            conversation = conversation_id(CHANNEL_NAME, session)
+            if conversation not in joined(sid):
+                # A client that skipped session_request, or changed its session:
+                # the message's session becomes the socket's only one.
+                join(sid, conversation)
+            metadata = _metadata(data.get(self.metadata_key))
+            text = clean_text(text)
+            problem = text_problem(text)
+            if not problem and not shared_limits().allow(conversation, address_of(sid)):
+                problem = "too_fast"
+            if problem:
+                language = await stored_language(
+                    tracker_store.get("store"),
+                    conversation,
+                    (metadata or {}).get("language"),
+                )
+                await sio.emit(
+                    self.bot_message_evt,
+                    {"text": note(problem, language)},
+                    room=conversation,
+                    namespace=namespace,
+                )
+                return
+            await on_new_message(
+                UserMessage(
+                    text,
+                    WidgetOutput(sio, self.bot_message_evt),
+                    conversation,
+                    input_channel=self.name(),
+                    metadata=metadata or {},
+                )
+            )
+
+        sio.on("session_request", session_request, namespace=self.namespace)
+        sio.on(self.user_message_evt, handle_message, namespace=self.namespace)
+        return socketio
+
+    @staticmethod
+    def _check_packets(sio: Any) -> None:
+        """Put the packet checks in front of python-engineio and python-socketio.
+
+        Runs before the blueprint is registered, when the route is created from
+        ``sio.eio.handle_request``.
+        """
+        engineio_request = sio.eio.handle_request
+        socketio_message = sio.eio.handlers["message"]
+
+        async def checked_request(request: Request, *args: Any) -> HTTPResponse:
+            if request.method == "POST" and not engineio_payload_ok(
+                request.body or b""
+            ):
+                return response.text(
+                    "Bad Request: not an Engine.IO payload", status=400
+                )
+            return await engineio_request(request, *args)
+
+        async def checked_message(eio_sid: str, data: Any) -> None:
+            if socketio_packet_ok(data):
+                await socketio_message(eio_sid, data)
+            else:
+                logger.warning("Dropped a malformed Socket.IO packet.")
+
+        sio.eio.handle_request = checked_request
+        sio.eio.on("message", checked_message)
+        # The websocket transport reads frames with the async driver's WebSocket
+        # class; raising OSError there makes python-engineio close the connection
+        # quietly (a malformed frame would otherwise end it with a traceback).
+        websocket_class = sio.eio._async["websocket"]
+
+        class CheckedWebSocket(websocket_class):
+            async def wait(self) -> Any:
+                frame = await super().wait()
+                if not engineio_frame_ok(frame):
+                    logger.warning("Closed a socket.io websocket: malformed frame.")
+                    raise OSError("not an Engine.IO packet")
+                return frame
+
+        sio.eio._async = {**sio.eio._async, "websocket": CheckedWebSocket}

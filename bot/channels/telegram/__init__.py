@@ -1,0 +1,1 @@
+"""The Telegram channel: webhook or polling input, formatted output, button payloads."""

@@ -1,0 +1,73 @@
+"""Polling mode for development: fetch updates from Telegram, post them to the webhook.
+
+    make telegram-polling      (needs `make run` running with TELEGRAM_TOKEN set)
+
+python-telegram-bot's long polling receives the updates; each is posted unchanged to
+the Rasa server's ``/webhooks/telegram/webhook`` with the secret header, so polling and
+webhook mode share the same handling code in ``bot/channels/telegram/channel.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import httpx
+from telegram import Update
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.channels.telegram.channel import SECRET_HEADER, UPDATE_TYPES
+
+logger = logging.getLogger("telegram-polling")
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    token = os.environ.get("TELEGRAM_TOKEN", "").strip()
+    secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
+    if not token or not secret:
+        print(
+            "Set TELEGRAM_TOKEN and TELEGRAM_WEBHOOK_SECRET (the same values `make run` "
+            "uses), then run make telegram-polling again.",
+            file=sys.stderr,
+        )
+        return 1
+    rasa_url = os.environ.get(
+        "RASA_URL", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"
+    )
+    webhook = f"{rasa_url.rstrip('/')}/webhooks/telegram/webhook"
+    builder = Application.builder().token(token)
+    base_url = os.environ.get("TELEGRAM_API_BASE_URL", "").strip()
+    if base_url:
+        builder = builder.base_url(base_url)
+    application = builder.build()
+    client = httpx.AsyncClient(timeout=90)
+
+    async def forward(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            reply = await client.post(
+                webhook, json=update.to_dict(), headers={SECRET_HEADER: secret}
+            )
+            if reply.status_code != 200:
+                logger.error(
+                    "The Rasa server answered %s to an update.", reply.status_code
+                )
+        except httpx.HTTPError as error:
+            logger.error(
+                "Cannot reach the Rasa server at %s (%s): is `make run` running?",
+                webhook,
+                type(error).__name__,
+            )
+
+    application.add_handler(TypeHandler(Update, forward))
+    logger.info("Polling Telegram and forwarding updates to %s. Ctrl-C stops.", webhook)
+    application.run_polling(allowed_updates=UPDATE_TYPES, drop_pending_updates=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Erase one conversation from whichever tracker store the Rasa server uses.
+
+The one eraser behind every deletion a user asks for ("delete my data" on any
+channel, Telegram's /forget). It runs from the tracker store's ``save`` at the end of
+the turn (``bot.storage.tracker_store``), so under the conversation's lock like every other
+write: no other message of the conversation is handled meanwhile, and nothing can
+write the conversation back. On SQLite the rows are overwritten, not only unlinked
+(``secure_delete``) and the write-ahead log is emptied; PostgreSQL frees them at its next VACUUM (README "Privacy").
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa.core.tracker_store import (
+    InMemoryTrackerStore,
+    RedisTrackerStore,
+    SQLTrackerStore,
+)
+from sqlalchemy import text
+
+logger = logging.getLogger(__name__)
+
+
+def _unwrap(store: Any) -> Any:
+    """Rasa wraps the configured store (fail-safe, awaitable); find the real one."""
+    seen = set()
+    while id(store) not in seen:
+        seen.add(id(store))
+        inner = getattr(store, "_tracker_store", None) or getattr(
+            store, "tracker_store", None
+        )
+        if inner is None or inner is store:
+            break
+        store = inner
+    return store
+
+
+async def erase_conversation(tracker_store: Any, conversation: str) -> bool:
+    """Remove every stored event of ``conversation``; True when something was."""
+    store = _unwrap(tracker_store)
+    if isinstance(store, SQLTrackerStore):
+        with store.session_scope() as session:
+            if store.engine.dialect.name == "sqlite":
+                session.execute(text("PRAGMA secure_delete = ON"))
+            deleted = (
+                session.query(store.SQLEvent)
+                .filter(store.SQLEvent.sender_id == conversation)
+                .delete(synchronize_session=False)
+            )
+            session.commit()
+            if store.engine.dialect.name == "sqlite":
+                # The old pages also sit in the write-ahead log until a checkpoint.
+                session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        return deleted > 0
+    if isinstance(store, InMemoryTrackerStore):
+        return store.store.pop(conversation, None) is not None
+    if isinstance(store, RedisTrackerStore):
+        return bool(store.red.delete(store.key_prefix + conversation))
+    raise NotImplementedError(
+        f"Deleting conversations is not supported for {type(store).__name__}."
+    )

@@ -1,0 +1,1 @@
+"""OFR events: the events file, its index and search, and reading event questions."""

@@ -1,0 +1,39 @@
+"""Bilingual texts for custom actions, read from ``ofr/messages.yml``.
+
+Rasa renders ``utter_message(response=...)`` with the tracker as it was *before* the
+action's own events, so an action that changes the language (or the events filter)
+would answer in the old language. Actions therefore pick the text for the language
+they decided on themselves, from this file.
+"""
+
+from __future__ import annotations
+
+import string
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict
+
+import yaml
+
+MESSAGES_FILE = Path(__file__).with_name("messages.yml")
+
+
+class _KeepUnknown(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@lru_cache(maxsize=1)
+def _messages() -> Dict[str, Dict[str, str]]:
+    return yaml.safe_load(MESSAGES_FILE.read_text(encoding="utf-8"))
+
+
+def message(name: str, language: str, **values: Any) -> str:
+    """The text ``name`` in ``language`` with ``{placeholders}`` filled in."""
+    try:
+        template = _messages()[name][language]
+    except KeyError as error:
+        raise KeyError(
+            f"{MESSAGES_FILE} has no '{language}' text for '{name}'."
+        ) from error
+    return string.Formatter().vformat(template, (), _KeepUnknown(values))

@@ -1,0 +1,525 @@
+"""The project's own checks on the files staff edit: `make validate` runs this.
+
+    .venv/bin/python ofr_tools/check_project.py [ROOT]
+
+`rasa data validate` checks Rasa's formats; these are the rules of this project: both
+languages everywhere, no example under two intents, stories and rules that only use
+what the domain defines, a usable events file. Prints one line per problem,
+``file:line: what is wrong — what to do``, and exits 1; prints a one-line summary and
+exits 0 when all is well. ROOT (default: this repository) lets tests check a copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Set, Tuple
+
+import yaml
+from rasa.shared.core.constants import (
+    DEFAULT_ACTION_NAMES,
+    DEFAULT_INTENTS,
+    DEFAULT_SLOT_NAMES,
+)
+
+from ofr.events.model import EventsFileError, EventsFileProblem, parse_events
+
+REPO = Path(__file__).resolve().parent.parent
+
+MIN_EXAMPLES = 10
+LANGUAGES = {"en": "English", "de": "German"}
+DIALOGUE_FOLDERS = ("data/stories", "data/rules", "tests/stories")
+EVENTS_FILE = "data/events.yml"
+# [München](city) or [online]{"entity": "format", "value": "online"} -> the text only
+_ENTITY = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where something is: the file (relative to the root) and the line."""
+
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Example:
+    language: str
+    intent: str
+    text: str
+    place: Place
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A name a story or rule uses; kind is intent, action, entity, slot or form."""
+
+    kind: str
+    name: str
+    place: Place
+
+
+@dataclass
+class Domain:
+    intents: Dict[str, int] = field(default_factory=dict)  # name -> line
+    responses: Dict[str, Tuple[int, yaml.Node]] = field(default_factory=dict)
+    actions: Set[str] = field(default_factory=set)
+    entities: Set[str] = field(default_factory=set)
+    slots: Set[str] = field(default_factory=set)
+    forms: Set[str] = field(default_factory=set)
+
+
+@dataclass
+class Nlu:
+    examples: List[Example] = field(default_factory=list)
+    # (language, intent) -> the `- intent:` line of its first block
+    blocks: Dict[Tuple[str, str], Place] = field(default_factory=dict)
+    files: Dict[str, Set[str]] = field(default_factory=dict)  # language -> names
+
+
+# ------------------------------------------------------------------ YAML nodes
+
+
+def line_of(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def pairs(node: Optional[yaml.Node]) -> List[Tuple[yaml.Node, yaml.Node]]:
+    return list(node.value) if isinstance(node, yaml.MappingNode) else []
+
+
+def child(node: Optional[yaml.Node], key: str) -> Optional[yaml.Node]:
+    return next((v for k, v in pairs(node) if k.value == key), None)
+
+
+def items(node: Optional[yaml.Node]) -> List[yaml.Node]:
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def scalar(node: Optional[yaml.Node]) -> Optional[str]:
+    """The text of a scalar node; None for anything else and for null."""
+    if not isinstance(node, yaml.ScalarNode) or node.tag.endswith(":null"):
+        return None
+    return node.value
+
+
+def names(node: Optional[yaml.Node]) -> List[Tuple[str, int]]:
+    """Names in a list of ``- name`` or ``- name: ...`` items, with their lines."""
+    found = []
+    for item in items(node):
+        if scalar(item) is not None:
+            found.append((item.value, line_of(item)))
+        found += [(key.value, line_of(key)) for key, _ in pairs(item)]
+    return found
+
+
+def relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def compose(path: Path, root: Path, problems: List[Problem]) -> Optional[yaml.Node]:
+    """Parse a YAML file keeping line numbers; a broken file becomes a problem."""
+    try:
+        return yaml.compose(path.read_text(encoding="utf-8"), Loader=_LOADER)
+    except OSError as error:
+        problems.append(
+            Problem(relative(path, root), 1, f"cannot be read — {error.strerror}")
+        )
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        what = getattr(error, "problem", None) or "not valid YAML"
+        problems.append(
+            Problem(
+                relative(path, root),
+                mark.line + 1 if mark else 1,
+                f"{what} — check the indentation, dashes and quotes",
+            )
+        )
+    return None
+
+
+# ------------------------------------------------------------------ loading
+
+
+def load_domain(root: Path, problems: List[Problem]) -> Optional[Domain]:
+    """The names domain.yml defines, with the lines of intents and responses."""
+    node = compose(root / "domain.yml", root, problems)
+    if node is None:
+        return None
+    return Domain(
+        intents=dict(names(child(node, "intents"))),
+        responses={
+            key.value: (line_of(key), value)
+            for key, value in pairs(child(node, "responses"))
+        },
+        actions={name for name, _ in names(child(node, "actions"))},
+        entities={name for name, _ in names(child(node, "entities"))},
+        slots={key.value for key, _ in pairs(child(node, "slots"))},
+        forms={key.value for key, _ in pairs(child(node, "forms"))},
+    )
+
+
+def load_nlu(root: Path, problems: List[Problem]) -> Nlu:
+    """Every training example of data/nlu/en and data/nlu/de, with its line."""
+    nlu = Nlu()
+    for language in LANGUAGES:
+        folder = root / "data" / "nlu" / language
+        nlu.files[language] = {path.name for path in folder.glob("*.yml")}
+        for path in sorted(folder.glob("*.yml")):
+            name = relative(path, root)
+            for block in items(child(compose(path, root, problems), "nlu")):
+                intent = scalar(child(block, "intent"))
+                if intent is None:
+                    continue  # a synonym, regex or lookup
+                nlu.blocks.setdefault((language, intent), Place(name, line_of(block)))
+                for text, line in example_lines(child(block, "examples")):
+                    place = Place(name, line)
+                    nlu.examples.append(Example(language, intent, text, place))
+    return nlu
+
+
+def example_lines(node: Optional[yaml.Node]) -> List[Tuple[str, int]]:
+    """The ``- example`` lines of an ``examples: |`` block and their line numbers."""
+    if scalar(node) is None:
+        return []
+    # In a `|` block, line n of the text is line n after `examples: |`.
+    first = line_of(node) + (node.style == "|")
+    return [
+        (raw.strip()[2:].strip(), first + offset)
+        for offset, raw in enumerate(node.value.split("\n"))
+        if raw.strip().startswith("- ")
+    ]
+
+
+def load_dialogue(root: Path, problems: List[Problem]) -> Tuple[List[Reference], int]:
+    """The names stories and rules use, and how many stories and rules there are."""
+    references: List[Reference] = []
+    count = 0
+
+    def visit(step: yaml.Node, path: str) -> None:
+        for key, value in pairs(step):
+            place = Place(path, line_of(value))
+            if key.value in ("intent", "action") and scalar(value):
+                references.append(Reference(key.value, value.value, place))
+            elif key.value == "active_loop" and scalar(value):
+                references.append(Reference("form", value.value, place))
+            elif key.value in ("entities", "slot_was_set"):
+                kind = "entity" if key.value == "entities" else "slot"
+                for name, line in names(value):
+                    references.append(Reference(kind, name, Place(path, line)))
+            elif key.value == "or":
+                for alternative in items(value):
+                    visit(alternative, path)
+
+    for folder in DIALOGUE_FOLDERS:
+        for path in sorted((root / folder).rglob("*.yml")):
+            node = compose(path, root, problems)
+            for entry in items(child(node, "stories")) + items(child(node, "rules")):
+                count += 1
+                steps = items(child(entry, "steps")) + items(child(entry, "condition"))
+                for step in steps:
+                    visit(step, relative(path, root))
+    return references, count
+
+
+# ------------------------------------------------------------------ checks
+
+
+def check_example_counts(domain: Domain, nlu: Nlu) -> List[Problem]:
+    """One model serves both languages: an intent with few examples in one language
+    is recognised badly in it, and one missing from domain.yml cannot be answered."""
+    problems = []
+    counts = Counter((e.language, e.intent) for e in nlu.examples)
+    for intent, line in domain.intents.items():
+        for language, name in LANGUAGES.items():
+            found = counts[language, intent]
+            if found >= MIN_EXAMPLES:
+                continue
+            place = nlu.blocks.get((language, intent))
+            if place is None:
+                other = next(
+                    (p for (_, i), p in nlu.blocks.items() if i == intent), None
+                )
+                file = Path(other.path).name if other else "<topic>.yml"
+                place = Place("domain.yml", line)
+                todo = f"add a '- intent: {intent}' block to data/nlu/{language}/{file}"
+            else:
+                todo = f"add {MIN_EXAMPLES - found} more here"
+            problems.append(
+                Problem(
+                    place.path,
+                    place.line,
+                    f"intent '{intent}' has {found} {name} examples, "
+                    f"{MIN_EXAMPLES} are needed — {todo}",
+                )
+            )
+    for (_, intent), place in nlu.blocks.items():
+        if intent not in domain.intents and intent not in DEFAULT_INTENTS:
+            problems.append(
+                Problem(
+                    place.path,
+                    place.line,
+                    f"intent '{intent}' is not in domain.yml — add it under 'intents:' "
+                    "there, or fix the spelling",
+                )
+            )
+    return problems
+
+
+def check_file_pairs(nlu: Nlu) -> List[Problem]:
+    """Staff find a topic's English and German examples under the same file name."""
+    problems = []
+    for language, other in (("en", "de"), ("de", "en")):
+        for name in sorted(nlu.files[language] - nlu.files[other]):
+            problems.append(
+                Problem(
+                    f"data/nlu/{language}/{name}",
+                    1,
+                    f"has no {LANGUAGES[other]} twin — create data/nlu/{other}/{name} "
+                    "(same file name in both folders)",
+                )
+            )
+    return problems
+
+
+def check_response_languages(domain: Domain) -> List[Problem]:
+    """The language slot picks a response's variation: without an English and a
+    German one, users of the other language get no answer or the wrong language."""
+    problems = []
+    for response, (line, variations) in domain.responses.items():
+        found = set()
+        for variation in items(variations):
+            for condition in items(child(variation, "condition")):
+                if scalar(child(condition, "name")) != "language":
+                    continue
+                value_node = child(condition, "value")
+                value = scalar(value_node)
+                if value in LANGUAGES:
+                    found.add(value)
+                else:
+                    problems.append(
+                        Problem(
+                            "domain.yml",
+                            line_of(value_node or condition),
+                            f"response '{response}' has a variation for language "
+                            f"'{value}' — use 'en' or 'de'",
+                        )
+                    )
+        for language, name in LANGUAGES.items():
+            if language not in found:
+                problems.append(
+                    Problem(
+                        "domain.yml",
+                        line,
+                        f"response '{response}' has no {name} variation — add one "
+                        "with 'condition: [{type: slot, name: language, "
+                        f"value: {language}}}]'",
+                    )
+                )
+    return problems
+
+
+def plain_example(text: str) -> str:
+    """Compare examples as the model sees them: no markup, case or extra spaces."""
+    return " ".join(_ENTITY.sub(r"\1", text).casefold().split())
+
+
+def check_duplicate_examples(nlu: Nlu) -> List[Problem]:
+    """An example under two intents teaches the model two answers to one question."""
+    problems = []
+    first: Dict[str, Example] = {}
+    for example in nlu.examples:
+        seen = first.setdefault(plain_example(example.text), example)
+        if seen.intent != example.intent:
+            problems.append(
+                Problem(
+                    example.place.path,
+                    example.place.line,
+                    f"'{example.text}' is an example of '{example.intent}' here and "
+                    f"of '{seen.intent}' at {seen.place} — keep it under one intent "
+                    "only",
+                )
+            )
+    return problems
+
+
+def check_dialogue(domain: Domain, references: List[Reference]) -> List[Problem]:
+    """A story or rule with a misspelt name fails training or never matches."""
+    known = {
+        "intent": set(domain.intents) | set(DEFAULT_INTENTS),
+        "action": set(domain.responses)
+        | domain.actions
+        | domain.forms
+        | set(DEFAULT_ACTION_NAMES),
+        "entity": domain.entities,
+        "slot": domain.slots | DEFAULT_SLOT_NAMES,
+        "form": domain.forms | domain.actions,
+    }
+    where = {
+        "intent": "under 'intents:'",
+        "action": "under 'responses:' (utter_...) or 'actions:'",
+        "entity": "under 'entities:'",
+        "slot": "under 'slots:'",
+        "form": "under 'forms:'",
+    }
+    return [
+        Problem(
+            ref.place.path,
+            ref.place.line,
+            f"{ref.kind} '{ref.name}' is not in domain.yml — fix the spelling, or add "
+            f"it {where[ref.kind]} in domain.yml",
+        )
+        for ref in references
+        if ref.name not in known[ref.kind]
+    ]
+
+
+def check_rules_cover_intents(
+    domain: Domain, references: List[Reference]
+) -> List[Problem]:
+    """Without TED (config.yml), an intent without a rule gets no answer at all."""
+    in_rules = {
+        ref.name
+        for ref in references
+        if ref.kind == "intent" and ref.place.path.startswith("data/rules/")
+    }
+    return [
+        Problem(
+            "domain.yml",
+            line,
+            f"intent '{intent}' has no rule, so the bot would not answer it — add a "
+            "rule to data/rules/ (intent, then the response or action)",
+        )
+        for intent, line in domain.intents.items()
+        if intent not in in_rules
+    ]
+
+
+def check_events(root: Path) -> Tuple[List[Problem], int]:
+    """The bot answers event questions from this file; reuses the action server's
+    validation and adds the line of each broken entry."""
+    path = root / EVENTS_FILE
+    try:
+        return [], len(parse_events(path))
+    except EventsFileError as error:
+        found = error.problems
+    document = compose(path, root, [])
+    return [_event_problem(problem, document) for problem in found], 0
+
+
+def _event_problem(found: EventsFileProblem, document: Optional[yaml.Node]) -> Problem:
+    """The events file's problem at its line, with advice on what to do."""
+    what, prefix = found.message.rstrip("."), ""
+    if found.field:
+        what = f"{found.field} {what}"
+    entries = items(child(document, "events"))
+    line = found.line or _field_line(document, what.split(" ", 1)[0])
+    if found.entry is not None:
+        prefix = f"entry {found.entry}"
+        prefix += f" (id {found.event_id})" if found.event_id else ""
+        prefix += ": "
+        if found.entry - 1 < len(entries):
+            line = _field_line(entries[found.entry - 1], what.split(" ", 1)[0])
+    if found.duplicate_id is not None:
+        ids = [
+            line_of(e) for e in entries if scalar(child(e, "id")) == found.duplicate_id
+        ]
+        line = ids[-1] if ids else line
+        what = f"id '{found.duplicate_id}' is used twice (also entry "
+        what += f"{found.duplicate_entries[0]}) — give each event its own id"
+    return Problem(EVENTS_FILE, line, prefix + _with_advice(what))
+
+
+def _field_line(entry: Optional[yaml.Node], field_path: str) -> int:
+    """The line of a field such as ``title.de`` in an entry, or of its nearest parent."""
+    line = line_of(entry) if entry is not None else 1
+    for part in field_path.split("."):
+        key = next((k for k, _ in pairs(entry) if k.value == part), None)
+        if key is None:
+            break
+        line, entry = line_of(key), child(entry, part)
+    return line
+
+
+def _with_advice(what: str) -> str:
+    """'x (check the spelling)' or 'x; do y' -> 'x — do y'; else point to the header."""
+    if " — " in what:
+        return what
+    advice = re.match(r"(.*?)\s*\(([^()]+)\)$", what) or re.match(r"(.*?); (.*)", what)
+    if advice:
+        return f"{advice[1]} — {advice[2]}"
+    return f"{what} — fix it; the header of {EVENTS_FILE} shows every field"
+
+
+# ------------------------------------------------------------------ main
+
+
+def run(root: Path) -> Tuple[List[Problem], str]:
+    """All checks on the project in ``root``: the problems and a summary line."""
+    problems: List[Problem] = []
+    domain = load_domain(root, problems)
+    nlu = load_nlu(root, problems)
+    references, dialogues = load_dialogue(root, problems)
+    if domain is not None:
+        problems += check_example_counts(domain, nlu)
+        problems += check_response_languages(domain)
+        problems += check_dialogue(domain, references)
+        problems += check_rules_cover_intents(domain, references)
+    problems += check_file_pairs(nlu)
+    problems += check_duplicate_examples(nlu)
+    event_problems, events = check_events(root)
+    problems += event_problems
+    languages = Counter(e.language for e in nlu.examples)
+    summary = (
+        f"Project checks passed: {len(domain.intents) if domain else 0} intents "
+        f"({languages['en']} English and {languages['de']} German examples), "
+        f"{len(domain.responses) if domain else 0} responses in both languages, "
+        f"{dialogues} stories and rules, {events} events."
+    )
+    return problems, summary
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "root",
+        nargs="?",
+        type=Path,
+        default=REPO,
+        help="the project folder (default: this repository)",
+    )
+    root = parser.parse_args(argv).root.resolve()
+    problems, summary = run(root)
+    for problem in problems:
+        print(problem)
+    if problems:
+        count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
+        print(f"Project checks failed: {count}.", file=sys.stderr)
+        return 1
+    print(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""Held-out NLU evaluation per language: intent accuracy, macro-F1, language detection.
+
+Used by the test suite (a floor on accuracy), by ``bench/nlu.py`` (the numbers)
+and by staff reports. Loads the trained model once and parses every example of
+``tests/nlu/<language>/`` (with the ``unseen/`` sets of long, informal and
+name-laden messages, written without seeing the training data) and the questions of
+``tests/event_questions/heldout*_<language>.yml``. Entities are scored only where
+they are annotated: on the topic files, not on the unseen sets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple
+
+import yaml
+from rasa.core.agent import Agent
+from rasa.shared.nlu.training_data.loading import load_data
+from sklearn.metrics import f1_score
+
+from bot.nlu.language_detector import ENTITY_NAME
+
+LANGUAGES = ("en", "de")
+
+
+def normalise_example(text: str) -> str:
+    """Words only, case-folded, umlauts spelled out: for comparing examples."""
+    text = text.casefold()
+    for umlaut, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        text = text.replace(umlaut, spelled)
+    return " ".join(re.findall(r"\w+", text))
+
+
+def near_copy(a: str, b: str) -> bool:
+    """Two normalised examples that differ by a typo or a word (ratio ≥ 0.9)."""
+    matcher = difflib.SequenceMatcher(None, a, b)
+    return (
+        matcher.real_quick_ratio() >= 0.9
+        and matcher.quick_ratio() >= 0.9
+        and matcher.ratio() >= 0.9
+    )
+
+
+@dataclass
+class Prediction:
+    text: str
+    expected: str
+    predicted: str
+    confidence: float
+    detected_language: Optional[str]
+    # The best real intent even when the FallbackClassifier answered nlu_fallback.
+    top_intent: str = ""
+    top_confidence: float = 0.0
+    # The test file the example comes from, e.g. tests/nlu/en/events.yml.
+    file: str = ""
+    # (entity, annotated text) pairs, language tags left out.
+    expected_entities: FrozenSet[Tuple[str, str]] = frozenset()
+    predicted_entities: FrozenSet[Tuple[str, str]] = frozenset()
+    # False for sets written without entity annotations.
+    entity_scored: bool = True
+    # Everything the NLU returned, for checks that go on from it (event filters).
+    parsed: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def held_out_set(self) -> str:
+        """'topics', 'long', 'informal', 'names' or 'event questions'."""
+        path = Path(self.file)
+        if path.parent.name == "event_questions":
+            return "event questions"
+        return path.stem if path.parent.name == "unseen" else "topics"
+
+
+@dataclass
+class LanguageReport:
+    language: str
+    predictions: List[Prediction] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        hits = sum(p.expected == p.predicted for p in self.predictions)
+        return hits / len(self.predictions) if self.predictions else 0.0
+
+    @property
+    def macro_f1(self) -> float:
+        expected = [p.expected for p in self.predictions]
+        predicted = [p.predicted for p in self.predictions]
+        return float(
+            f1_score(expected, predicted, labels=sorted(set(expected)), average="macro")
+        )
+
+    @property
+    def language_accuracy(self) -> float:
+        """Share of messages whose detected language is not the wrong one."""
+        wrong = sum(
+            p.detected_language not in (None, self.language) for p in self.predictions
+        )
+        return 1 - wrong / len(self.predictions) if self.predictions else 0.0
+
+    @property
+    def entity_scores(self) -> Tuple[float, float, float]:
+        """Micro precision, recall and F1 of the extracted (entity, text) pairs."""
+        scored = [p for p in self.predictions if p.entity_scored]
+        hits = sum(len(p.expected_entities & p.predicted_entities) for p in scored)
+        expected = sum(len(p.expected_entities) for p in scored)
+        predicted = sum(len(p.predicted_entities) for p in scored)
+        precision = hits / predicted if predicted else 0.0
+        recall = hits / expected if expected else 0.0
+        total = precision + recall
+        return precision, recall, (2 * precision * recall / total if total else 0.0)
+
+    def at_threshold(self, threshold: float) -> Tuple[float, float]:
+        """(accuracy, share of wrong answers) had the fallback threshold been this."""
+        correct = wrong = 0
+        for p in self.predictions:
+            if p.top_confidence < threshold:
+                correct += p.expected == "nlu_fallback"
+                continue
+            if p.top_intent == p.expected:
+                correct += 1
+            else:
+                wrong += 1
+        total = len(self.predictions) or 1
+        return correct / total, wrong / total
+
+    def errors(self) -> List[Prediction]:
+        return [p for p in self.predictions if p.expected != p.predicted]
+
+    def by_set(self) -> Dict[str, Tuple[int, float]]:
+        """(examples, intent accuracy) per held-out set."""
+        sets: Dict[str, List[Prediction]] = {}
+        for p in self.predictions:
+            sets.setdefault(p.held_out_set, []).append(p)
+        return {
+            name: (
+                len(items),
+                sum(p.expected == p.predicted for p in items) / len(items),
+            )
+            for name, items in sets.items()
+        }
+
+
+def entity_spans(text: str, entities: List[dict]) -> FrozenSet[Tuple[str, str]]:
+    """(entity, text as written) pairs: compares extraction, not synonym mapping."""
+    return frozenset(
+        (e["entity"], text[e["start"] : e["end"]].casefold())
+        for e in entities
+        if e.get("entity") != ENTITY_NAME and "start" in e and "end" in e
+    )
+
+
+def test_examples(folder: Path) -> List[Tuple[str, str]]:
+    """(text, intent) pairs of the Rasa NLU files in ``folder``."""
+    return [(text, intent) for text, intent, _ in annotated_examples(folder)]
+
+
+def annotated_examples(folder: Path) -> List[Tuple[str, str, FrozenSet]]:
+    """(text, intent, annotated entities) of the Rasa NLU files in ``folder``."""
+    data = load_data(str(folder))
+    return [
+        (
+            m.get("text"),
+            m.get("intent"),
+            entity_spans(m.get("text"), m.get("entities") or []),
+        )
+        for m in data.intent_examples
+        if m.get("text") and m.get("intent")
+    ]
+
+
+def event_question_files(folder: Path, language: str) -> List[Path]:
+    """The held-out event-question files of one language (heldout*_<language>.yml)."""
+    return sorted(folder.glob(f"heldout*_{language}.yml"))
+
+
+def event_questions(path: Path) -> List[Tuple[str, str, FrozenSet]]:
+    """(text, intent, no entities) of a held-out event-questions file."""
+    if not path.is_file():
+        return []
+    content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [
+        (str(case["text"]), str(case.get("intent") or "ask_events"), frozenset())
+        for case in content.get("cases") or []
+        if case.get("text")
+    ]
+
+
+def held_out_texts(
+    language: str,
+    test_root: Path = Path("tests/nlu"),
+    events_root: Path = Path("tests/event_questions"),
+) -> List[str]:
+    """Every held-out question of one language: no training example may copy one."""
+    texts = [
+        _MARKUP.sub(r"\1", text)
+        for path in nlu_files(test_root / language)
+        for text in _example_lines(path)
+    ]
+    texts += [
+        text
+        for path in event_question_files(events_root, language)
+        for text, _, _ in event_questions(path)
+    ]
+    return texts
+
+
+_MARKUP = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+
+
+def _example_lines(path: Path) -> List[str]:
+    content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    lines: List[str] = []
+    for block in content.get("nlu") or []:
+        examples = block.get("examples") if isinstance(block, dict) else None
+        if isinstance(examples, str):
+            lines += [
+                line.strip()[2:]
+                for line in examples.splitlines()
+                if line.strip().startswith("- ")
+            ]
+    return lines
+
+
+def nlu_files(folder: Path) -> List[Path]:
+    """The NLU files of ``folder`` (or ``folder`` itself if it is a file), sorted."""
+    if folder.is_file():
+        return [folder]
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".yml", ".yaml"))
+
+
+async def _evaluate(
+    model: Path, folders: Dict[str, Path], events: Dict[str, List[Path]]
+) -> Dict[str, LanguageReport]:
+    agent = Agent.load(str(model))
+    reports: Dict[str, LanguageReport] = {}
+    for language, folder in folders.items():
+        report = LanguageReport(language)
+        examples = [
+            (text, intent, entities, path)
+            for path in nlu_files(folder)
+            for text, intent, entities in annotated_examples(path)
+        ]
+        examples += [
+            (text, intent, entities, path)
+            for path in events.get(language, [])
+            for text, intent, entities in event_questions(path)
+        ]
+        for text, intent, entities, path in examples:
+            parsed = await agent.parse_message(text)
+            detected = next(
+                (
+                    e.get("value")
+                    for e in parsed.get("entities", [])
+                    if e.get("entity") == ENTITY_NAME
+                ),
+                None,
+            )
+            ranking = [
+                r
+                for r in parsed.get("intent_ranking", [])
+                if r["name"] != "nlu_fallback"
+            ]
+            top = ranking[0] if ranking else parsed["intent"]
+            report.predictions.append(
+                Prediction(
+                    top_intent=top["name"],
+                    top_confidence=float(top.get("confidence") or 0.0),
+                    text=text,
+                    expected=intent,
+                    predicted=parsed["intent"]["name"],
+                    confidence=float(parsed["intent"].get("confidence") or 0.0),
+                    detected_language=detected,
+                    file=path.as_posix(),
+                    expected_entities=entities,
+                    # Offsets refer to the text the NLU classified (a long
+                    # message's question, see bot/nlu/question_focus.py).
+                    predicted_entities=entity_spans(
+                        parsed.get("text") or text, parsed.get("entities", [])
+                    ),
+                    entity_scored="unseen" not in path.parts
+                    and path.parent.name != "event_questions",
+                    parsed=parsed,
+                )
+            )
+        reports[language] = report
+    return reports
+
+
+def evaluate(
+    model: Path,
+    test_root: Path = Path("tests/nlu"),
+    events_root: Optional[Path] = Path("tests/event_questions"),
+) -> Dict[str, LanguageReport]:
+    """Evaluate ``model`` on ``test_root/en`` and ``test_root/de`` and the held-out
+    event questions of ``events_root`` (None: leave them out)."""
+    folders = {language: test_root / language for language in LANGUAGES}
+    events = (
+        {lang: event_question_files(events_root, lang) for lang in LANGUAGES}
+        if events_root is not None
+        else {}
+    )
+    return asyncio.run(_evaluate(model, folders, events))

@@ -1,0 +1,103 @@
+"""Switch running Rasa servers to a newly trained model (``make publish``).
+
+    .venv/bin/python ofr_tools/publish.py [models/ofr.tar.gz]
+
+The servers are ``OFR_PUBLISH_URLS`` (comma-separated, e.g. both instances of the
+cluster, published one after the other) or ``http://localhost:$RASA_PORT``. The
+token is ``OFR_ADMIN_TOKEN`` or the one ``make run`` wrote to ``var/admin-token``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+WAIT_SECONDS = 900
+
+
+def fail(message: str) -> None:
+    print(message, file=sys.stderr)
+    sys.exit(1)
+
+
+def admin_token() -> str:
+    token = os.environ.get("OFR_ADMIN_TOKEN", "").strip()
+    if token:
+        return token
+    path = Path(os.environ.get("OFR_VAR_DIR", "var")) / "admin-token"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    fail(
+        f"No admin token: start the bot with make run (it writes {path}) "
+        "or set OFR_ADMIN_TOKEN to the server's token."
+    )
+    return ""
+
+
+def server_urls() -> list[str]:
+    listed = os.environ.get("OFR_PUBLISH_URLS", "")
+    urls = [url.strip().rstrip("/") for url in listed.split(",") if url.strip()]
+    return urls or [f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"]
+
+
+def publish(url: str, model: Path, token: str) -> None:
+    """Start loading on one server and wait until it answers with the new model."""
+    try:
+        answer = requests.put(
+            f"{url}/webhooks/model/publish",
+            json={"model_file": str(model)},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+    except requests.ConnectionError:
+        fail(
+            f"No bot answers at {url}: start it with make run, or set OFR_PUBLISH_URLS."
+        )
+    if answer.status_code != 202:
+        try:
+            reason = answer.json().get("error", answer.text)
+        except ValueError:
+            reason = answer.text
+        fail(f"{url} did not take the model ({answer.status_code}): {reason}.")
+    print(f"{url}: loading {model.name}; the current model answers meanwhile.")
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        try:
+            status = requests.get(
+                f"{url}/webhooks/model/",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            ).json()
+        except (requests.RequestException, ValueError):
+            continue  # busy; ask again
+        last = status.get("publishing") or {}
+        if last.get("state") == "done":
+            print(f"{url}: now answering with {status['model']} ({last['seconds']} s).")
+            return
+        if last.get("state") == "failed":
+            fail(
+                f"{url} kept its model: the new one could not be loaded ({last['error']})."
+            )
+    fail(f"{url} did not finish loading within {WAIT_SECONDS} s: see its log.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", default="models/ofr.tar.gz")
+    args = parser.parse_args()
+    model = Path(args.model).resolve()
+    if not model.is_file():
+        fail(f"No trained model at {args.model}: run make train first.")
+    token = admin_token()
+    for url in server_urls():
+        publish(url, model, token)
+
+
+if __name__ == "__main__":
+    main()
