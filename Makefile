@@ -90,9 +90,10 @@ validate: $(VENV)/.installed ## Check training data, domain, stories and the eve
 evaluate: $(VENV)/.installed-dev $(MODEL) ## Write reports/evaluation.md: NLU per language and intent, errors, confusion matrices, story tests
 	$(PY) -m ofr_tools.evaluate --model $(MODEL)
 
-lint: $(VENV)/.installed-dev ## ruff lint and format check
+lint: $(VENV)/.installed-dev ## ruff lint and format check, mypy on the project's packages
 	$(VENV)/bin/ruff check bot actions ofr ofr_tools tests bench
 	$(VENV)/bin/ruff format --check bot actions ofr ofr_tools tests bench
+	$(VENV)/bin/mypy
 
 format: $(VENV)/.installed-dev ## Format the code with ruff
 	$(VENV)/bin/ruff format bot actions ofr ofr_tools tests bench

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from ofr.language import answer_language
+from actions.base import ReplyAction
 from ofr.messages import message
 
 MAX_CHOICES = 3
@@ -49,19 +49,14 @@ def candidates(latest: Dict[str, Any]) -> List[str]:
     return found[:MAX_CHOICES]
 
 
-class ActionDidYouMean(Action):
+class ActionDidYouMean(ReplyAction):
     """Offer the two or three likeliest topics as buttons, and "something else"."""
 
-    def name(self) -> str:
-        return "action_did_you_mean"
+    action_name = "action_did_you_mean"
 
-    async def run(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: Dict[str, Any],
+    def reply(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
     ) -> List[EventType]:
-        language = answer_language(tracker)
         choices = candidates(tracker.latest_message or {})
         if not choices:
             dispatcher.utter_message(response="utter_rephrase")

@@ -6,12 +6,13 @@ import json
 import re
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.base import ReplyAction
 from ofr import settings
 from ofr.events import formatting as event_format
 from ofr.events.event_filter import EventFilter, matches
@@ -21,7 +22,6 @@ from ofr.events.places import fold
 from ofr.events.query import RECENT_LABEL, read_question
 from ofr.events.search import search, today_in_berlin, upcoming
 from ofr.events.store import default_store
-from ofr.language import answer_language
 from ofr.messages import message
 
 PAST_LIMIT = 8
@@ -44,6 +44,11 @@ def _button(
         json.dumps(entities, ensure_ascii=False) if entities else ""
     )
     return {"title": title, "payload": payload}
+
+
+def _past_button(language: str) -> Dict[str, str]:
+    """The usual follow-up where upcoming events do not (or no longer) answer."""
+    return _button(message("button_past", language), "ask_past_events")
 
 
 def _details_button(event: Event, language: str) -> Dict[str, str]:
@@ -139,35 +144,37 @@ def answer(
     return list_upcoming(dispatcher, wanted, language, offset=0)
 
 
-class ActionSearchEvents(Action):
+class ActionSearchEvents(ReplyAction):
     """List upcoming events matching the question, a few at a time."""
 
-    def name(self) -> str:
-        return "action_search_events"
+    action_name = "action_search_events"
 
-    async def run(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: Dict[str, Any],
+    def reply(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
     ) -> List[EventType]:
-        language = answer_language(tracker)
         return answer(dispatcher, wanted_filter(tracker, language), language)
 
 
-class ActionMoreEvents(Action):
+class ActionPastEvents(ReplyAction):
+    """Answer "what did OFR do in 2018?" from the events file."""
+
+    action_name = "action_past_events"
+
+    def reply(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
+    ) -> List[EventType]:
+        wanted = wanted_filter(tracker, language, intent="ask_past_events")
+        return answer(dispatcher, wanted, language)
+
+
+class ActionMoreEvents(ReplyAction):
     """Show the next page of the current events search."""
 
-    def name(self) -> str:
-        return "action_more_events"
+    action_name = "action_more_events"
 
-    async def run(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: Dict[str, Any],
+    def reply(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
     ) -> List[EventType]:
-        language = answer_language(tracker)
         wanted = EventFilter.from_slot(tracker.get_slot("event_filter"))
         offset = int(tracker.get_slot("event_offset") or 0)
         if wanted.looks_back:
@@ -177,27 +184,38 @@ class ActionMoreEvents(Action):
         )
 
 
-def list_upcoming(
-    dispatcher: CollectingDispatcher, wanted: EventFilter, language: str, offset: int
-) -> List[EventType]:
+def _find_upcoming(
+    dispatcher: CollectingDispatcher, wanted: EventFilter, language: str
+) -> Tuple[List[Event], List[EventType]]:
+    """The upcoming events matching ``wanted``, and the slots that keep the search.
+
+    With none found, the "nothing upcoming" answer is sent here and the slots reset the
+    page, so that every listing of upcoming events only handles the found ones.
+    """
     events = default_store().index()
     moment = now()
     found = search(events, wanted, moment)
-    slots = [SlotSet("event_filter", wanted.to_slot())]
-    where = describe(wanted, language)
+    slots: List[EventType] = [SlotSet("event_filter", wanted.to_slot())]
     if not found:
-        return (
-            slots
-            + [SlotSet("event_offset", 0)]
-            + _nothing_upcoming(dispatcher, wanted, language, events, moment)
-        )
+        slots += [SlotSet("event_offset", 0)]
+        slots += _nothing_upcoming(dispatcher, wanted, language, events, moment)
+    return found, slots
+
+
+def list_upcoming(
+    dispatcher: CollectingDispatcher, wanted: EventFilter, language: str, offset: int
+) -> List[EventType]:
+    found, slots = _find_upcoming(dispatcher, wanted, language)
+    if not found:
+        return slots
+    where = describe(wanted, language)
     if offset >= len(found):
         dispatcher.utter_message(
             text=message("events_no_more", language, filter=where),
-            buttons=[_button(message("button_past", language), "ask_past_events")],
+            buttons=[_past_button(language)],
         )
         return slots
-    page = found[offset : offset + settings.EVENTS_PAGE_SIZE]
+    page = found[offset : offset + settings.current().events_page_size]
     header = (
         message(
             "events_found", language, filter=where, shown=len(page), total=len(found)
@@ -260,7 +278,7 @@ def _nothing_upcoming(
             text=text,
             buttons=programme
             + [
-                _button(message("button_past", language), "ask_past_events"),
+                _past_button(language),
                 _button(message("button_contact", language), "ask_contact"),
             ],
         )
@@ -291,43 +309,43 @@ def answer_next(
 ) -> List[EventType]:
     """The soonest matching event in full, with the later ones a tap away."""
     listing = wanted.changed(scope="upcoming")
-    events = default_store().index()
-    moment = now()
-    found = search(events, listing, moment)
-    slots = [SlotSet("event_filter", listing.to_slot())]
+    found, slots = _find_upcoming(dispatcher, listing, language)
     if not found:
-        return (
-            slots
-            + [SlotSet("event_offset", 0)]
-            + _nothing_upcoming(dispatcher, listing, language, events, moment)
-        )
+        return slots
     event = found[0]
     header = message("next_found", language, filter=describe(listing, language))
     text = event_format.details(
-        event, language, settings.calendar_url(event.id), registration=True
+        event, language, settings.current().calendar_url(event.id), registration=True
     )
     buttons = []
     if len(found) > 1:
         buttons.append(_button(message("button_next_events", language), "more_events"))
     dispatcher.utter_message(text=header + "\n\n" + text, buttons=buttons)
-    dispatcher.utter_message(
-        json_message={"ics_event_id": event.id, "language": language}
-    )
+    _attach_ics(dispatcher, event, language)
     return slots + [SlotSet("event_offset", 1)]
+
+
+def _find_past(
+    index: EventIndex, wanted: EventFilter
+) -> Tuple[EventFilter, List[Event], List[EventType]]:
+    """``wanted`` turned to the past, its matches newest first, and the slots that keep
+    it; the page is reset, since past answers are not paged with "more"."""
+    past_filter = wanted.changed(scope="past")
+    found = search(index, past_filter, now())
+    slots = [SlotSet("event_filter", past_filter.to_slot()), SlotSet("event_offset", 0)]
+    return past_filter, found, slots
 
 
 def answer_latest(
     dispatcher: CollectingDispatcher, wanted: EventFilter, language: str
 ) -> List[EventType]:
     """The most recent matching past event."""
-    past_filter = wanted.changed(scope="past")
-    found = search(default_store().index(), past_filter, now())
-    slots = [SlotSet("event_filter", past_filter.to_slot()), SlotSet("event_offset", 0)]
+    past_filter, found, slots = _find_past(default_store().index(), wanted)
     where = describe(past_filter, language)
     if not found:
         dispatcher.utter_message(
             text=message("past_none_matching", language, filter=where),
-            buttons=[_button(message("button_past", language), "ask_past_events")],
+            buttons=[_past_button(language)],
         )
         return slots
     event = found[0]
@@ -336,7 +354,7 @@ def answer_latest(
         + "\n"
         + _past_block(event, language, with_description=True)
     )
-    buttons = [_button(message("button_past", language), "ask_past_events")]
+    buttons = [_past_button(language)]
     dispatcher.utter_message(text=text, buttons=buttons)
     return slots
 
@@ -351,10 +369,8 @@ def _past_block(event: Event, language: str, with_description: bool) -> str:
 def answer_past(
     dispatcher: CollectingDispatcher, wanted: EventFilter, language: str
 ) -> List[EventType]:
-    past_filter = wanted.changed(scope="past")
     index = default_store().index()
-    found = search(index, past_filter, now())
-    slots = [SlotSet("event_filter", past_filter.to_slot()), SlotSet("event_offset", 0)]
+    past_filter, found, slots = _find_past(index, wanted)
     where = describe(past_filter, language)
     if not found:
         text = message("past_none_matching", language, filter=where)
@@ -371,7 +387,7 @@ def answer_past(
         dispatcher.utter_message(
             text=text,
             buttons=_programme_buttons(past_filter, language)
-            + [_button(message("button_past", language), "ask_past_events")],
+            + [_past_button(language)],
         )
         return slots
     shown = found[:PAST_LIMIT]
@@ -383,23 +399,6 @@ def answer_past(
         buttons=[_details_button(e, language) for e in shown[:4]],
     )
     return slots
-
-
-class ActionPastEvents(Action):
-    """Answer "what did OFR do in 2018?" from the events file."""
-
-    def name(self) -> str:
-        return "action_past_events"
-
-    async def run(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: Dict[str, Any],
-    ) -> List[EventType]:
-        language = answer_language(tracker)
-        wanted = wanted_filter(tracker, language, intent="ask_past_events")
-        return answer(dispatcher, wanted, language)
 
 
 # Words in almost every title: they name no particular event.
@@ -439,19 +438,14 @@ def _by_title(text: str, events: List[Event]) -> List[Event]:
     return [event for hits, event in scored if hits == best]
 
 
-class ActionEventDetails(Action):
+class ActionEventDetails(ReplyAction):
     """Time, place, format, description and registration of one event."""
 
-    def name(self) -> str:
-        return "action_event_details"
+    action_name = "action_event_details"
 
-    async def run(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: Dict[str, Any],
+    def reply(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
     ) -> List[EventType]:
-        language = answer_language(tracker)
         store = default_store()
         index = store.index()
         moment = now()
@@ -480,7 +474,7 @@ class ActionEventDetails(Action):
                     ),
                     buttons=[
                         _button(message("button_all_upcoming", language), "ask_events"),
-                        _button(message("button_past", language), "ask_past_events"),
+                        _past_button(language),
                     ],
                 )
                 return []
@@ -510,14 +504,21 @@ def _tell_details(
     text = event_format.details(
         event,
         language,
-        settings.calendar_url(event.id) if is_upcoming else None,
+        settings.current().calendar_url(event.id) if is_upcoming else None,
         registration=is_upcoming,
     )
     if not is_upcoming:
         text += "\n\n" + message("event_past_note", language)
     dispatcher.utter_message(text=text)
     if is_upcoming:
-        # Channels that can send files (Telegram) attach the .ics itself.
-        dispatcher.utter_message(
-            json_message={"ics_event_id": event.id, "language": language}
-        )
+        _attach_ics(dispatcher, event, language)
+
+
+def _attach_ics(dispatcher: CollectingDispatcher, event: Event, language: str) -> None:
+    """Ask for the event's calendar file after its details.
+
+    Channels that can send files (Telegram) attach the .ics itself.
+    """
+    dispatcher.utter_message(
+        json_message={"ics_event_id": event.id, "language": language}
+    )

@@ -4,25 +4,26 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from ofr.language import answer_language, language_code, requested_language
+from actions.base import NamedAction, ReplyAction
+from ofr.language import language_code, requested_language
 from ofr.messages import message
 
 
-class ActionSessionStart(Action):
-    """Start a session in the language the channel suggests (metadata ``language``)."""
+class ActionSessionStart(NamedAction):
+    """Start a session in the language the channel suggests (metadata ``language``).
 
-    def name(self) -> str:
-        return "action_session_start"
+    Not a ``ReplyAction``: it sends nothing, and keeps the language slot unset (not the
+    default answer language) when neither the channel nor an earlier session named one.
+    """
+
+    action_name = "action_session_start"
 
     async def run(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: Dict[str, Any],
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         events: List[EventType] = [SessionStarted()]
         metadata = tracker.get_slot("session_started_metadata") or {}
@@ -39,21 +40,17 @@ class ActionSessionStart(Action):
         return events
 
 
-class ActionSwitchLanguage(Action):
+class ActionSwitchLanguage(ReplyAction):
     """Confirm the switch to the language the user asked for."""
 
-    def name(self) -> str:
-        return "action_switch_language"
+    action_name = "action_switch_language"
 
-    async def run(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: Dict[str, Any],
+    def reply(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
     ) -> List[EventType]:
         entity = next(tracker.get_latest_entity_values("language"), None)
         text = tracker.latest_message.get("text") or ""
-        language = language_code(entity) or requested_language(text)
-        language = language or answer_language(tracker)
-        dispatcher.utter_message(text=message("language_switched", language))
-        return [SlotSet("language", language)]
+        # Without a language named, the current one is confirmed.
+        switched = language_code(entity) or requested_language(text) or language
+        dispatcher.utter_message(text=message("language_switched", switched))
+        return [SlotSet("language", switched)]

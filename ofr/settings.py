@@ -1,15 +1,181 @@
-"""Settings of the action server, read once from the environment (see README)."""
+"""Every setting of the assistant that comes from the environment, in one place.
+
+The Rasa server, the action server and the tools read their settings through
+``current()``, so each variable has one name, one type, one default and one
+check. A value that cannot be used is a ``SettingsError`` whose message is one
+sentence per bad value, saying which variable and what to give instead;
+``ofr-check-settings`` (run by ``make run`` before any server starts) prints them.
+README "Configuration" lists the variables.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, List, Mapping, Optional, Tuple, TypeVar
 
-# Public address of the Rasa server, used in links the bot sends (.ics files).
-PUBLIC_URL = os.environ.get("OFR_PUBLIC_URL", "http://localhost:5005").rstrip("/")
-# Events listed per answer before a "Show more" button.
-EVENTS_PAGE_SIZE = int(os.environ.get("OFR_EVENTS_PAGE_SIZE", "3"))
+T = TypeVar("T")
 
 
-def calendar_url(event_id: str) -> str:
-    """Where the Rasa server serves an event's .ics file (bot/channels/calendar.py)."""
-    return f"{PUBLIC_URL}/webhooks/calendar/events/{event_id}.ics"
+class SettingsError(ValueError):
+    """Settings the assistant cannot use; one sentence per bad value."""
+
+    def __init__(self, problems: List[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The assistant's settings; field comments name the environment variable."""
+
+    # OFR_EVENTS_FILE: the events file staff edit.
+    events_file: Path = Path("data/events.yml")
+    # OFR_PUBLIC_URL: public address of the Rasa server, in links the bot sends.
+    public_url: str = "http://localhost:5005"
+    # OFR_EVENTS_PAGE_SIZE: events listed per answer before a "Show more" button.
+    events_page_size: int = 3
+    # OFR_ACTION_TIMEOUT: seconds the Rasa server waits for a custom action.
+    action_timeout_seconds: float = 10.0
+    # OFR_RATE_PER_CONVERSATION / OFR_RATE_PER_ADDRESS: messages per minute (0: off).
+    rate_per_conversation: int = 20
+    rate_per_address: int = 60
+    # OFR_REST_TOKEN: bearer token the REST channel asks for ("" = open).
+    rest_token: str = ""
+    # OFR_ADMIN_TOKEN: bearer token of the model routes ("" = publishing off).
+    admin_token: str = ""
+    # OFR_REDIS_URL: Redis shared by the instances of a cluster (button payloads).
+    redis_url: Optional[str] = None
+    # OFR_VAR_DIR: where make run keeps logs, tokens and the databases.
+    var_dir: Path = Path("var")
+    # RASA_PORT: the Rasa server's port on this machine.
+    rasa_port: int = 5005
+    # OFR_PUBLISH_URLS: the Rasa servers make publish switches (comma-separated).
+    publish_urls: Tuple[str, ...] = ()
+    # TELEGRAM_*: the Telegram channel (off without a token).
+    telegram_token: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_webhook_url: Optional[str] = None
+    telegram_api_base_url: Optional[str] = None
+    telegram_start_retry_max_seconds: float = 60.0
+    # Problems found while reading; ``current()`` raises them, ``read()`` keeps them.
+    problems: Tuple[str, ...] = field(default=(), compare=False)
+
+    def calendar_url(self, event_id: str) -> str:
+        """Where the Rasa server serves an event's .ics file (bot/channels/calendar.py)."""
+        return f"{self.public_url}/webhooks/calendar/events/{event_id}.ics"
+
+    @property
+    def rasa_urls(self) -> List[str]:
+        """The Rasa servers to publish a model to: OFR_PUBLISH_URLS or this one."""
+        return list(self.publish_urls) or [f"http://localhost:{self.rasa_port}"]
+
+
+class _Reader:
+    """Reads variables from one environment, collecting one sentence per bad value."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.problems: List[str] = []
+
+    def text(self, name: str, default: str = "") -> str:
+        return self.environ.get(name, "").strip() or default
+
+    def optional(self, name: str) -> Optional[str]:
+        return self.text(name) or None
+
+    def number(
+        self,
+        name: str,
+        default: T,
+        parse: Callable[[str], T],
+        ok: Callable[[T], bool],
+        expected: str,
+    ) -> T:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            value = parse(raw)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            self.problems.append(f"{name}={raw!r} is not {expected}.")
+            return default
+        return value
+
+
+def _whole(raw: str) -> int:
+    if not raw.isdigit():
+        raise ValueError(raw)
+    return int(raw)
+
+
+def read(environ: Optional[Mapping[str, str]] = None) -> Settings:
+    """The settings in ``environ`` (default: this process's), problems kept aside."""
+    env = _Reader(os.environ if environ is None else environ)
+    per_minute = "a whole number of messages per minute: give one like 20, or 0 to turn the limit off"
+    settings = Settings(
+        events_file=Path(env.text("OFR_EVENTS_FILE", "data/events.yml")),
+        public_url=env.text("OFR_PUBLIC_URL", "http://localhost:5005").rstrip("/"),
+        events_page_size=env.number(
+            "OFR_EVENTS_PAGE_SIZE",
+            3,
+            _whole,
+            lambda n: 1 <= n <= 20,
+            "a number of events per answer: give one from 1 to 20, or leave it unset",
+        ),
+        action_timeout_seconds=env.number(
+            "OFR_ACTION_TIMEOUT",
+            10.0,
+            float,
+            lambda s: 0 < s <= 300,
+            "a number of seconds: give one above 0 and at most 300 (default 10), "
+            "or leave it unset",
+        ),
+        rate_per_conversation=env.number(
+            "OFR_RATE_PER_CONVERSATION", 20, _whole, lambda n: True, per_minute
+        ),
+        rate_per_address=env.number(
+            "OFR_RATE_PER_ADDRESS", 60, _whole, lambda n: True, per_minute
+        ),
+        rest_token=env.text("OFR_REST_TOKEN"),
+        admin_token=env.text("OFR_ADMIN_TOKEN"),
+        redis_url=env.optional("OFR_REDIS_URL"),
+        var_dir=Path(env.text("OFR_VAR_DIR", "var")),
+        rasa_port=env.number(
+            "RASA_PORT",
+            5005,
+            _whole,
+            lambda n: 0 < n < 65536,
+            "a port number: give one from 1 to 65535",
+        ),
+        publish_urls=tuple(
+            url.strip().rstrip("/")
+            for url in env.text("OFR_PUBLISH_URLS").split(",")
+            if url.strip()
+        ),
+        telegram_token=env.text("TELEGRAM_TOKEN"),
+        telegram_webhook_secret=env.text("TELEGRAM_WEBHOOK_SECRET"),
+        telegram_webhook_url=env.optional("TELEGRAM_WEBHOOK_URL"),
+        telegram_api_base_url=env.optional("TELEGRAM_API_BASE_URL"),
+        telegram_start_retry_max_seconds=env.number(
+            "TELEGRAM_START_RETRY_MAX_SECONDS",
+            60.0,
+            float,
+            lambda s: 0 < s <= 3600,
+            "a number of seconds: give one between 1 and 3600, or leave it unset",
+        ),
+    )
+    return Settings(
+        **{**settings.__dict__, "problems": tuple(env.problems)}  # frozen: rebuild
+    )
+
+
+def current(environ: Optional[Mapping[str, str]] = None) -> Settings:
+    """The settings now; raises SettingsError when any value cannot be used."""
+    settings = read(environ)
+    if settings.problems:
+        raise SettingsError(list(settings.problems))
+    return settings

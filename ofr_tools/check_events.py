@@ -6,22 +6,17 @@ file cannot be used, 0 when it is fine.
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ofr import settings
 from ofr.events.model import EventsFileError, parse_events
 from ofr.events.search import upcoming
-from ofr.events.store import DEFAULT_EVENTS_FILE
 
 
 def main() -> int:
-    path = Path(
-        sys.argv[1]
-        if len(sys.argv) > 1
-        else os.environ.get("OFR_EVENTS_FILE") or DEFAULT_EVENTS_FILE
-    )
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else settings.current().events_file)
     try:
         events = parse_events(path)
     except EventsFileError as error:

@@ -201,7 +201,7 @@ def load_nlu(root: Path, problems: List[Problem]) -> Nlu:
 
 def example_lines(node: Optional[yaml.Node]) -> List[Tuple[str, int]]:
     """The ``- example`` lines of an ``examples: |`` block and their line numbers."""
-    if scalar(node) is None:
+    if scalar(node) is None or not isinstance(node, yaml.ScalarNode):
         return []
     # In a `|` block, line n of the text is line n after `examples: |`.
     first = line_of(node) + (node.style == "|")

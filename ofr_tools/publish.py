@@ -10,12 +10,13 @@ token is ``OFR_ADMIN_TOKEN`` or the one ``make run`` wrote to ``var/admin-token`
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 import requests
+
+from ofr import settings
 
 WAIT_SECONDS = 900
 
@@ -26,10 +27,10 @@ def fail(message: str) -> None:
 
 
 def admin_token() -> str:
-    token = os.environ.get("OFR_ADMIN_TOKEN", "").strip()
-    if token:
-        return token
-    path = Path(os.environ.get("OFR_VAR_DIR", "var")) / "admin-token"
+    configured = settings.current()
+    if configured.admin_token:
+        return configured.admin_token
+    path = configured.var_dir / "admin-token"
     if path.is_file():
         return path.read_text(encoding="utf-8").strip()
     fail(
@@ -40,9 +41,7 @@ def admin_token() -> str:
 
 
 def server_urls() -> list[str]:
-    listed = os.environ.get("OFR_PUBLISH_URLS", "")
-    urls = [url.strip().rstrip("/") for url in listed.split(",") if url.strip()]
-    return urls or [f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"]
+    return settings.current().rasa_urls
 
 
 def publish(url: str, model: Path, token: str) -> None:

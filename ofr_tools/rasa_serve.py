@@ -5,7 +5,8 @@
 Rasa reads its HTTP API token only from ``--auth-token``, and a command line is
 visible to every user of the machine (``ps``). This starts Rasa's own command-line
 entry point in this process with the token added to its arguments here, so the
-process list shows the command without it.
+process list shows the command without it. The settings are checked first: a bad
+value stops the start with one sentence per problem (ofr/settings.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,15 @@ from __future__ import annotations
 import os
 import sys
 
+from ofr import settings
+
 
 def main() -> None:
+    try:
+        settings.current()
+    except settings.SettingsError as error:
+        print(error, file=sys.stderr)
+        sys.exit(2)
     from rasa.__main__ import main as rasa_main
 
     token = os.environ.pop("RASA_AUTH_TOKEN", "")

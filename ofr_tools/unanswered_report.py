@@ -112,7 +112,7 @@ class Group:
     @property
     def variants(self) -> List[str]:
         seen = {grouping_key(self.text)}
-        variants = []
+        variants: List[str] = []
         for wording in self._ranked()[1:]:
             if grouping_key(wording) not in seen and len(variants) < MAX_VARIANTS:
                 seen.add(grouping_key(wording))
@@ -135,7 +135,11 @@ def find_unanswered(
     ``conversations`` yields each conversation's Rasa events (dicts) in order.
     """
     return [
-        Unanswered(mask(turn.text), turn.language, date.fromtimestamp(turn.timestamp))
+        Unanswered(
+            mask(turn.text),
+            turn.language or DEFAULT_LANGUAGE,
+            date.fromtimestamp(turn.timestamp),
+        )
         for events in conversations
         for turn in _turns(events)
         if turn.unanswered and start <= turn.timestamp < end
@@ -232,7 +236,7 @@ def group(messages: Iterable[Unanswered]) -> List[Group]:
         key=lambda g: (
             _language_rank(g.language),
             -g.count,
-            -g.last_seen.toordinal(),
+            -(g.last_seen or date.min).toordinal(),
             g.text,
         ),
     )

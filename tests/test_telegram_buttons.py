@@ -7,7 +7,7 @@ import uuid
 import pytest
 import redis
 
-from bot.channels.telegram.channel import ButtonPayloads
+from bot.channels.telegram.buttons import ButtonPayloads
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 LONG = '/ask_event_details{"event_id": "ofr-2027-hamburg-network-meeting-long"}'

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Optional
@@ -29,6 +28,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.bearer_token import bearer_token_ok
+from ofr import settings
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ TOKEN_VARIABLE = "OFR_ADMIN_TOKEN"
 
 def _refused(request: Request) -> Optional[HTTPResponse]:
     """None for a request with the admin token, else the answer that refuses it."""
-    token = os.environ.get(TOKEN_VARIABLE, "")
+    token = settings.current().admin_token
     if not token:
         return response.json(
             {"error": f"publishing is off: set {TOKEN_VARIABLE}"}, status=503

@@ -15,18 +15,20 @@ REST and the web chat, not Telegram, whose updates all come from Telegram's serv
 
 from __future__ import annotations
 
-import os
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from ofr import settings
+from ofr.settings import SettingsError
+
 # Buckets of senders not seen for a while are dropped first; this caps memory.
 MAX_BUCKETS = 50_000
 
 
-class RateLimitSettingError(ValueError):
-    """A limit in the environment is not a whole number; the text says which."""
+# A limit in the environment that is not a whole number (ofr/settings.py says which).
+RateLimitSettingError = SettingsError
 
 
 @dataclass
@@ -65,18 +67,6 @@ class TokenBuckets:
         return True
 
 
-def _per_minute(variable: str, default: int) -> int:
-    raw = os.environ.get(variable, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit():
-        raise RateLimitSettingError(
-            f"{variable}={raw!r} is not a whole number of messages per minute: give "
-            "one like 20, or 0 to turn the limit off."
-        )
-    return int(raw)
-
-
 class RateLimits:
     """The per-conversation and per-address limits every channel checks."""
 
@@ -86,10 +76,12 @@ class RateLimits:
         per_address: Optional[int] = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if per_conversation is None:
-            per_conversation = _per_minute("OFR_RATE_PER_CONVERSATION", 20)
-        if per_address is None:
-            per_address = _per_minute("OFR_RATE_PER_ADDRESS", 60)
+        if per_conversation is None or per_address is None:
+            configured = settings.current()
+            if per_conversation is None:
+                per_conversation = configured.rate_per_conversation
+            if per_address is None:
+                per_address = configured.rate_per_address
         self.conversations = self._buckets(per_conversation, clock)
         self.addresses = self._buckets(per_address, clock)
 

@@ -25,7 +25,6 @@ sender as it was sent.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from asyncio import CancelledError
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from bot.channels.input_limits import (
 )
 from bot.channels.rate_limits import client_address, shared_limits
 from bot.storage.conversation_ids import conversation_id, external_id
+from ofr import settings
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class ValidatedRestInput(RestInput):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        token = os.environ.get(TOKEN_VARIABLE, "")
+        token = settings.current().rest_token
 
         @rest.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> Any:

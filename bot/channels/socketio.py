@@ -208,7 +208,7 @@ class ValidatedSocketIOInput(SocketIOInput):
         async def handle_message(sid: str, *args: Any) -> None:
             data = args[0] if len(args) == 1 else None
             text = data.get("message") if isinstance(data, dict) else None
-            if not isinstance(text, str):
+            if not isinstance(data, dict) or not isinstance(text, str):
                 logger.warning(
                     "Dropped a socket.io %s event: not an object with a string "
                     "'message'.",
@@ -292,7 +292,7 @@ class ValidatedSocketIOInput(SocketIOInput):
         # The websocket transport reads frames with the async driver's WebSocket
         # class; raising OSError there makes python-engineio close the connection
         # quietly (a malformed frame would otherwise end it with a traceback).
-        websocket_class = sio.eio._async["websocket"]
+        websocket_class: Any = sio.eio._async["websocket"]
 
         class CheckedWebSocket(websocket_class):
             async def wait(self) -> Any:

@@ -47,7 +47,7 @@ class BilingualSpacyTokenizer(Tokenizer):
         self._default_language = config["default_language"]
         self._pipelines = {lang: blank_pipeline(lang) for lang in SUPPORTED_LANGUAGES}
         self._lemmas = {
-            lang: nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+            lang: nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")  # type: ignore[attr-defined]
             for lang, nlp in self._pipelines.items()
         }
 

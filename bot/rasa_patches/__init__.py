@@ -205,6 +205,7 @@ def target_source(qualname: str) -> str:
             continue
     else:
         raise LookupError(f"no module found for {qualname}")
+    assert module.__file__ is not None
     source = open(module.__file__, encoding="utf-8").read()
     body: List[ast.stmt] = ast.parse(source).body
     node: ast.AST | None = None
@@ -213,15 +214,16 @@ def target_source(qualname: str) -> str:
         if node is None:
             raise LookupError(f"{qualname}: {name} is not defined there")
         body = getattr(node, "body", [])
+    assert node is not None
     segment = ast.get_source_segment(source, node)
     assert segment is not None
     return segment
 
 
 def _defines(node: ast.stmt, name: str) -> bool:
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         return node.name == name
-    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+    if isinstance(node, ast.Assign | ast.AnnAssign):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         return any(isinstance(t, ast.Name) and t.id == name for t in targets)
     return False

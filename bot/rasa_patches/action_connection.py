@@ -45,6 +45,6 @@ def keep_alive(endpoint: EndpointConfig) -> EndpointConfig:
             shared = sessions[id(loop)] = make_session()
         return _Borrowed(shared)
 
-    endpoint.session = session  # type: ignore[method-assign]
+    endpoint.session = session
     setattr(endpoint, _MARK, True)
     return endpoint

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import Any, List
 
 import aiohttp
@@ -23,28 +22,17 @@ from rasa.shared.core.events import Event
 from rasa.shared.exceptions import RasaException
 
 from bot.rasa_patches.action_connection import keep_alive
+from ofr import settings
 from ofr.messages import message
 
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE_MESSAGE = "action_unavailable"
-DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
 def timeout_seconds() -> float:
-    """OFR_ACTION_TIMEOUT, or the default when unset or not a positive number."""
-    raw = os.environ.get("OFR_ACTION_TIMEOUT", "")
-    try:
-        value = float(raw)
-    except ValueError:
-        if raw:
-            logger.warning(
-                "OFR_ACTION_TIMEOUT=%r is not a number of seconds; using %s.",
-                raw,
-                DEFAULT_TIMEOUT_SECONDS,
-            )
-        return DEFAULT_TIMEOUT_SECONDS
-    return value if value > 0 else DEFAULT_TIMEOUT_SECONDS
+    """OFR_ACTION_TIMEOUT (ofr/settings.py)."""
+    return settings.current().action_timeout_seconds
 
 
 async def _run_or_apologise(
@@ -79,4 +67,4 @@ def install() -> None:
     """Patch Rasa's remote action once per process."""
     rasa_action.DEFAULT_REQUEST_TIMEOUT = timeout_seconds()
     if rasa_action.RemoteAction.run is not _run_or_apologise:
-        rasa_action.RemoteAction.run = _run_or_apologise  # type: ignore[method-assign]
+        rasa_action.RemoteAction.run = _run_or_apologise

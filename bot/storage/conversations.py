@@ -28,6 +28,7 @@ from bot.storage.conversation_ids import (  # noqa: E402
     channel_of,
     conversation_id,
 )
+from ofr import settings
 
 Events = List[Dict[str, Any]]
 # Event types that matter for reading a conversation back (SQL ``type_name``).
@@ -41,7 +42,7 @@ class StoreUnavailable(Exception):
 
 def default_endpoints() -> Path:
     """$OFR_VAR_DIR/endpoints.yml (written by scripts/run.sh) if it exists."""
-    written = Path(os.environ.get("OFR_VAR_DIR") or "var") / "endpoints.yml"
+    written = settings.current().var_dir / "endpoints.yml"
     return written if written.is_file() else Path("endpoints.yml")
 
 

@@ -129,6 +129,8 @@ class InMemoryTrackerStore(ErasesOnRequest, tracker_store.InMemoryTrackerStore):
 class SQLTrackerStore(ErasesOnRequest, tracker_store.SQLTrackerStore):
     """SQL tracker store that erases a conversation when its user asks; faster."""
 
+    engine: Any  # Rasa's __init__ creates it
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite" and self.engine.url.database:

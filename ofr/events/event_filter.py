@@ -55,7 +55,7 @@ class EventFilter:
         except (KeyError, ValueError):
             parsed = None
         fmt = value.get("format") if value.get("format") in FORMATS else None
-        scope = value.get("scope") if value.get("scope") in SCOPES else "upcoming"
+        scope = str(value["scope"]) if value.get("scope") in SCOPES else "upcoming"
         return cls(
             city=value.get("city") or None,
             state=value.get("state") or None,

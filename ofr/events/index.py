@@ -49,6 +49,7 @@ class EventIndex:
         by_format: Dict[str, List[int]] = {}
         for position, event in enumerate(self.events):
             for key in {place_key(event.city), place_key(event.state)} - {None}:
+                assert key is not None
                 by_place.setdefault(key, []).append(position)
             if event.format:
                 by_format.setdefault(event.format, []).append(position)
@@ -108,6 +109,7 @@ class EventIndex:
         if wanted.format:
             indexes.append(self._by_format.get(wanted.format, _NOWHERE))
         indexes.sort(key=len)
+        candidates: Iterable[int]
         if indexes:
             candidates = indexes[0].within(low, high)
             for other in indexes[1:]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Dict, List, Literal, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Literal, Optional, Sequence, Union
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -28,12 +28,19 @@ from pydantic import (
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
+if TYPE_CHECKING:  # pydantic's constrained types are not types to mypy
+    NonEmpty = str
+    EventId = str
+else:
+    NonEmpty = constr(strip_whitespace=True, min_length=1)
+    EventId = constr(regex=r"^[a-z0-9][a-z0-9-]*$")
+
 
 class LocalizedText(BaseModel):
     """A text in both languages; neither may be empty."""
 
-    en: constr(strip_whitespace=True, min_length=1)  # type: ignore[valid-type]
-    de: constr(strip_whitespace=True, min_length=1)  # type: ignore[valid-type]
+    en: NonEmpty
+    de: NonEmpty
 
     class Config:
         extra = Extra.forbid
@@ -52,7 +59,7 @@ def localized(value: Union[LocalizedText, str, None], language: str) -> Optional
 class Event(BaseModel):
     """One entry of ``events:``; see README "Add an event"."""
 
-    id: constr(regex=r"^[a-z0-9][a-z0-9-]*$")  # type: ignore[valid-type]
+    id: EventId
     title: LocalizedText
     start: Union[datetime, date]
     end: Optional[Union[datetime, date]] = None
@@ -61,13 +68,11 @@ class Event(BaseModel):
     # How precisely the dates are known: "day", "month" or "year".
     date_precision: Literal["day", "month", "year"] = "day"
     format: Optional[Literal["in_person", "online", "hybrid"]] = None
-    city: Optional[constr(strip_whitespace=True, min_length=1)] = None  # type: ignore[valid-type]
-    state: Optional[constr(strip_whitespace=True, min_length=1)] = None  # type: ignore[valid-type]
+    city: Optional[NonEmpty] = None
+    state: Optional[NonEmpty] = None
     # One text for both languages, or {en: ..., de: ...} like the title.
-    venue: Optional[
-        Union[LocalizedText, constr(strip_whitespace=True, min_length=1)]
-    ] = None  # type: ignore[valid-type]
-    topics: List[constr(strip_whitespace=True, min_length=1)] = []  # type: ignore[valid-type]
+    venue: Optional[Union[LocalizedText, NonEmpty]] = None
+    topics: List[NonEmpty] = []
     description: Optional[LocalizedText] = None
     registration_url: Optional[HttpUrl] = None
     source: Optional[str] = None

@@ -108,7 +108,7 @@ _UPCOMING = re.compile(
 )
 
 _MONTHS: Dict[str, int] = {}
-for _number, _names in enumerate(
+for _month_number, _names in enumerate(
     (
         "january jan januar jänner",
         "february feb februar",
@@ -126,7 +126,7 @@ for _number, _names in enumerate(
     start=1,
 ):
     for _name in _names.split():
-        _MONTHS[_name] = _number
+        _MONTHS[_name] = _month_number
 # "may" and "mar" are words too: they count as months only with a cue.
 _AMBIGUOUS_MONTHS = {"may", "mar", "jun", "jul", "aug", "sep", "dec", "jan", "okt"}
 _MONTH = re.compile(
@@ -670,7 +670,7 @@ def read_question(
     """
     entities = list(entities)
     followup = previous is not None and intent == "inform_event_filter"
-    base = previous if followup else EventFilter()
+    base = previous if followup and previous is not None else EventFilter()
     if followup and _CLEAR.search(text):
         base = EventFilter()
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
+from ofr import settings
 from ofr.events.index import EventIndex
 from ofr.events.model import Event, EventsFileError, parse_events
 
@@ -99,7 +100,7 @@ _stores: Dict[Tuple[str, str], EventsStore] = {}
 
 def default_store() -> EventsStore:
     """The store for OFR_EVENTS_FILE (default data/events.yml), one per process."""
-    path = os.environ.get("OFR_EVENTS_FILE") or DEFAULT_EVENTS_FILE
+    path = str(settings.current().events_file)
     key = (path, os.getcwd())
     if key not in _stores:
         _stores[key] = EventsStore(path)

@@ -17,7 +17,8 @@ import httpx
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.channels.telegram.channel import SECRET_HEADER, UPDATE_TYPES
+from bot.channels.telegram.input import SECRET_HEADER, UPDATE_TYPES
+from ofr import settings
 
 logger = logging.getLogger("telegram-polling")
 
@@ -27,8 +28,8 @@ def main() -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    token = os.environ.get("TELEGRAM_TOKEN", "").strip()
-    secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
+    configured = settings.current()
+    token, secret = configured.telegram_token, configured.telegram_webhook_secret
     if not token or not secret:
         print(
             "Set TELEGRAM_TOKEN and TELEGRAM_WEBHOOK_SECRET (the same values `make run` "
@@ -36,12 +37,10 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
-    rasa_url = os.environ.get(
-        "RASA_URL", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"
-    )
+    rasa_url = os.environ.get("RASA_URL") or configured.rasa_urls[0]
     webhook = f"{rasa_url.rstrip('/')}/webhooks/telegram/webhook"
     builder = Application.builder().token(token)
-    base_url = os.environ.get("TELEGRAM_API_BASE_URL", "").strip()
+    base_url = configured.telegram_api_base_url
     if base_url:
         builder = builder.base_url(base_url)
     application = builder.build()

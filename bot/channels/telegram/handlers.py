@@ -1,0 +1,230 @@
+"""What the bot does with each kind of Telegram update.
+
+Commands and typed text become questions to the assistant; a pressed button asks
+its payload; anything else gets a short note. Updates reach these handlers through
+``Application.process_update`` (bot/channels/telegram/input.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import UserMessage
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.channels.input_limits import clean_text, note, stored_language, text_problem
+from bot.channels.rate_limits import shared_limits
+from bot.channels.telegram.buttons import ButtonPayloads
+from bot.channels.telegram.chats import CHANNEL_NAME, conversation_of, user_language
+from bot.channels.telegram.output import TelegramOutput
+from ofr.messages import message
+
+logger = logging.getLogger(__name__)
+
+# Commands that are simply questions to the assistant.
+COMMAND_PAYLOADS = {
+    "start": ["/greet", "/what_can_you_do"],
+    "help": ["/what_can_you_do"],
+    "events": ["/ask_events"],
+    "contact": ["/ask_contact"],
+    # Asks first (yes/no buttons); the conversation is erased at the end of the
+    # confirming turn, under its lock, like "delete my data" on every channel.
+    "forget": ["/delete_my_data"],
+}
+
+
+class UpdateHandlers:
+    """The handlers of one Telegram channel, sharing its Application and output."""
+
+    def __init__(
+        self,
+        application: Application,
+        output: TelegramOutput,
+        payloads: ButtonPayloads,
+    ) -> None:
+        self.application = application
+        self.output = output
+        self.payloads = payloads
+        # Set when Rasa builds the channel's routes and when the server has started.
+        self.on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
+        self.tracker_store: Any = None
+
+    def register(self) -> None:
+        """Add the handlers to the Application, in the order they are tried."""
+        app = self.application
+        app.add_handler(CommandHandler(list(COMMAND_PAYLOADS), self._command))
+        app.add_handler(CommandHandler("language", self._language))
+        app.add_handler(CallbackQueryHandler(self._callback))
+        app.add_handler(
+            MessageHandler(
+                filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, self._text
+            )
+        )
+        app.add_handler(
+            MessageHandler(
+                filters.UpdateType.MESSAGE
+                & filters.ChatType.PRIVATE
+                & ~filters.TEXT
+                & ~filters.StatusUpdate.ALL,
+                self._not_text,
+            )
+        )
+        app.add_error_handler(self._error)
+
+    async def _ask_rasa(self, update: Update, text: str) -> None:
+        chat = update.effective_chat
+        if chat is None or self.on_new_message is None:
+            return
+        if self._too_fast(update):
+            await self._note(update, "too_fast")
+            return
+        metadata = {"language": user_language(update)}
+        await self.on_new_message(
+            UserMessage(
+                text,
+                self.output,
+                sender_id=conversation_of(chat),
+                input_channel=CHANNEL_NAME,
+                metadata=metadata,
+            )
+        )
+
+    def _addressed_to_bot(self, update: Update) -> bool:
+        """In groups only mentions of the bot and replies to it count."""
+        msg = update.effective_message
+        chat = update.effective_chat
+        if msg is None or chat is None or chat.type == ChatType.PRIVATE:
+            return True
+        username = (self.application.bot.username or "").lower()
+        mentioned = username and f"@{username}" in (msg.text or "").lower()
+        replied = (
+            msg.reply_to_message is not None
+            and msg.reply_to_message.from_user is not None
+            and msg.reply_to_message.from_user.id == self.application.bot.id
+        )
+        return bool(mentioned or replied)
+
+    async def _text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A question typed by the user goes to the assistant; an empty or too long
+        one gets a polite note instead."""
+        msg = update.effective_message
+        if msg is None or not self._addressed_to_bot(update):
+            return
+        text = msg.text
+        text = clean_text(text if isinstance(text, str) else "")
+        username = self.application.bot.username
+        if username:
+            text = text.replace(f"@{username}", "").strip()
+        # Typed text is never a Rasa payload ("/intent{...}"): buttons come as
+        # callback queries and commands have their own handlers.
+        text = text.lstrip("/").strip()
+        problem = text_problem(text)
+        if problem:
+            await self._note(update, problem)
+            return
+        await self._ask_rasa(update, text)
+
+    def _too_fast(self, update: Update) -> bool:
+        """Per chat (Telegram's servers send every update: no per-address limit)."""
+        chat = update.effective_chat
+        return chat is not None and not shared_limits().allow(conversation_of(chat))
+
+    async def _note(self, update: Update, problem: str) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        language = await stored_language(
+            self.tracker_store, conversation_of(chat), user_language(update)
+        )
+        await self.application.bot.send_message(
+            chat_id=chat.id, text=note(problem, language)
+        )
+
+    async def _command(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        """/start, /help, /events, /contact ask the assistant the matching question."""
+        msg = update.effective_message
+        if msg is None:
+            return
+        command = (msg.text or "").split()[0].lstrip("/").split("@")[0]
+        for payload in COMMAND_PAYLOADS.get(command.lower(), []):
+            await self._ask_rasa(update, payload)
+        if command.lower() == "start" and update.effective_chat is not None:
+            # Once, when someone starts the bot: what not to share, how to delete.
+            language = await stored_language(
+                self.tracker_store,
+                conversation_of(update.effective_chat),
+                user_language(update),
+            )
+            await self.application.bot.send_message(
+                chat_id=update.effective_chat.id,
+                text=message("telegram_privacy_notice", language),
+            )
+
+    async def _language(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        """/language offers English and Deutsch as buttons."""
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        "English", callback_data='/switch_language{"language":"en"}'
+                    ),
+                    InlineKeyboardButton(
+                        "Deutsch", callback_data='/switch_language{"language":"de"}'
+                    ),
+                ]
+            ]
+        )
+        if update.effective_message is not None:
+            await update.effective_message.reply_text(
+                message("telegram_choose_language", user_language(update)),
+                reply_markup=keyboard,
+            )
+
+    async def _callback(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        """A pressed button: answer the callback, then ask the assistant its payload
+        (also "Yes, delete it" after /forget: the deletion runs in the turn)."""
+        query = update.callback_query
+        if query is None:
+            return
+        language = user_language(update)
+        data = query.data if isinstance(query.data, str) else ""
+        payload = self.payloads.decode(clean_text(data))
+        if payload is None or text_problem(payload):
+            await query.answer(message("telegram_button_expired", language))
+            return
+        await query.answer()
+        await self._ask_rasa(update, payload)
+
+    async def _not_text(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        """Photos, stickers, voice, documents, locations: say that only text is read."""
+        if update.effective_message is not None:
+            await update.effective_message.reply_text(
+                message("telegram_text_only", user_language(update))
+            )
+
+    async def _error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        logger.error(
+            "Handling a Telegram update failed: %s",
+            type(context.error).__name__,
+            exc_info=(type(context.error), context.error, context.error.__traceback__)
+            if context.error
+            else None,
+        )

@@ -1,0 +1,249 @@
+"""Telegram channel for Rasa, built on python-telegram-bot.
+
+Webhook mode: Telegram posts updates to ``POST /webhooks/telegram/webhook``; the
+request must carry ``X-Telegram-Bot-Api-Secret-Token``. Polling mode
+(``make telegram-polling``) fetches updates with python-telegram-bot and posts them to
+the same route, so both modes share one handling path: ``Update.de_json`` →
+``Application.process_update`` → the handlers below → Rasa.
+
+Configuration comes from the environment (README "Telegram"): TELEGRAM_TOKEN,
+TELEGRAM_WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET, TELEGRAM_API_BASE_URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application
+
+from bot.channels.input_limits import BadRequest, parse_json
+from bot.channels.telegram.buttons import ButtonPayloads
+from bot.channels.telegram.chats import CHANNEL_NAME, well_formed
+from bot.channels.telegram.handlers import UpdateHandlers
+from bot.channels.telegram.output import TelegramOutput
+from ofr import settings
+from ofr.messages import message
+from ofr.settings import SettingsError
+
+logger = logging.getLogger(__name__)
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_UPDATE_BYTES = 1_000_000
+UPDATE_TYPES = ["message", "callback_query"]
+COMMANDS = ("start", "help", "events", "contact", "language", "forget")
+
+
+class TelegramInput(InputChannel):
+    """Rasa input channel for Telegram (webhook; polling posts to the same route)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL_NAME
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> TelegramInput:
+        return cls.from_environment()
+
+    @classmethod
+    def from_environment(cls) -> TelegramInput:
+        configured = settings.current()
+        token = configured.telegram_token
+        if not token:
+            raise SettingsError(
+                [
+                    "TELEGRAM_TOKEN is not set: set it to the token from @BotFather, "
+                    "or start without Telegram."
+                ]
+            )
+        secret = configured.telegram_webhook_secret
+        if not secret:
+            raise SettingsError(
+                [
+                    "TELEGRAM_WEBHOOK_SECRET is not set: choose a random string (A-Z, "
+                    "a-z, 0-9, _ and -) so that only Telegram can post to the webhook."
+                ]
+            )
+        return cls(
+            token=token,
+            secret=secret,
+            webhook_url=configured.telegram_webhook_url,
+            base_url=configured.telegram_api_base_url,
+        )
+
+    def __init__(
+        self,
+        token: str,
+        secret: str,
+        webhook_url: Optional[str] = None,
+        base_url: Optional[str] = None,
+    ) -> None:
+        self.secret = secret
+        self.webhook_url = webhook_url
+        builder = (
+            Application.builder()
+            .token(token)
+            .updater(None)
+            .rate_limiter(AIORateLimiter(max_retries=3))
+        )
+        if base_url:
+            builder = builder.base_url(base_url).base_file_url(
+                base_url.replace("/bot", "/file/bot")
+            )
+        self.application = builder.build()
+        configured = settings.current()
+        self.payloads = ButtonPayloads(redis_url=configured.redis_url)
+        self.output = TelegramOutput(self.application, self.payloads)
+        self.handlers = UpdateHandlers(self.application, self.output, self.payloads)
+        self._ready = False
+        self._starting: Optional[asyncio.Task] = None
+        self.max_retry_pause = configured.telegram_start_retry_max_seconds
+        self.handlers.register()
+
+    def get_output_channel(self) -> OutputChannel:
+        return self.output
+
+    async def start(self) -> None:
+        """Initialise the bot (getMe), register commands, and set the webhook if asked."""
+        # The bot first: python-telegram-bot's Application counts as initialised even
+        # when the bot's getMe failed, and would not try again.
+        await self.application.bot.initialize()
+        await self.application.initialize()
+        await self.application.start()
+        for language in ("en", "de"):
+            commands = [
+                BotCommand(c, message(f"telegram_cmd_{c}", language)) for c in COMMANDS
+            ]
+            try:
+                await self.application.bot.set_my_commands(
+                    commands, language_code=language
+                )
+                if language == "de":
+                    await self.application.bot.set_my_commands(commands)
+            except TelegramError as error:
+                logger.error("setMyCommands failed: %s", type(error).__name__)
+        if self.webhook_url:
+            try:
+                await self.application.bot.set_webhook(
+                    url=self.webhook_url,
+                    secret_token=self.secret,
+                    allowed_updates=UPDATE_TYPES,
+                )
+            except TelegramError as error:
+                logger.error("setWebhook failed: %s", type(error).__name__)
+
+    async def _start_with_retries(self) -> None:
+        """Start, retrying with growing pauses while the Bot API cannot be reached.
+
+        Until then the webhook answers 503, so Telegram keeps the updates and sends
+        them again instead of having them answered 200 and dropped.
+        """
+        pause = 1.0
+        while True:
+            try:
+                await self.start()
+            except Exception as error:  # unreachable Bot API, or anything else
+                logger.error(
+                    "The Telegram channel could not start (%s); trying again in %.0f s.",
+                    type(error).__name__,
+                    pause,
+                )
+                await self._reset()
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, self.max_retry_pause)
+                continue
+            self._ready = True
+            logger.info("Telegram channel ready.")
+            return
+
+    async def _reset(self) -> None:
+        """Undo a half-done start, so that the next attempt starts from scratch."""
+        parts: Tuple[Any, ...] = (self.application, self.application.bot)
+        for part in parts:
+            try:
+                if getattr(part, "running", False):
+                    await part.stop()
+                await part.shutdown()
+            except Exception:  # already stopped, or never started
+                logger.debug("Resetting the Telegram channel: nothing to undo.")
+
+    async def stop(self) -> None:
+        self._ready = False
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        self.handlers.on_new_message = on_new_message
+        telegram = Blueprint("telegram_webhook", __name__)
+
+        @telegram.listener("after_server_start")
+        async def started(app: Any, _: Any) -> None:
+            self.handlers.tracker_store = (
+                getattr(app.ctx.agent, "tracker_store", None)
+                if hasattr(app.ctx, "agent")
+                else None
+            )
+            self._starting = asyncio.create_task(self._start_with_retries())
+
+        @telegram.listener("before_server_stop")
+        async def stopping(app: Any, _: Any) -> None:
+            if self._starting is not None and not self._starting.done():
+                self._starting.cancel()
+            await self.stop()
+
+        @telegram.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @telegram.route("/webhook", methods=["POST"])
+        async def webhook(request: Request) -> HTTPResponse:
+            # Sanic keeps undecodable header bytes as surrogates: encode them back.
+            given = request.headers.get(SECRET_HEADER, "").encode(
+                errors="surrogateescape"
+            )
+            if not hmac.compare_digest(given, self.secret.encode()):
+                return response.json({"error": "forbidden"}, status=403)
+            if not self._ready:
+                # Telegram delivers the update again later; nothing is lost.
+                return response.json(
+                    {"error": "the Telegram channel is starting"},
+                    status=503,
+                    headers={"Retry-After": "5"},
+                )
+            try:
+                data = parse_json(request.body, MAX_UPDATE_BYTES)
+            except BadRequest as error:
+                return response.json({"error": error.reason}, status=error.status)
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                return response.json({"error": "not a Telegram update"}, status=400)
+            if self.handlers.tracker_store is None and hasattr(
+                request.app.ctx, "agent"
+            ):
+                self.handlers.tracker_store = request.app.ctx.agent.tracker_store
+            try:
+                update = Update.de_json(data, self.application.bot)
+            except Exception:  # any field of the wrong type or out of range
+                return response.json({"error": "not a Telegram update"}, status=400)
+            if not well_formed(update):
+                return response.json({"error": "not a Telegram update"}, status=400)
+            try:
+                await self.application.process_update(update)
+            except Exception:
+                # Handlers' errors go to _error; this is PTB's own bookkeeping failing
+                # on an odd update. Telegram must not send it again: answer 200.
+                logger.exception("Processing a Telegram update failed.")
+            return response.json({"status": "ok"})
+
+        return telegram

@@ -1,0 +1,22 @@
+"""Check the settings in the environment before any server starts (make run).
+
+Prints one sentence per value that cannot be used and exits 2, else exits 0
+quietly; ofr/settings.py lists every variable, its type and its default.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ofr import settings
+
+
+def main() -> int:
+    problems = settings.read().problems
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 2 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
