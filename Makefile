@@ -14,7 +14,7 @@ export PYTHONHASHSEED ?= 0
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev train run shell publish unanswered read-question purge migrate-ids validate evaluate run-cluster bench-load test test-unit test-nlu \
+.PHONY: help install install-dev train run shell publish unanswered read-question purge migrate-ids validate evaluate run-cluster bench-load test test-unit test-fast test-nlu \
 	test-stories lint format bench clean telegram-polling
 
 help: ## List the targets
@@ -105,6 +105,9 @@ test: $(VENV)/.installed-dev $(MODEL) /usr/bin/chromium /usr/sbin/nginx ## Every
 
 test-unit: $(VENV)/.installed-dev $(MODEL) ## pytest: components, actions, held-out NLU accuracy, REST
 	$(PY) -m pytest -q
+
+test-fast: $(VENV)/.installed-dev ## pytest without servers, the trained model or slow checks (about a minute)
+	$(PY) -m pytest -q -m "not server and not model and not slow"
 
 test-stories: $(VENV)/.installed-dev $(MODEL) ## Rasa test stories; any prediction error fails
 	$(RASA) test core --stories tests/stories --model $(MODEL) \

@@ -1,4 +1,4 @@
-# Sourced by scripts/run.sh and scripts/run-cluster.sh: settings from .env (see
+# Sourced by scripts/lib.sh (for run.sh and run-cluster.sh): settings from .env (see
 # .env.example); variables already in the environment win.
 if [[ -f .env ]]; then
   while IFS='=' read -r key value || [[ -n $key ]]; do

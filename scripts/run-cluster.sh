@@ -14,11 +14,12 @@
 #                       PostgreSQL (127.0.0.1, 5432, ofr_cluster, postgres, empty)
 #   OFR_REDIS_HOST OFR_REDIS_PORT OFR_REDIS_DB OFR_REDIS_PASSWORD OFR_REDIS_PREFIX
 #                       Redis (127.0.0.1, 6379, 1, empty, ofr)
+#   OFR_REDIS_URL       the Telegram channel's store of long button payloads, shared
+#                       by the instances (the Redis above, same db; see ofr_tools/cluster.py)
 #   CLUSTER_START_TIMEOUT  seconds to wait for the Rasa servers (900)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-source scripts/load-env.sh
-venv=${VENV:-.venv}
+source scripts/lib.sh
 cluster_port=${CLUSTER_PORT:-5000}
 # Calendar links in answers point at the proxy, not at one instance.
 export OFR_PUBLIC_URL=${OFR_PUBLIC_URL:-http://localhost:$cluster_port}
@@ -37,127 +38,25 @@ export OFR_REDIS_HOST=${OFR_REDIS_HOST:-127.0.0.1} OFR_REDIS_PORT=${OFR_REDIS_PO
 export OFR_REDIS_DB=${OFR_REDIS_DB:-1} OFR_REDIS_PASSWORD=${OFR_REDIS_PASSWORD:-}
 export OFR_REDIS_PREFIX=${OFR_REDIS_PREFIX:-ofr}
 
-fail() {
-  echo "$1" >&2
-  exit 1
-}
-
-port_free() {
-  "$venv/bin/python" - "$1" <<'PY'
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-PY
-}
-
-answers() {  # url: true when it answers 2xx within 2 s
-  "$venv/bin/python" -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=2)" "$1" 2>/dev/null
-}
-
 (( ${#rasa_ports[@]} >= 1 )) || fail "CLUSTER_RASA_PORTS names no port: give one port per Rasa instance, e.g. CLUSTER_RASA_PORTS=5005,5006."
 [[ -x $nginx ]] || fail "nginx is missing: install it with 'sudo apt-get install nginx-light' (make install does it as root), then run make run-cluster again."
-[[ -f $model ]] || fail "No trained model at $model: run 'make train' first."
+require_model "$model"
+require_settings
 [[ -f deploy/nginx.conf.template ]] || fail "deploy/nginx.conf.template is missing: restore it from git."
 [[ -f $endpoints ]] || fail "No endpoints file at $endpoints: restore endpoints.cluster.yml from git or fix OFR_ENDPOINTS."
 ports=("$cluster_port" "${rasa_ports[@]}")
 [[ -n ${ACTION_SERVER_URL:-} ]] || ports+=("$action_port")
-for port in "${ports[@]}"; do
-  port_free "$port" || fail "Port $port is already in use (is the cluster or make run already running?): stop that process or choose other ports with CLUSTER_PORT=... CLUSTER_RASA_PORTS=...,... ACTION_PORT=... make run-cluster."
-done
+require_free_ports "the cluster or make run" "CLUSTER_PORT=... CLUSTER_RASA_PORTS=...,... ACTION_PORT=... make run-cluster" "${ports[@]}"
 
 # PostgreSQL and Redis must answer before any Rasa server starts: Rasa itself would
 # retry a missing database forever without saying why. The database and its table
 # are created here once, so the instances do not race to create them.
-SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=3 "$venv/bin/python" - "$endpoints" <<'PY' || exit 1
-import importlib
-import os
-import re
-import sys
-
-import redis
-import sqlalchemy as sa
-import yaml
-from sqlalchemy.engine.url import URL
-
-env = os.environ
-host, port, database = env["OFR_DB_HOST"], env["OFR_DB_PORT"], env["OFR_DB_NAME"]
-user, password = env["OFR_DB_USER"], env["OFR_DB_PASSWORD"]
-
-
-def fail(message):
-    print(message, file=sys.stderr)
-    sys.exit(1)
-
-
-def reason(error):
-    text = str(getattr(error, "orig", None) or error).strip().splitlines()
-    return text[0].rstrip(".") if text else type(error).__name__
-
-
-if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", database):
-    fail(f"OFR_DB_NAME={database!r} is not a plain database name: use letters, digits and _.")
-if not env["OFR_REDIS_PREFIX"].isalnum():
-    fail(f"OFR_REDIS_PREFIX={env['OFR_REDIS_PREFIX']!r} must be letters and digits only (Rasa ignores any other prefix).")
-
-# Every instance must use the same shared lock store, and it must load.
-endpoints = sys.argv[1]
-with open(endpoints, encoding="utf-8") as file:
-    lock_type = ((yaml.safe_load(file) or {}).get("lock_store") or {}).get("type")
-if lock_type in (None, "in_memory"):
-    fail(f"{endpoints} has no shared lock_store: the instances need a Redis lock store (see endpoints.cluster.yml).")
-if "." in lock_type:
-    module, _, attribute = lock_type.rpartition(".")
-    try:
-        getattr(importlib.import_module(module), attribute)
-    except (ImportError, AttributeError) as error:
-        fail(f"The lock store {lock_type} in {endpoints} cannot be loaded ({error}): check its type (docs/deployment.md, \"The lock store\").")
-
-try:
-    redis.Redis(
-        host=env["OFR_REDIS_HOST"], port=int(env["OFR_REDIS_PORT"]),
-        db=int(env["OFR_REDIS_DB"]), password=env["OFR_REDIS_PASSWORD"] or None,
-        socket_timeout=5, socket_connect_timeout=5,
-    ).ping()
-except (redis.RedisError, ValueError) as error:
-    fail(
-        f"Redis at {env['OFR_REDIS_HOST']}:{env['OFR_REDIS_PORT']} (db "
-        f"{env['OFR_REDIS_DB']}) cannot be used: {reason(error)}. Start Redis, or set "
-        "OFR_REDIS_HOST, OFR_REDIS_PORT, OFR_REDIS_DB and OFR_REDIS_PASSWORD."
-    )
-
-
-def engine(name, **kwargs):
-    url = URL.create(
-        "postgresql", username=user or None, password=password or None,
-        host=host, port=int(port), database=name,
-    )
-    return sa.create_engine(url, connect_args={"connect_timeout": 5}, **kwargs)
-
-
-try:
-    try:
-        with engine(database).connect():
-            pass
-    except sa.exc.OperationalError as error:
-        if "does not exist" not in str(error):
-            raise
-        with engine("postgres", isolation_level="AUTOCOMMIT").connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{database}"'))
-        print(f"Created the PostgreSQL database {database}.")
-    from rasa.core.tracker_store import SQLTrackerStore
-
-    SQLTrackerStore.Base.metadata.create_all(engine(database))
-except sa.exc.SQLAlchemyError as error:
-    fail(
-        f"PostgreSQL at {host}:{port} (database {database}, user {user}) cannot be used: "
-        f"{reason(error)}. Start PostgreSQL, or set OFR_DB_HOST, OFR_DB_PORT, "
-        "OFR_DB_NAME, OFR_DB_USER and OFR_DB_PASSWORD."
-    )
-PY
+SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=3 \
+  "$venv/bin/python" -m ofr_tools.cluster prepare-stores "$endpoints" || exit 1
+# Telegram's long button payloads go to the same Redis, so that a button one instance
+# sent works when its press reaches the other (bot/channels/telegram/channel.py).
+OFR_REDIS_URL=${OFR_REDIS_URL:-$("$venv/bin/python" -m ofr_tools.cluster redis-url)} || exit 1
+export OFR_REDIS_URL
 
 mkdir -p "$var_dir"
 var_abs=$(cd "$var_dir" && pwd)
@@ -165,58 +64,25 @@ nginx_dir=$var_abs/nginx
 mkdir -p "$nginx_dir/temp"
 
 # One admin token for all instances, so `make publish` can reach each of them.
-if [[ -z ${OFR_ADMIN_TOKEN:-} ]]; then
-  token_file="$var_dir/admin-token"
-  if [[ ! -s $token_file ]]; then
-    (umask 077; "$venv/bin/python" -c "import secrets; print(secrets.token_urlsafe(32))" >"$token_file")
-  fi
-  OFR_ADMIN_TOKEN=$(<"$token_file")
-fi
-export OFR_ADMIN_TOKEN
+load_token OFR_ADMIN_TOKEN "$var_dir/admin-token"
 
 # The proxy is public: REST (for integrations) needs a token here.
-if [[ -z ${OFR_REST_TOKEN:-} ]]; then
-  rest_token_file="$var_dir/rest-token"
-  if [[ ! -s $rest_token_file ]]; then
-    (umask 077; "$venv/bin/python" -c "import secrets; print(secrets.token_urlsafe(32))" >"$rest_token_file")
-  fi
-  OFR_REST_TOKEN=$(<"$rest_token_file")
-fi
-export OFR_REST_TOKEN
+load_token OFR_REST_TOKEN "$var_dir/rest-token"
 
 # The proxy's configuration: the template with this cluster's ports and folder.
-"$venv/bin/python" - deploy/nginx.conf.template "$nginx_dir/nginx.conf" "$nginx_dir" \
-  "127.0.0.1:$cluster_port" "${rasa_ports[@]}" <<'PY' || exit 1
-import os
-import sys
-
-template, target, var_dir, listen, *ports = sys.argv[1:]
-servers = "\n".join(f"        server 127.0.0.1:{port};" for port in ports)
-text = open(template, encoding="utf-8").read()
-limits = {"@RATE@": os.environ.get("OFR_NGINX_RATE") or "10", "@BURST@": os.environ.get("OFR_NGINX_BURST") or "50"}
-for name, value in limits.items():
-    if not value.isdigit() or int(value) < 1:
-        sys.exit(f"{'OFR_NGINX_RATE' if name == '@RATE@' else 'OFR_NGINX_BURST'}={value!r} must be a whole number, at least 1.")
-for key, value in {"@VAR_DIR@": var_dir, "@LISTEN@": listen, "@UPSTREAM_SERVERS@": servers, **limits}.items():
-    text = text.replace(key, value)
-open(target, "w", encoding="utf-8").write(text)
-PY
+"$venv/bin/python" -m ofr_tools.cluster render-nginx --template deploy/nginx.conf.template \
+  --output "$nginx_dir/nginx.conf" --var-dir "$nginx_dir" --listen "127.0.0.1:$cluster_port" \
+  "${rasa_ports[@]}" || exit 1
 nginx_args=(-p "$nginx_dir/" -c "$nginx_dir/nginx.conf" -e "$nginx_dir/error.log")
 if ! "$nginx" "${nginx_args[@]}" -t -q 2>"$nginx_dir/config-test.log"; then
   fail "nginx does not accept $nginx_dir/nginx.conf: see $nginx_dir/config-test.log."
 fi
 
-stop() {
-  trap - INT TERM EXIT
-  local pids=("$nginx_pid" ${action_pid:-} "${instance_pids[@]}")
-  for pid in "${pids[@]}"; do [[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do [[ -n $pid ]] && wait "$pid" 2>/dev/null; done
-}
+stop() { stop_processes "$nginx_pid" "$action_pid" "${instance_pids[@]}"; }
 nginx_pid=
 action_pid=
 instance_pids=()
-trap 'echo; echo "Stopping the OFR cluster."; stop; exit 0' INT TERM
-trap stop EXIT
+stop_on_exit "Stopping the OFR cluster."
 
 # nginx first: it holds the proxy port from now on (a busy port shows at once) and
 # answers 502 until the instances are up.
@@ -225,21 +91,16 @@ nginx_pid=$!
 sleep 1
 kill -0 "$nginx_pid" 2>/dev/null || fail "nginx did not start: see $nginx_dir/error.log."
 
-start_actions() {
-  SANIC_HOST=${OFR_ACTION_ADDR:-127.0.0.1} SANIC_REQUEST_MAX_SIZE=${OFR_ACTION_MAX_BODY:-2097152} \
-    "$venv/bin/rasa" run actions --actions actions --port "$action_port" >>"$var_dir/actions.log" 2>&1 &
-  action_pid=$!
-}
+start_actions() { start_action_server "$action_port" "$var_dir/actions.log"; }
 
 if [[ -z ${ACTION_SERVER_URL:-} ]]; then
   start_actions
   action_url=http://127.0.0.1:$action_port/webhook
-  for _ in $(seq 120); do
-    answers "http://127.0.0.1:$action_port/health" && break
-    kill -0 "$action_pid" 2>/dev/null || fail "The action server did not start: see $var_dir/actions.log."
-    sleep 1
-  done
-  answers "http://127.0.0.1:$action_port/health" || fail "The action server did not answer within 2 minutes: see $var_dir/actions.log."
+  wait_for "http://127.0.0.1:$action_port/health" 120 "$action_pid"
+  case $? in
+    1) fail "The action server did not start: see $var_dir/actions.log." ;;
+    2) fail "The action server did not answer within 2 minutes: see $var_dir/actions.log." ;;
+  esac
 else
   action_url=$ACTION_SERVER_URL
 fi
@@ -272,12 +133,11 @@ for i in "${!rasa_ports[@]}"; do
   done
 done
 
-for _ in $(seq 30); do
-  answers "http://127.0.0.1:$cluster_port/" && break
-  kill -0 "$nginx_pid" 2>/dev/null || fail "nginx stopped: see $nginx_dir/error.log."
-  sleep 1
-done
-answers "http://127.0.0.1:$cluster_port/" || fail "nginx does not answer on port $cluster_port: see $nginx_dir/error.log."
+wait_for "http://127.0.0.1:$cluster_port/" 30 "$nginx_pid"
+case $? in
+  1) fail "nginx stopped: see $nginx_dir/error.log." ;;
+  2) fail "nginx does not answer on port $cluster_port: see $nginx_dir/error.log." ;;
+esac
 
 instances=""
 for i in "${!rasa_ports[@]}"; do

@@ -3,62 +3,31 @@
 #   scripts/run.sh           REST + socket.io on RASA_PORT (5005)
 #   scripts/run.sh --shell   chat in the terminal instead
 set -uo pipefail
-source "$(dirname "$0")/load-env.sh"
-venv=${VENV:-.venv}
+source "$(dirname "$0")/lib.sh"
 rasa_port=${RASA_PORT:-5005}
 action_port=${ACTION_PORT:-5055}
 var_dir=${OFR_VAR_DIR:-var}
 model=${OFR_MODEL:-models/ofr.tar.gz}
 mode=${1:-serve}
 
-port_free() {
-  "$venv/bin/python" - "$1" <<'PY'
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-PY
-}
-
-wait_for() {  # url seconds pid
-  local url=$1 seconds=$2 pid=$3
-  for _ in $(seq "$seconds"); do
-    kill -0 "$pid" 2>/dev/null || return 1
-    "$venv/bin/python" -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "$url" 2>/dev/null && return 0
-    sleep 1
-  done
-  return 1
-}
-
 ports=()
 [[ -n ${ACTION_SERVER_URL:-} ]] || ports+=("$action_port")
 [[ $mode == --shell ]] || ports+=("$rasa_port")
-for port in "${ports[@]}"; do
-  if ! port_free "$port"; then
-    echo "Port $port is already in use (is the bot already running?): stop that process or choose other ports with RASA_PORT=... ACTION_PORT=... make run." >&2
-    exit 1
-  fi
-done
-if [[ ! -f $model ]]; then
-  echo "No trained model at $model: run 'make train' first." >&2
-  exit 1
-fi
+require_free_ports "the bot" "RASA_PORT=... ACTION_PORT=... make run" "${ports[@]}"
+require_model "$model"
+require_settings
 
 mkdir -p "$var_dir"
 # Telegram only when configured; without a token the other channels start alone.
 credentials="$var_dir/credentials.yml"
 if [[ -n ${TELEGRAM_TOKEN:-} ]]; then
   if [[ -z ${TELEGRAM_WEBHOOK_SECRET:-} ]]; then
-    echo "TELEGRAM_TOKEN is set but TELEGRAM_WEBHOOK_SECRET is not: set it to a random string (letters, digits, _ and -), then run make run again." >&2
-    exit 1
+    fail "TELEGRAM_TOKEN is set but TELEGRAM_WEBHOOK_SECRET is not: set it to a random string (letters, digits, _ and -), then run make run again."
   fi
   cp credentials.yml "$credentials"
   telegram_note="Telegram: on (webhook /webhooks/telegram/webhook)"
 else
-  grep -v "^bot.channels.telegram.channel.TelegramInput:" credentials.yml > "$credentials"
+  grep -v -E "^bot\.channels\.telegram\.[a-z_.]*\.TelegramInput:" credentials.yml > "$credentials"
   telegram_note="Telegram: off (set TELEGRAM_TOKEN and TELEGRAM_WEBHOOK_SECRET to enable it)"
 fi
 endpoints="$var_dir/endpoints.yml"
@@ -69,22 +38,14 @@ sed -e "s#http://localhost:5055/webhook#$action_url#" -e "s#db: var/tracker.db#d
 
 # The token for `make publish` (bot/channels/model.py): from the environment, or one
 # generated once and kept in the var folder, readable only by this user.
-if [[ -z ${OFR_ADMIN_TOKEN:-} ]]; then
-  token_file="$var_dir/admin-token"
-  if [[ ! -s $token_file ]]; then
-    (umask 077; "$venv/bin/python" -c "import secrets; print(secrets.token_urlsafe(32))" > "$token_file")
-  fi
-  OFR_ADMIN_TOKEN=$(<"$token_file")
-fi
-export OFR_ADMIN_TOKEN
+load_token OFR_ADMIN_TOKEN "$var_dir/admin-token"
 
 # Rasa's own HTTP API (/model, /conversations, ...) is off unless asked for, and then
 # only with a token.
 api_args=()
 if [[ ${RASA_ENABLE_API:-} == 1 || ${RASA_ENABLE_API:-} == true ]]; then
   if [[ -z ${RASA_AUTH_TOKEN:-} ]]; then
-    echo "RASA_ENABLE_API is set but RASA_AUTH_TOKEN is not: set it to a long random string, then run make run again." >&2
-    exit 1
+    fail "RASA_ENABLE_API is set but RASA_AUTH_TOKEN is not: set it to a long random string, then run make run again."
   fi
   # The token reaches Rasa through the environment (ofr_tools/rasa_serve.py), never
   # on a command line that every user of the machine can read with ps.
@@ -110,21 +71,13 @@ fi
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 
 pids=()
-stop() {
-  trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
-}
-trap 'echo; echo "Stopping the OFR assistant."; stop; exit 0' INT TERM
-trap stop EXIT
+stop() { stop_processes "${pids[@]}"; }
+stop_on_exit "Stopping the OFR assistant."
 
 action_pid=
 if [[ -z ${ACTION_SERVER_URL:-} ]]; then
-  # Only the Rasa server calls the action server: it listens on 127.0.0.1 and takes
-  # requests of up to 2 MiB (a whole conversation), not Sanic's 100 MB.
-  SANIC_HOST=${OFR_ACTION_ADDR:-127.0.0.1} SANIC_REQUEST_MAX_SIZE=${OFR_ACTION_MAX_BODY:-2097152} \
-    "$venv/bin/rasa" run actions --actions actions --port "$action_port" >"$var_dir/actions.log" 2>&1 &
-  action_pid=$!
+  : >"$var_dir/actions.log"  # a new log each start
+  start_action_server "$action_port" "$var_dir/actions.log"
   pids+=("$action_pid")
 fi
 action_server_up() {
@@ -150,10 +103,7 @@ pids+=($!)
 # Both servers start at the same time (the Rasa server only calls actions once
 # messages arrive): start-up is the slower of the two, not their sum.
 action_server_up || exit 1
-if ! wait_for "http://localhost:$rasa_port/" 180 "${pids[-1]}"; then
-  echo "The Rasa server did not start: see $var_dir/rasa.log." >&2
-  exit 1
-fi
+wait_for "http://localhost:$rasa_port/" 180 "${pids[-1]}" || fail "The Rasa server did not start: see $var_dir/rasa.log."
 cat <<MSG
 The OFR assistant is running (logs in $var_dir/). Talk to it:
   REST:      curl -s localhost:$rasa_port/webhooks/rest/webhook -d '{"sender": "me", "message": "Was ist OFR?"}'

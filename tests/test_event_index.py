@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -80,6 +81,7 @@ def by_hand(pool, wanted: EventFilter, now: datetime):
     return [e.id for e in chosen if matches(e, wanted)]
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(pool=event_lists(), wanted=filters(), hours=st.integers(0, 24 * 420))
 def test_index_agrees_with_matches(pool, wanted, hours):

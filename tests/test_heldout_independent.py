@@ -16,6 +16,7 @@ def examples(folder: Path) -> List[str]:
     return [normalise_example(e) for e in read_examples(folder)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("language", ["en", "de"])
 def test_no_test_example_is_a_near_copy_of_training(language):
     training = examples(ROOT / "data" / "nlu" / language)

@@ -24,6 +24,9 @@ ENTITY_F1_FLOOR = 0.80
 LOWERCASE_ENTITY_F1_FLOOR = 0.70
 HELD_OUT = Path(__file__).parent / "nlu"
 
+# Loads and runs the trained model on every held-out question (make test-fast skips it).
+pytestmark = pytest.mark.model
+
 
 @pytest.fixture(scope="module")
 def reports(trained_model):

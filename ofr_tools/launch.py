@@ -1,0 +1,85 @@
+"""Small checks for the start scripts (scripts/lib.sh, for run.sh and run-cluster.sh).
+
+    .venv/bin/python -m ofr_tools.launch port-free PORT
+    .venv/bin/python -m ofr_tools.launch answers URL [--timeout SECONDS]
+    .venv/bin/python -m ofr_tools.launch new-token
+
+The scripts run these before and while the servers start, often once a second: they
+import only the standard library, and they answer with their exit code (0: yes), so
+a shell ``if`` can use them directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import secrets
+import socket
+import sys
+import urllib.request
+
+
+def port_free(port: str) -> int:
+    """0 when this process could listen on ``port`` of 127.0.0.1, 1 when it could
+    not, 2 when ``port`` is no port number (the scripts then name their setting).
+
+    Binding (not connecting) is the test: it also sees a port that a server holds
+    without answering yet. SO_REUSEADDR lets a port whose last connections are still
+    in TIME_WAIT count as free, as it does for the servers themselves.
+    """
+    try:
+        number = int(port)
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", number))
+    except (ValueError, OverflowError):
+        print(
+            f"{port!r} is not a port number: use one from 1 to 65535.", file=sys.stderr
+        )
+        return 2
+    except OSError:
+        return 1
+    return 0
+
+
+def answers(url: str, timeout: float) -> int:
+    """0 when ``url`` answers with a 2xx status within ``timeout`` seconds, else 1.
+
+    Any failure (refused, timed out, an error status) just means "not yet": the
+    scripts ask again or give up with their own message.
+    """
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return 0
+    except (OSError, ValueError, http.client.HTTPException):
+        return 1
+
+
+def new_token() -> int:
+    """Print a random token (for OFR_ADMIN_TOKEN, OFR_REST_TOKEN) that the scripts
+    keep in a file readable only by this user."""
+    print(secrets.token_urlsafe(32))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m ofr_tools.launch", description=__doc__.split("\n\n")[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    free = commands.add_parser("port-free", help="exit 0 when PORT is free")
+    free.add_argument("port")
+    answer = commands.add_parser("answers", help="exit 0 when URL answers 2xx")
+    answer.add_argument("url")
+    answer.add_argument("--timeout", type=float, default=2.0)
+    commands.add_parser("new-token", help="print a random token")
+    args = parser.parse_args(argv)
+    if args.command == "port-free":
+        sys.exit(port_free(args.port))
+    if args.command == "answers":
+        sys.exit(answers(args.url, args.timeout))
+    sys.exit(new_token())
+
+
+if __name__ == "__main__":
+    main()

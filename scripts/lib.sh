@@ -1,0 +1,83 @@
+# Sourced by scripts/run.sh and scripts/run-cluster.sh (from the project folder):
+# settings from .env, then the steps both scripts take. The Python they need is in
+# ofr_tools/launch.py.
+source "$(dirname "${BASH_SOURCE[0]}")/load-env.sh"
+venv=${VENV:-.venv}
+
+fail() {  # message: say it on stderr and stop the script
+  echo "$1" >&2
+  exit 1
+}
+
+port_free() {  # port: 0 when nothing holds it on 127.0.0.1, 1 when taken, 2 when no port
+  "$venv/bin/python" -m ofr_tools.launch port-free "$1" 2>/dev/null
+}
+
+require_free_ports() {  # "what may run already" "how to choose other ports" port...
+  local running=$1 choose=$2 port
+  shift 2
+  for port; do
+    port_free "$port"
+    case $? in
+      0) ;;
+      1) fail "Port $port is already in use (is $running already running?): stop that process or choose other ports with $choose." ;;
+      *) fail "Port '$port' is not a port number: choose ports from 1 to 65535 with $choose." ;;
+    esac
+  done
+}
+
+require_model() {  # model file
+  [[ -f $1 ]] || fail "No trained model at $1: run 'make train' first."
+}
+
+require_settings() {  # every OFR_*/TELEGRAM_* value usable (ofr/settings.py), else one sentence each
+  "$venv/bin/python" -m ofr_tools.check_settings || exit 1
+}
+
+answers() {  # url: true when it answers 2xx within 2 s
+  "$venv/bin/python" -m ofr_tools.launch answers "$1" 2>/dev/null
+}
+
+wait_for() {  # url seconds pid: 0 once url answers, 1 when pid ends, 2 after seconds
+  local url=$1 seconds=$2 pid=$3
+  for _ in $(seq "$seconds"); do
+    answers "$url" && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 1
+  done
+  answers "$url" && return 0
+  return 2
+}
+
+load_token() {  # variable file: the variable from the environment, or else a token
+  # generated once and kept in file (readable only by this user); exported.
+  local name=$1 file=$2
+  if [[ -z ${!name:-} ]]; then
+    if [[ ! -s $file ]]; then
+      (umask 077; "$venv/bin/python" -m ofr_tools.launch new-token >"$file")
+    fi
+    printf -v "$name" '%s' "$(<"$file")"
+  fi
+  export "$name"
+}
+
+start_action_server() {  # port log: in the background, appending to log; sets action_pid
+  # Only the Rasa servers call the action server: it listens on 127.0.0.1 and takes
+  # requests of up to 2 MiB (a whole conversation), not Sanic's 100 MB.
+  SANIC_HOST=${OFR_ACTION_ADDR:-127.0.0.1} SANIC_REQUEST_MAX_SIZE=${OFR_ACTION_MAX_BODY:-2097152} \
+    "$venv/bin/rasa" run actions --actions actions --port "$1" >>"$2" 2>&1 &
+  action_pid=$!
+}
+
+stop_processes() {  # pid...: SIGTERM to each, then wait for them all
+  trap - INT TERM EXIT
+  local pid
+  for pid; do [[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null; done
+  for pid; do [[ -n $pid ]] && wait "$pid" 2>/dev/null; done
+}
+
+stop_on_exit() {  # message: Ctrl-C or SIGTERM says it, then the script's stop() runs
+  # and it ends with 0; any other exit runs stop() too.
+  trap "echo; echo $(printf %q "$1"); stop; exit 0" INT TERM
+  trap stop EXIT
+}
