@@ -40,16 +40,6 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
-class Problem:
-    path: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
-
-
-@dataclass(frozen=True)
 class Place:
     """Where something is: the file (relative to the root) and the line."""
 
@@ -58,6 +48,16 @@ class Place:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Problem(Place):
+    """What is wrong at a place, printed as ``path:line: message``."""
+
+    message: str
+
+    def __str__(self) -> str:
+        return f"{Place.__str__(self)}: {self.message}"
 
 
 @dataclass(frozen=True)

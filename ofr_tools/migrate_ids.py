@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from pathlib import Path
 from typing import List, Optional
 
 from bot.storage.conversations import (
     StoreUnavailable,
-    default_endpoints,
-    open_store,
 )
+from ofr_tools.store_arguments import add_endpoints_argument, open_store_of
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
@@ -32,15 +30,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         description="Move conversations stored under bare ids to <channel>:<id>."
     )
     parser.add_argument("--dry-run", action="store_true", help="only count")
-    parser.add_argument(
-        "--endpoints",
-        type=Path,
-        help="endpoints file naming the tracker store "
-        "(default: $OFR_VAR_DIR/endpoints.yml if it exists, else endpoints.yml)",
-    )
+    add_endpoints_argument(parser)
     args = parser.parse_args(argv)
     try:
-        store = open_store(args.endpoints or default_endpoints())
+        store = open_store_of(args)
         moved, left = store.migrate_ids(dry_run=args.dry_run)
     except StoreUnavailable as error:
         print(error, file=sys.stderr)

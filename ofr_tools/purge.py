@@ -15,16 +15,14 @@ import os
 import sys
 import warnings
 from datetime import datetime
-from pathlib import Path
 from typing import List, Optional
 
 from bot.storage.conversations import (
     RedisConversations,
     StoreUnavailable,
     cutoff_for,
-    default_endpoints,
-    open_store,
 )
+from ofr_tools.store_arguments import add_endpoints_argument, open_store_of
 
 # Sanic (imported by Rasa) shows every deprecation once; the report needs none.
 warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -42,12 +40,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument(
         "--dry-run", action="store_true", help="only count, delete nothing"
     )
-    parser.add_argument(
-        "--endpoints",
-        type=Path,
-        help="endpoints file naming the tracker store "
-        "(default: $OFR_VAR_DIR/endpoints.yml if it exists, else endpoints.yml)",
-    )
+    add_endpoints_argument(parser)
     args = parser.parse_args(argv)
     try:
         args.days = int(args.days)
@@ -62,7 +55,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     cutoff = cutoff_for(args.days)
     try:
-        store = open_store(args.endpoints or default_endpoints())
+        store = open_store_of(args)
         conversations, events = store.purge(cutoff, dry_run=args.dry_run)
     except StoreUnavailable as error:
         print(error, file=sys.stderr)

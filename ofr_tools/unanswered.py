@@ -16,14 +16,12 @@ import sys
 import time
 import warnings
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import List, Optional
 
 from bot.storage.conversations import (
     StoreUnavailable,
-    default_endpoints,
-    open_store,
 )
+from ofr_tools.store_arguments import add_endpoints_argument, open_store_of
 from ofr_tools.unanswered_report import find_unanswered, group, render
 
 # Sanic (imported by Rasa) shows every deprecation once; the report needs none.
@@ -44,12 +42,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="List the questions the bot could not answer, grouped by wording."
     )
-    parser.add_argument(
-        "--endpoints",
-        type=Path,
-        help="endpoints file naming the tracker store "
-        "(default: $OFR_VAR_DIR/endpoints.yml if it exists, else endpoints.yml)",
-    )
+    add_endpoints_argument(parser)
     parser.add_argument(
         "--since",
         type=int,
@@ -108,7 +101,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("--from must be on or before --to.", file=sys.stderr)
         return 2
     try:
-        store = open_store(args.endpoints or default_endpoints())
+        store = open_store_of(args)
         messages = find_unanswered(store.conversations(start, end), start, end)
     except StoreUnavailable as error:
         print(error, file=sys.stderr)

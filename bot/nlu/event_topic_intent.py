@@ -11,14 +11,14 @@ the topic, and offers the programme's own answer when no event matches.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.components import BuiltByRasa
 
 PROGRAMME_INTENTS = frozenset(
     {"ask_perspektive_heimat", "ask_reag_garp", "ask_starthilfeplus"}
@@ -41,18 +41,11 @@ def asks_for_events(text: str) -> bool:
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
-class EventTopicIntent(GraphComponent):
+class EventTopicIntent(BuiltByRasa, GraphComponent):
     """Ranks ask_events first when a programme intent won for an event question."""
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> EventTopicIntent:
-        return cls()
+    def __init__(self, config: Optional[Dict[str, Any]] = None) -> None:
+        self._config = config or {}
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

@@ -32,6 +32,8 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.components import BuiltByRasa
+
 logger = logging.getLogger(__name__)
 
 ENTITY_NAME = "detected_language"
@@ -102,8 +104,10 @@ def read_names(names_file: Path, places_file: Path) -> List[str]:
     ],
     is_trainable=True,
 )
-class LanguageDetectorComponent(GraphComponent):
+class LanguageDetectorComponent(BuiltByRasa, GraphComponent):
     """Detects English or German per message and emits a ``detected_language`` entity."""
+
+    keeps_what_it_learns = True
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
@@ -180,16 +184,6 @@ class LanguageDetectorComponent(GraphComponent):
             if path.is_file():
                 digest.update(path.read_bytes())
         return digest.hexdigest()
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LanguageDetectorComponent:
-        return cls(config, model_storage, resource)
 
     @classmethod
     def load(

@@ -15,13 +15,13 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Tuple
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.components import BuiltByRasa
 
 FULL_TEXT = "full_text"
 
@@ -130,7 +130,7 @@ def _moved_entities(
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
 )
-class QuestionFocus(GraphComponent):
+class QuestionFocus(BuiltByRasa, GraphComponent):
     """Classifies a long message by its asking sentences; keeps the rest in full_text."""
 
     @staticmethod
@@ -140,16 +140,6 @@ class QuestionFocus(GraphComponent):
     def __init__(self, config: Dict[str, Any]) -> None:
         self._min_sentences = int(config["min_sentences"])
         self._min_words = int(config["min_words"])
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> QuestionFocus:
-        return cls(config)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         # Long examples are learnt as the classifier will see them: their asking

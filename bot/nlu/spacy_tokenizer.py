@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.components import BuiltByRasa
 from bot.nlu.language_detector import LANGUAGE_ATTRIBUTE
 from bot.nlu.spacy_pipelines import SUPPORTED_LANGUAGES, blank_pipeline
 
@@ -24,7 +22,7 @@ from bot.nlu.spacy_pipelines import SUPPORTED_LANGUAGES, blank_pipeline
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
 )
-class BilingualSpacyTokenizer(Tokenizer):
+class BilingualSpacyTokenizer(BuiltByRasa, Tokenizer):
     """Tokenizes with the spaCy rules and lemma table of each message's language."""
 
     @staticmethod
@@ -50,16 +48,6 @@ class BilingualSpacyTokenizer(Tokenizer):
             lang: nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")  # type: ignore[attr-defined]
             for lang, nlp in self._pipelines.items()
         }
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> BilingualSpacyTokenizer:
-        return cls(config)
 
     def _lemma(self, language: str, word: str) -> str:
         table = self._lemmas[language]
