@@ -152,11 +152,6 @@ def entity_spans(text: str, entities: List[dict]) -> FrozenSet[Tuple[str, str]]:
     )
 
 
-def test_examples(folder: Path) -> List[Tuple[str, str]]:
-    """(text, intent) pairs of the Rasa NLU files in ``folder``."""
-    return [(text, intent) for text, intent, _ in annotated_examples(folder)]
-
-
 def annotated_examples(folder: Path) -> List[Tuple[str, str, FrozenSet]]:
     """(text, intent, annotated entities) of the Rasa NLU files in ``folder``."""
     data = load_data(str(folder))

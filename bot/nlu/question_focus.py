@@ -78,10 +78,6 @@ def sentence_spans(text: str) -> List[Span]:
     return spans
 
 
-def sentences(text: str) -> List[str]:
-    return [text[start:end] for start, end in sentence_spans(text)]
-
-
 def focus_spans(text: str, min_sentences: int = 3, min_words: int = 35) -> List[Span]:
     """The sentences of ``text`` that ask the question (all of it when short)."""
     spans = sentence_spans(text)

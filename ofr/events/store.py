@@ -19,8 +19,6 @@ from ofr.events.model import Event, EventsFileError, parse_events
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_EVENTS_FILE = "data/events.yml"
-
 
 @dataclass(frozen=True)
 class _Signature:
