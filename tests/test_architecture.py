@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 from typing import Dict, List, Set
 
@@ -138,3 +140,20 @@ def test_no_test_module_imports_another() -> None:
         and imported.startswith("tests")
     ]
     assert offenders == []
+
+
+def test_the_rasa_server_loads_neither_actions_nor_rasa_sdk_nor_dateparser() -> None:
+    """The Rasa server imports bot/ (and through it ofr/), never the action server's
+    code: rasa_sdk and dateparser stay in the action server's process."""
+    code = (
+        "import sys, pkgutil, importlib, bot\n"
+        "for info in pkgutil.walk_packages(bot.__path__, 'bot.'):\n"
+        "    importlib.import_module(info.name)\n"
+        "print(sorted(m for m in ('rasa_sdk', 'dateparser', 'actions') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

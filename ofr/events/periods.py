@@ -12,9 +12,10 @@ import re
 import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from dateparser.date import DateDataParser
+if TYPE_CHECKING:
+    from dateparser.date import DateDataParser
 
 warnings.filterwarnings("ignore", module="dateparser")
 
@@ -80,6 +81,10 @@ def _strip(text: str) -> str:
 
 
 def _parser(language: str, today: date, prefer: str) -> DateDataParser:
+    # Imported on first use: the Rasa server imports this module (event filters in
+    # the calendar route) but never parses a date phrase.
+    from dateparser.date import DateDataParser
+
     return DateDataParser(
         languages=[language, "en" if language == "de" else "de"],
         settings={
