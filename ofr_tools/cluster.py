@@ -196,7 +196,7 @@ def render_nginx(
 
 def redis_url() -> str:
     """The cluster's Redis as a URL, for OFR_REDIS_URL (the Telegram channel's long
-    button payloads, bot/channels/telegram/channel.py), so that a button sent by one
+    button payloads, bot/channels/telegram/buttons.py), so that a button sent by one
     instance works when its press reaches another.
 
     It is the lock store's Redis and db (OFR_REDIS_DB, 1 by default): the buttons'

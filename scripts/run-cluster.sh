@@ -54,7 +54,7 @@ require_free_ports "the cluster or make run" "CLUSTER_PORT=... CLUSTER_RASA_PORT
 SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=3 \
   "$venv/bin/python" -m ofr_tools.cluster prepare-stores "$endpoints" || exit 1
 # Telegram's long button payloads go to the same Redis, so that a button one instance
-# sent works when its press reaches the other (bot/channels/telegram/channel.py).
+# sent works when its press reaches the other (bot/channels/telegram/buttons.py).
 OFR_REDIS_URL=${OFR_REDIS_URL:-$("$venv/bin/python" -m ofr_tools.cluster redis-url)} || exit 1
 export OFR_REDIS_URL
 

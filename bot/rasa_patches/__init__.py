@@ -8,9 +8,12 @@ installed version differs; tests/test_rasa_patches.py fails when the source of a
 patched function changes, so an upgrade cannot change their meaning unnoticed.
 
 Process-wide patches are installed here, explicitly, by the two packages Rasa
-imports from config.yml and credentials.yml (``bot.nlu`` and ``bot.channels``);
-offline tools (purge, unanswered, evaluation) import ``bot.storage`` or ``ofr``
-and get none of them.
+imports from config.yml and credentials.yml (``bot.nlu`` and ``bot.channels``).
+Tools that only read stored conversations (purge, unanswered, migrate-ids) import
+``bot.storage`` or ``ofr`` and get none of them; ``ofr-evaluate`` runs the NLU
+pipeline and so gets them like the server. Subclasses that override Rasa's methods
+(tracker store, lock store, socket.io) are listed too: their targets are guarded
+the same way, though nothing is installed for them.
 """
 
 from __future__ import annotations
@@ -148,14 +151,75 @@ PATCHES: Dict[str, Patch] = {
             ),
         ),
     ),
-    "tracker_store_latest_session": Patch(
+    "tracker_store": Patch(
         "bot.storage.tracker_store",
         (
+            # erasing on request: the save every store does after a turn
+            Target(
+                "rasa",
+                RASA,
+                "rasa.core.tracker_store.TrackerStore.save",
+                "25487f1b67e7792947ca6937e2fe2139f8408acb80bf50e165fef6ecb3750913",
+            ),
+            Target(
+                "rasa",
+                RASA,
+                "rasa.core.tracker_store.RedisTrackerStore.save",
+                "f1f3d53ea2cddab0f7aa46f1639ddf326768df99f83dabf790ffee0694408013",
+            ),
+            Target(
+                "rasa",
+                RASA,
+                "rasa.core.tracker_store.InMemoryTrackerStore.save",
+                "a2ce75fc0f7e7f90481cb33da31e4f9ed6af92ae1e467f74bb1c816f97c6b08e",
+            ),
+            # SQL: pooled SQLite engine, latest session in one query, new rows only
+            Target(
+                "rasa",
+                RASA,
+                "rasa.core.tracker_store.SQLTrackerStore.__init__",
+                "7c89f1231aac70a1d9af35f89418b585140b8fb54910f0a661a032e8d7473b54",
+            ),
             Target(
                 "rasa",
                 RASA,
                 "rasa.core.tracker_store.SQLTrackerStore._retrieve",
                 "78c7e08ac30924b63eb5b5a3a906bbc7deeb672d5f3642fd4b6f6ba72f9c43c8",
+            ),
+            Target(
+                "rasa",
+                RASA,
+                "rasa.core.tracker_store.SQLTrackerStore.retrieve",
+                "677c6bcd5340d5f4996730e89508200b18035343a37d8532cbc9280fdc6cd312",
+            ),
+            Target(
+                "rasa",
+                RASA,
+                "rasa.core.tracker_store.SQLTrackerStore.save",
+                "ded301e08f4c708e8b3149783589904eb9b111e3a9c75fb574afb9e4ce4f9c80",
+            ),
+            Target(
+                "rasa",
+                RASA,
+                "rasa.core.tracker_store.SQLTrackerStore._additional_events",
+                "5ad906f458419020a669e048e709c5ee19e706655374e14f13909f867e303dbb",
+            ),
+        ),
+    ),
+    "redis_lock_store": Patch(
+        "bot.storage.lock_store",
+        (
+            Target(
+                "rasa",
+                RASA,
+                "rasa.core.lock_store.LockStore.lock",
+                "d84cf99f0517cbc1b426e9c5e03d0ca28c3b183bbe0f0d91ecf634e1e4d6cae0",
+            ),
+            Target(
+                "rasa",
+                RASA,
+                "rasa.core.lock_store.RedisLockStore.__init__",
+                "6ba34830ecb02ab232492e21abed4e4660a4dc83a2bf44b3536f61128a68a0d8",
             ),
         ),
     ),

@@ -4,7 +4,7 @@
 
 python-telegram-bot's long polling receives the updates; each is posted unchanged to
 the Rasa server's ``/webhooks/telegram/webhook`` with the secret header, so polling and
-webhook mode share the same handling code in ``bot/channels/telegram/channel.py``.
+webhook mode share the same handling code in ``bot/channels/telegram/input.py`` and ``handlers.py``.
 """
 
 from __future__ import annotations
