@@ -46,6 +46,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from ofr_tools.processes import (
+    command_line,
+    descendants,
+    resident_mb,
+    total_memory_mb,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(os.environ.get("VENV", ROOT / ".venv"))
 if not VENV.is_absolute():
@@ -173,30 +180,28 @@ def train_ofr(work: Path) -> tuple:
         elif source.exists():
             shutil.copy2(source, folder / name)
     env = {**ENV, "RASA_CACHE_DIRECTORY": str(work / "cache-ofr")}
-    full_log = work / "ofr-train.log"
-    full = Training()
-    full.seconds = timed_run(
-        [RASA, "train", "--fixed-model-name", "ofr", "--out", "models"],
-        folder,
-        env,
-        full_log,
-    )
-    full.model = folder / "models" / "ofr.tar.gz"
-    full.restored, full.trained = count_components(full_log)
-
+    full = train_copy(folder, env, "ofr", work / "ofr-train.log")
     change = add_example(folder / CHANGED_NLU_FILE)
     log(f"Added to {CHANGED_NLU_FILE} in the copy: {change}")
-    again_log = work / "ofr-retrain.log"
-    again = Training()
-    again.seconds = timed_run(
-        [RASA, "train", "--fixed-model-name", "ofr-retrained", "--out", "models"],
+    again = train_copy(folder, env, "ofr-retrained", work / "ofr-retrain.log")
+    return full, again
+
+
+def train_copy(
+    folder: Path, env: Dict[str, str], name: str, log_file: Path
+) -> Training:
+    """``rasa train`` in the project copy: models/<name>.tar.gz, timed, and how many
+    components were restored from the cache and trained."""
+    training = Training()
+    training.seconds = timed_run(
+        [RASA, "train", "--fixed-model-name", name, "--out", "models"],
         folder,
         env,
-        again_log,
+        log_file,
     )
-    again.model = folder / "models" / "ofr-retrained.tar.gz"
-    again.restored, again.trained = count_components(again_log)
-    return full, again
+    training.model = folder / "models" / f"{name}.tar.gz"
+    training.restored, training.trained = count_components(log_file)
+    return training
 
 
 # --- servers ------------------------------------------------------------------------
@@ -290,40 +295,6 @@ def first_answer(server: Server, message: str, limit: float = 300) -> None:
         elif "rasa run actions" in line:
             server.other_pids.append(pid)
     log(f"{server.name}: first answer after {server.startup:.1f} s")
-
-
-def descendants(parent: int) -> List[int]:
-    children: Dict[int, List[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [parent]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def command_line(pid: int) -> str:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return ""
-    return raw.replace(b"\0", b" ").decode(errors="replace")
-
-
-def resident_mb(pid: Optional[int]) -> Optional[float]:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, TypeError):
-        pass
-    return None
 
 
 def stop(server: Server) -> None:
@@ -445,13 +416,8 @@ def markdown_table(figures: List[Figure]) -> str:
 
 
 def machine() -> str:
-    memory = "?"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GB RAM"
-    except OSError:
-        pass
+    total = total_memory_mb()
+    memory = "?" if total is None else f"{total / 1024:.1f} GB RAM"
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     try:
         rasa = metadata.version("rasa")
@@ -537,7 +503,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         base = start_baseline(work, baseline.model)
         servers.append(base)
         first_answer(base, "hello")
-        idle_rss = {s.name: resident_mb(s.rasa_pid) for s in servers}
+        idle_rss = {
+            s.name: resident_mb(s.rasa_pid) if s.rasa_pid else None for s in servers
+        }
         rows: Dict[str, Dict[int, dict]] = {"OFR": {}, "baseline": {}}
         for concurrency in args.concurrency:
             for server in servers:

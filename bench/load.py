@@ -47,6 +47,8 @@ from urllib.parse import urlsplit
 import aiohttp
 import yaml
 
+from ofr_tools.processes import command_line, resident_mb
+
 REST_PATH = "/webhooks/rest/webhook"
 # Counted apart: what the OFR bot says instead of an answer when a custom action
 # failed or took longer than OFR_ACTION_TIMEOUT (bot/rasa_patches/action_fallback.py).
@@ -271,31 +273,17 @@ def pids_listening_on(port: int) -> List[int]:
 
 
 def process_name(pid: int) -> str:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-    except OSError:
-        return "?"
-    words = raw.decode(errors="replace").split()
+    words = command_line(pid).split()
     for index, word in enumerate(words):
         if word.endswith("/rasa") or word == "rasa":
             return " ".join(["rasa", *words[index + 1 : index + 2]])
     return Path(words[0]).name if words else "?"
 
 
-def resident_mb(pid: int) -> float:
-    """VmRSS of one process in MB; 0 when it is gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 async def sample_memory(pids: List[int], peak: List[float], stop: asyncio.Event):
     while True:
-        peak[0] = max(peak[0], sum(resident_mb(pid) for pid in pids))
+        # A process that is gone counts 0 MB.
+        peak[0] = max(peak[0], sum(resident_mb(pid) or 0.0 for pid in pids))
         try:
             await asyncio.wait_for(stop.wait(), 0.5)
             return

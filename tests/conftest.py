@@ -1,10 +1,10 @@
-"""Shared fixtures: the domain, trackers, a dispatcher, and the trained model."""
+"""Shared fixtures: the domain, trackers, a dispatcher, the trained model, and real
+tracker stores (tests/stores.py)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 import yaml
@@ -59,17 +59,47 @@ def make_tracker(
     )
 
 
-@pytest.fixture
-def tracker_factory():
-    return make_tracker
-
-
-def load_json(name: str) -> Any:
-    return json.loads((ROOT / "tests" / "fixtures" / name).read_text(encoding="utf-8"))
-
-
 @pytest.fixture(scope="session")
 def trained_model() -> Path:
     if not MODEL.exists():
         pytest.fail(f"No trained model at {MODEL}: run `make train` first.")
     return MODEL
+
+
+# Real tracker stores (tests/stores.py, imported here only when a test uses one):
+# each gives the store and an endpoints file that names it.
+
+
+@pytest.fixture(scope="session")
+def rasa_domain() -> Any:
+    """domain.yml as Rasa loads it (a rasa Domain)."""
+    from rasa.shared.core.domain import Domain
+
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+@pytest.fixture
+def sqlite_store(tmp_path, rasa_domain) -> Iterator[tuple]:
+    """A real SQLite tracker store and an endpoints file naming it."""
+    from tests import stores
+
+    with stores.sqlite_store(tmp_path, rasa_domain) as store_and_endpoints:
+        yield store_and_endpoints
+
+
+@pytest.fixture
+def postgres_store(tmp_path, rasa_domain) -> Iterator[tuple]:
+    """A real SQL tracker store in a fresh PostgreSQL database, dropped afterwards."""
+    from tests import stores
+
+    with stores.postgres_store(tmp_path, rasa_domain) as store_and_endpoints:
+        yield store_and_endpoints
+
+
+@pytest.fixture
+def redis_store(tmp_path, rasa_domain) -> Iterator[tuple]:
+    """Rasa's Redis tracker store under a key prefix of its own, removed afterwards."""
+    from tests import stores
+
+    with stores.redis_store(tmp_path, rasa_domain) as store_and_endpoints:
+        yield store_and_endpoints

@@ -18,6 +18,18 @@ from aiohttp import web
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "OFR", "username": "ofr_test_bot"}
 
 
+def telegram_user(
+    user_id: int, language: str = "de", first_name: str = "Test"
+) -> Dict[str, Any]:
+    """A person writing to the bot, as an update's "from" names them."""
+    return {
+        "id": user_id,
+        "is_bot": False,
+        "first_name": first_name,
+        "language_code": language,
+    }
+
+
 class FakeTelegram:
     def __init__(self) -> None:
         self.calls: List[Tuple[str, Dict[str, Any]]] = []

@@ -13,6 +13,7 @@ from typing import Dict, Iterator, Optional
 
 import requests
 
+from ofr_tools.processes import children, command_line
 from tests.conftest import ROOT
 
 
@@ -45,7 +46,7 @@ class Servers:
     def rasa_pid(self) -> int:
         """The process id of the Rasa server that scripts/run.sh started."""
         assert self.process is not None
-        for pid in child_pids(self.process.pid):
+        for pid in children(self.process.pid):
             if "ofr_tools.rasa_serve run --model" in command_line(pid):
                 return pid
         raise RuntimeError("No Rasa server process under scripts/run.sh")
@@ -54,32 +55,18 @@ class Servers:
         return (self.var_dir / name).read_text(encoding="utf-8", errors="replace")
 
 
-def child_pids(parent: int) -> list:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == parent:
-            children.append(int(stat.parent.name))
-    return children
-
-
-def command_line(pid: int) -> str:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return ""
-    return raw.replace(b"\0", b" ").decode(errors="replace")
-
-
-def resident_mb(pid: int) -> float:
-    """Resident memory of one process (VmRSS) in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def start_script(script: str, environment: Dict[str, str]) -> subprocess.Popen:
+    """A script of the project (``scripts/run.sh``) in a process group of its own,
+    its output and errors one pipe of text lines."""
+    return subprocess.Popen(
+        [script],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 @contextmanager
@@ -135,15 +122,7 @@ def running_bot(
         "OFR_VAR_DIR": str(var_dir),
         **(env or {}),
     }
-    process = subprocess.Popen(
-        ["scripts/run.sh"],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    process = start_script("scripts/run.sh", environment)
     servers.process = process
     try:
         deadline = time.monotonic() + 480

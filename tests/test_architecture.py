@@ -157,3 +157,15 @@ def test_the_rasa_server_loads_neither_actions_nor_rasa_sdk_nor_dateparser() -> 
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_benchmarks_do_not_import_the_tests() -> None:
+    """bench/ scripts run on their own (python bench/x.py): they may use the
+    project's packages, never tests/."""
+    offenders = [
+        f"{path.name} imports {imported}"
+        for path in sorted((ROOT / "bench").glob("*.py"))
+        for imported in _imports(path)
+        if imported.split(".")[0] == "tests"
+    ]
+    assert offenders == []

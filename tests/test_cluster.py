@@ -19,7 +19,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
@@ -30,8 +29,9 @@ import sqlalchemy as sa
 import websockets
 from sqlalchemy.engine.url import URL
 
-from tests.conftest import ROOT, text_of
-from tests.servers import command_line, free_port
+from ofr_tools import processes
+from tests.conftest import text_of
+from tests.servers import free_port, start_script
 
 pytestmark = pytest.mark.server
 
@@ -125,15 +125,7 @@ def cluster(tmp_path_factory, trained_model) -> Iterator[Cluster]:
     )
     if os.environ.get("OFR_CLUSTER_ENDPOINTS"):
         environment["OFR_ENDPOINTS"] = os.environ["OFR_CLUSTER_ENDPOINTS"]
-    process = subprocess.Popen(
-        ["scripts/run-cluster.sh"],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    process = start_script("scripts/run-cluster.sh", environment)
     lines: List[str] = []
     ready = threading.Event()
     threading.Thread(
@@ -189,15 +181,7 @@ def stop(process: subprocess.Popen) -> List[str]:
 
 def group_members(group: int) -> List[str]:
     """Command lines of the live processes in a process group."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == group and fields[0] != "Z":
-                members.append(command_line(int(stat.parent.name)))
-        except (OSError, ValueError, IndexError):
-            continue
-    return members
+    return [processes.command_line(pid) for pid in processes.group_members(group)]
 
 
 def turns(events: List[Dict[str, Any]]) -> List[Tuple[str, List[Dict[str, Any]]]]:
@@ -379,10 +363,10 @@ def test_rest_through_the_proxy_needs_the_token(cluster):
 
 def rasa_server_on(port: int) -> int:
     """The process id of the Rasa server listening on ``port``."""
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        line = command_line(int(cmdline.parent.name))
+    for pid in processes.all_pids():
+        line = processes.command_line(pid)
         if "ofr_tools.rasa_serve run" in line and f"--port {port} " in f"{line} ":
-            return int(cmdline.parent.name)
+            return pid
     raise LookupError(f"no Rasa server on port {port}")
 
 

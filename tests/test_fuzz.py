@@ -27,8 +27,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.channels.input_limits import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, note
-from tests.fake_telegram import FakeTelegram
-from tests.servers import Servers, resident_mb, running_bot
+from ofr_tools.processes import resident_mb
+from tests.fake_telegram import FakeTelegram, telegram_user
+from tests.servers import Servers, running_bot
 
 pytestmark = pytest.mark.server
 
@@ -369,15 +370,6 @@ def test_sanic_refuses_a_huge_body_before_reading_it(bot):
 _chat_ids = iter(range(7_000_000, 8_000_000))
 
 
-def user(user_id: int, language: str = "de") -> Dict[str, Any]:
-    return {
-        "id": user_id,
-        "is_bot": False,
-        "first_name": "F",
-        "language_code": language,
-    }
-
-
 def text_update(chat_id: int, text: str, language: str = "de") -> Dict[str, Any]:
     return {
         "update_id": chat_id,
@@ -385,7 +377,7 @@ def text_update(chat_id: int, text: str, language: str = "de") -> Dict[str, Any]
             "message_id": chat_id,
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": "private", "first_name": "F"},
-            "from": user(chat_id, language),
+            "from": telegram_user(chat_id, language, first_name="F"),
             "text": text,
         },
     }

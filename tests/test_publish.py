@@ -11,8 +11,9 @@ import time
 import pytest
 import requests
 
+from ofr_tools.processes import children, command_line
 from tests.conftest import ROOT
-from tests.servers import child_pids, command_line, running_bot
+from tests.servers import running_bot
 
 pytestmark = pytest.mark.server
 
@@ -30,7 +31,7 @@ def test_publish_switches_model_while_conversations_go_on(tmp_path):
     env = {"RASA_ENABLE_API": "1", "RASA_AUTH_TOKEN": api_token}
     with running_bot(tmp_path, env=env) as bot:
         # The token is on no command line (ps shows them to every user).
-        lines = [command_line(pid) for pid in child_pids(bot.process.pid)]
+        lines = [command_line(pid) for pid in children(bot.process.pid)]
         assert any("ofr_tools.rasa_serve run" in line for line in lines), lines
         assert not any(api_token in line for line in lines)
         # Rasa's own HTTP API is on here, and only with its token.

@@ -1,231 +1,30 @@
 """`make purge`: conversations idle for more than DAYS days are deleted, whole.
 
-The stores are real: Rasa's SQLTrackerStore writes to SQLite and to a fresh
+The stores are real (tests/stores.py): Rasa's SQLTrackerStore writes to SQLite and to a fresh
 PostgreSQL database, Rasa's RedisTrackerStore to Redis, with chosen timestamps.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import os
-import subprocess
-import sys
 import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, List, Tuple
 
 import pytest
-import sqlalchemy as sa
-from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore, TrackerStore
-from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import (
-    ActionExecuted,
-    BotUttered,
-    Event,
-    SessionStarted,
-    SlotSet,
-    UserUttered,
-)
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from tests.conftest import ROOT
-
-DAY = 86400.0
-POSTGRES_URL = os.environ.get(
-    "OFR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+from tests.stores import (
+    DAY,
+    Turn,
+    conversation_events,
+    save_conversation,
+    stored_senders,
+    write_endpoints,
 )
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-
-# (text, intent, language the detector reports or None, the bot's action)
-Turn = Tuple[str, str, Optional[str], str]
-
-
-# ---------------------------------------------------------------- shared helpers
-
-
-def load_script(name: str) -> Any:
-    """ofr_tools.<name> as a fresh module, to call its main() in this process."""
-    spec = importlib.util.find_spec(f"ofr_tools.{name}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def run_script(
-    name: str, *args: str, env: Optional[Dict[str, str]] = None
-) -> subprocess.CompletedProcess:
-    """ofr_tools.<name> as `make` runs it: a separate process in the project."""
-    return subprocess.run(
-        [sys.executable, "-m", f"ofr_tools.{name}", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
-    )
-
-
-def conversation_events(
-    turns: Sequence[Turn], at: float, session_language: str = "de"
-) -> List[Event]:
-    """Rasa's events for a session and its turns, as the real server logs them."""
-    events: List[Event] = [
-        ActionExecuted("action_session_start", timestamp=at),
-        SessionStarted(timestamp=at),
-        SlotSet("language", session_language, timestamp=at),
-        ActionExecuted("action_listen", timestamp=at),
-    ]
-    for number, (text, intent, detected, action) in enumerate(turns):
-        stamp = at + 60 * (number + 1)
-        parse_data = {
-            "text": text,
-            "intent": {"name": intent, "confidence": 0.9},
-            "entities": [],
-        }
-        events.append(
-            UserUttered(
-                text, parse_data["intent"], [], parse_data=parse_data, timestamp=stamp
-            )
-        )
-        events.append(ActionExecuted("action_extract_slots", timestamp=stamp))
-        if detected:
-            events.append(SlotSet("language", detected, timestamp=stamp))
-        events.append(ActionExecuted(action, timestamp=stamp + 1))
-        events.append(
-            BotUttered("…", metadata={"utter_action": action}, timestamp=stamp + 1)
-        )
-        events.append(ActionExecuted("action_listen", timestamp=stamp + 1))
-    return events
-
-
-def save_conversation(
-    store: TrackerStore,
-    sender_id: str,
-    turns: Sequence[Turn],
-    at: float,
-    session_language: str = "de",
-) -> None:
-    """Store a session of a conversation through Rasa's tracker store API."""
-
-    async def save() -> None:
-        # As Rasa's processor does: continue the stored conversation, if any.
-        tracker = await store.retrieve(sender_id)
-        tracker = tracker or DialogueStateTracker(sender_id, store.domain.slots)
-        for event in conversation_events(turns, at, session_language):
-            tracker.update(event)
-        await store.save(tracker)
-
-    asyncio.run(save())
-
-
-def stored_senders(store: TrackerStore) -> set:
-    """The stored conversations' sender ids (Redis's keys() includes its prefix)."""
-    prefix = getattr(store, "key_prefix", "")
-    return {key[len(prefix) :] if prefix else key for key in asyncio.run(store.keys())}
-
-
-def write_endpoints(path: Path, **tracker_store: Any) -> Path:
-    lines = ["tracker_store:"] + [
-        f"  {key}: {value}" for key, value in tracker_store.items()
-    ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="session")
-def rasa_domain() -> Domain:
-    return Domain.load(str(ROOT / "domain.yml"))
-
-
-@pytest.fixture
-def sqlite_store(tmp_path, rasa_domain) -> Iterator[Tuple[SQLTrackerStore, Path]]:
-    """A real SQLite tracker store and an endpoints file naming it."""
-    db = tmp_path / "tracker.db"
-    store = SQLTrackerStore(rasa_domain, dialect="sqlite", db=str(db))
-    endpoints = write_endpoints(
-        tmp_path / "endpoints.yml", type="SQL", dialect="sqlite", db=str(db)
-    )
-    yield store, endpoints
-    store.engine.dispose()
-
-
-@contextmanager
-def postgres_database() -> Iterator[Dict[str, Any]]:
-    """Store options for a fresh PostgreSQL database, dropped afterwards."""
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"ofr_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.OperationalError as error:
-        admin.dispose()
-        pytest.skip(
-            f"PostgreSQL is not reachable at {admin.url.host}:{admin.url.port} "
-            f"(set OFR_TEST_POSTGRES_URL to another server): {error.orig}".strip()
-        )
-    url = admin.url
-    try:
-        yield {
-            "dialect": "postgresql",
-            "host": url.host,
-            "port": url.port or 5432,
-            "db": name,
-            "username": url.username,
-            "password": url.password,
-        }
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-@pytest.fixture
-def postgres_store(tmp_path, rasa_domain) -> Iterator[Tuple[SQLTrackerStore, Path]]:
-    """A real SQL tracker store in a fresh PostgreSQL database, dropped afterwards."""
-    with postgres_database() as options:
-        store = SQLTrackerStore(rasa_domain, **options)
-        settings = {
-            "type": "SQL",
-            "dialect": "postgresql",
-            "url": options["host"],
-            "port": options["port"],
-            "db": options["db"],
-            "username": options["username"],
-        }
-        if options["password"]:
-            settings["password"] = options["password"]
-        endpoints = write_endpoints(tmp_path / "endpoints.yml", **settings)
-        try:
-            yield store, endpoints
-        finally:
-            store.engine.dispose()
-
-
-@pytest.fixture
-def redis_store(tmp_path, rasa_domain) -> Iterator[Tuple[RedisTrackerStore, Path]]:
-    """Rasa's Redis tracker store under a key prefix of its own, removed afterwards."""
-    prefix = f"ofrtest{uuid.uuid4().hex[:10]}"
-    store = RedisTrackerStore(
-        rasa_domain, host=REDIS_HOST, port=REDIS_PORT, key_prefix=prefix
-    )
-    try:
-        store.red.ping()
-    except Exception as error:  # redis raises several kinds
-        pytest.skip(f"Redis is not reachable at {REDIS_HOST}:{REDIS_PORT}: {error}")
-    endpoints = write_endpoints(
-        tmp_path / "endpoints.yml",
-        type="redis",
-        url=REDIS_HOST,
-        port=REDIS_PORT,
-        key_prefix=prefix,
-    )
-    yield store, endpoints
-    for key in store.red.scan_iter(match=f"{prefix}:*"):
-        store.red.delete(key)
-
+from tests.tools import load_script, run_script
 
 # ---------------------------------------------------------------- the tests
 
@@ -288,9 +87,15 @@ def test_purge_deletes_whole_conversations_idle_longer_than_days(sql_store, caps
     ]
 
 
-def test_dry_run_counts_and_deletes_nothing(sqlite_store, capsys):
-    store, endpoints = sqlite_store
-    fill(store)
+@pytest.fixture
+def filled_sqlite(sqlite_store) -> Tuple[SQLTrackerStore, Path]:
+    """The SQLite store with the conversations of fill()."""
+    fill(sqlite_store[0])
+    return sqlite_store
+
+
+def test_dry_run_counts_and_deletes_nothing(filled_sqlite, capsys):
+    store, endpoints = filled_sqlite
     purge = load_script("purge")
 
     assert purge.main(["--endpoints", str(endpoints), "--days", "30", "--dry-run"]) == 0
@@ -302,10 +107,9 @@ def test_dry_run_counts_and_deletes_nothing(sqlite_store, capsys):
 
 
 def test_days_come_from_the_environment_as_make_passes_them(
-    sqlite_store, monkeypatch, capsys
+    filled_sqlite, monkeypatch, capsys
 ):
-    store, endpoints = sqlite_store
-    fill(store)
+    store, endpoints = filled_sqlite
     monkeypatch.setenv("DAYS", "100")
 
     assert load_script("purge").main(["--endpoints", str(endpoints)]) == 0
@@ -319,9 +123,8 @@ def test_days_come_from_the_environment_as_make_passes_them(
     }
 
 
-def test_second_run_finds_nothing_more(sqlite_store, capsys):
-    store, endpoints = sqlite_store
-    fill(store)
+def test_second_run_finds_nothing_more(filled_sqlite, capsys):
+    _, endpoints = filled_sqlite
     purge = load_script("purge")
     purge.main(["--endpoints", str(endpoints)])
     capsys.readouterr()

@@ -65,6 +65,15 @@ def test_importing_the_rasa_plugins_installs_every_patch() -> None:
     assert Event.resolve_by_type is event_class_lookup.resolve_by_type
 
 
+def printed_by(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter, which must end without an error."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 def test_offline_tools_and_the_core_install_none() -> None:
     code = (
         "import ofr.events.store, ofr.language, bot.storage.conversations, "
@@ -72,11 +81,7 @@ def test_offline_tools_and_the_core_install_none() -> None:
         "from rasa.core.actions.action import RemoteAction\n"
         "print(RemoteAction.run.__module__)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "rasa.core.actions.action"
+    assert printed_by(code) == "rasa.core.actions.action"
 
 
 def test_the_core_package_loads_neither_rasa_nor_rasa_sdk() -> None:
@@ -87,8 +92,4 @@ def test_the_core_package_loads_neither_rasa_nor_rasa_sdk() -> None:
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('rasa', 'rasa_sdk', 'tensorflow', 'bot', 'actions')))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert printed_by(code) == "[]"

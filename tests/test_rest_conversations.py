@@ -25,6 +25,13 @@ def sender() -> str:
     return f"test-{uuid.uuid4().hex[:8]}"
 
 
+def reply_after(bot: Servers, first: str, then: str) -> str:
+    """The first answer's text to ``then``, in a new conversation begun with ``first``."""
+    user = sender()
+    bot.rest(user, first)
+    return bot.rest(user, then)[0]["text"]
+
+
 @pytest.mark.parametrize(
     ("message", "response", "language"),
     [
@@ -51,10 +58,8 @@ def test_answers_in_the_language_of_the_question(
 
 
 def test_ambiguous_message_keeps_the_conversation_language(bot, domain):
-    user = sender()
-    bot.rest(user, "What is OFR?")
-    answers = bot.rest(user, "IOM?")
-    assert answers[0]["text"] == text_of(domain, "utter_iom", "en")
+    reply = reply_after(bot, "What is OFR?", "IOM?")
+    assert reply == text_of(domain, "utter_iom", "en")
 
 
 def test_channel_hint_sets_the_first_language(bot, domain):
@@ -84,10 +89,8 @@ def test_what_can_you_do_offers_buttons(bot):
 
 
 def test_button_payload_answers_in_the_conversation_language(bot, domain):
-    user = sender()
-    bot.rest(user, "Hallo, was kannst du?")
-    answers = bot.rest(user, "/ask_handbook")
-    assert answers[0]["text"] == text_of(domain, "utter_handbook", "de")
+    reply = reply_after(bot, "Hallo, was kannst du?", "/ask_handbook")
+    assert reply == text_of(domain, "utter_handbook", "de")
 
 
 def test_low_confidence_asks_to_rephrase_with_topics(bot, domain):

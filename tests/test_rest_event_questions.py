@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from ofr.messages import message
+from tests.conftest import text_of
 from tests.servers import Servers, running_bot
-from tests.test_rest_conversations import text_of
 
 pytestmark = pytest.mark.server
 

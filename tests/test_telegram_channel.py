@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.conftest import text_of
-from tests.fake_telegram import BOT_USER, FakeTelegram
+from tests.fake_telegram import BOT_USER, FakeTelegram, telegram_user
 from tests.servers import Servers, running_bot
 
 pytestmark = pytest.mark.server
@@ -75,15 +75,6 @@ def fresh_calls(telegram):
     telegram.clear()
 
 
-def user(user_id: int, language: str = "de") -> Dict[str, Any]:
-    return {
-        "id": user_id,
-        "is_bot": False,
-        "first_name": "Test",
-        "language_code": language,
-    }
-
-
 def message_update(
     chat_id: int, text: Optional[str] = None, language: str = "de", **extra: Any
 ) -> Dict[str, Any]:
@@ -91,7 +82,7 @@ def message_update(
         "message_id": next(_ids),
         "date": int(time.time()),
         "chat": {"id": chat_id, "type": "private", "first_name": "Test"},
-        "from": user(chat_id, language),
+        "from": telegram_user(chat_id, language),
     }
     if text is not None:
         msg["text"] = text
@@ -109,7 +100,7 @@ def callback_update(chat_id: int, data: str, language: str = "de") -> Dict[str, 
         "update_id": next(_ids),
         "callback_query": {
             "id": str(next(_ids)),
-            "from": user(chat_id, language),
+            "from": telegram_user(chat_id, language),
             "chat_instance": "ci",
             "data": data,
             "message": {

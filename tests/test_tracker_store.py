@@ -31,7 +31,7 @@ from rasa.shared.utils.common import all_subclasses
 from bot.rasa_patches import event_class_lookup as event_types
 from bot.storage.tracker_store import STORED_EVENTS, SQLTrackerStore
 from tests.conftest import ROOT
-from tests.test_purge import postgres_database
+from tests.stores import delete_keys, postgres_database, skip_without_redis
 
 
 @pytest.fixture(scope="module")
@@ -222,13 +222,9 @@ def erasing_store(request, tmp_path: Path, domain: Domain):
     elif request.param == "redis":
         prefix = f"ofrerase{int(time.time() * 1000)}"
         store = ours.RedisTrackerStore(domain, host="127.0.0.1", key_prefix=prefix)
-        try:
-            store.red.ping()
-        except Exception as error:  # redis raises several kinds
-            pytest.skip(f"Redis is not reachable at 127.0.0.1:6379: {error}")
+        skip_without_redis(store)
         yield store
-        for key in store.red.scan_iter(match=f"{prefix}:*"):
-            store.red.delete(key)
+        delete_keys(store, prefix)
     else:
         yield ours.InMemoryTrackerStore(domain)
 

@@ -1,8 +1,9 @@
 """`make unanswered`: the questions the bot could not answer, grouped, anonymous.
 
 Three levels: the masking and grouping functions; stores written by Rasa's own
-SQLTrackerStore (SQLite and a fresh PostgreSQL database) with chosen timestamps;
-and the tracker store of the real bot after real conversations over REST.
+tracker stores (tests/stores.py: SQLite, a fresh PostgreSQL database, Redis) with
+chosen timestamps; and the tracker store of the real bot after real conversations
+over REST.
 """
 
 from __future__ import annotations
@@ -26,22 +27,10 @@ from ofr_tools.unanswered_report import (
     grouping_key,
     mask,
 )
-from tests import test_purge
 from tests.conftest import ROOT
 from tests.servers import Servers, running_bot
-from tests.test_purge import (
-    DAY,
-    load_script,
-    run_script,
-    save_conversation,
-    write_endpoints,
-)
-
-# The stores of tests/test_purge.py: SQLite, a fresh PostgreSQL database.
-rasa_domain = test_purge.rasa_domain
-sqlite_store = test_purge.sqlite_store
-postgres_store = test_purge.postgres_store
-redis_store = test_purge.redis_store
+from tests.stores import DAY, save_conversation, write_endpoints
+from tests.tools import load_script, run_script
 
 # ---------------------------------------------------------------- masking, grouping
 
