@@ -500,14 +500,14 @@ class ActionEventDetails(ReplyAction):
 def _tell_details(
     dispatcher: CollectingDispatcher, event: Event, language: str, moment: datetime
 ) -> None:
-    is_upcoming = event.ends_at > moment
+    is_upcoming = event.ends_at > moment and not event.cancelled
     text = event_format.details(
         event,
         language,
         settings.current().calendar_url(event.id) if is_upcoming else None,
         registration=is_upcoming,
     )
-    if not is_upcoming:
+    if not is_upcoming and not event.cancelled:
         text += "\n\n" + message("event_past_note", language)
     dispatcher.utter_message(text=text)
     if is_upcoming:

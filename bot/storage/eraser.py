@@ -23,7 +23,7 @@ from sqlalchemy import text
 logger = logging.getLogger(__name__)
 
 
-def _unwrap(store: Any) -> Any:
+def unwrap(store: Any) -> Any:
     """Rasa wraps the configured store (fail-safe, awaitable); find the real one."""
     seen = set()
     while id(store) not in seen:
@@ -39,7 +39,7 @@ def _unwrap(store: Any) -> Any:
 
 async def erase_conversation(tracker_store: Any, conversation: str) -> bool:
     """Remove every stored event of ``conversation``; True when something was."""
-    store = _unwrap(tracker_store)
+    store = unwrap(tracker_store)
     if isinstance(store, SQLTrackerStore):
         with store.session_scope() as session:
             if store.engine.dialect.name == "sqlite":

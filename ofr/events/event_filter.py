@@ -94,6 +94,8 @@ def _about(event: Event, topic: str) -> bool:
 
 
 def matches(event: Event, wanted: EventFilter) -> bool:
+    """Whether ``event`` fits ``wanted`` (cancelled or not: lists leave cancelled
+    events out in EventIndex.search, questions about one event still find them)."""
     if wanted.city and not (
         same_place(event.city, wanted.city) or same_place(event.state, wanted.city)
     ):

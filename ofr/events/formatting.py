@@ -74,6 +74,8 @@ def details(
     """All we know about one event; ``registration`` says how to register when the
     event has no registration link (through the IOM contact)."""
     lines: List[str] = [event.title.get(language), ""]
+    if event.cancelled:
+        lines += [message("event_cancelled", language), ""]
     lines.append(message("label_when", language) + " " + when(event, language))
     place = where(event, language)
     if place:

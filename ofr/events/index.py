@@ -124,6 +124,7 @@ class EventIndex:
             for i in candidates
             if (sure_low <= i < sure_high or time_ok(i))
             and (topic is None or topic in texts[i])
+            and not self.events[i].cancelled
         ]
         if looks_back:
             found.reverse()

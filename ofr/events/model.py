@@ -75,6 +75,9 @@ class Event(BaseModel):
     topics: List[NonEmpty] = []
     description: Optional[LocalizedText] = None
     registration_url: Optional[HttpUrl] = None
+    # "cancelled" keeps a called-off event in the file: subscribers get a notice,
+    # calendar feeds mark it cancelled, and the bot lists it no more.
+    status: Literal["scheduled", "cancelled"] = "scheduled"
     source: Optional[str] = None
 
     class Config:
@@ -105,6 +108,10 @@ class Event(BaseModel):
         ):
             raise ValueError("city is required unless the event is online")
         return values
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == "cancelled"
 
     @property
     def all_day(self) -> bool:

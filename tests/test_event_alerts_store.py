@@ -1,0 +1,156 @@
+"""Event versions, subscriptions and the alert outbox on real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+import sqlalchemy as sa
+
+from bot.storage.event_alerts import AlertStore, Subscription
+from ofr.events.changes import compare, version_of
+from ofr.events.model import Event
+from tests.stores import postgres_database
+
+NOW = datetime(2027, 1, 10, 12, tzinfo=timezone.utc)
+
+
+def event(event_id: str, **changes: Any) -> Event:
+    data: Dict[str, Any] = {
+        "id": event_id,
+        "title": {"en": f"Meeting {event_id}", "de": f"Treffen {event_id}"},
+        "start": NOW + timedelta(days=30),
+        "format": "in_person",
+        "city": "Hamburg",
+        "state": "Hamburg",
+    }
+    data.update(changes)
+    return Event.parse_obj(data)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path: Path) -> Iterator[AlertStore]:
+    if request.param == "sqlite":
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'alerts.db'}")
+        yield AlertStore(engine)
+        engine.dispose()
+        return
+    with postgres_database() as options:
+        url = sa.engine.URL.create(
+            "postgresql",
+            username=options["username"],
+            password=options["password"],
+            host=options["host"],
+            port=options["port"],
+            database=options["db"],
+        )
+        engine = sa.create_engine(url)
+        yield AlertStore(engine)
+        engine.dispose()
+
+
+def test_compare_tells_new_changed_and_cancelled_apart() -> None:
+    first = [event("a"), event("b"), event("c", status="cancelled")]
+    versions, changes = compare({}, first)
+    assert [(c.event_id, c.kind) for c in changes] == [("a", "new"), ("b", "new")]
+    known = {v.event_id: v for v in versions}
+    moved = event("a", city="Bremen", state="Bremen")
+    retitled = event("b", title={"en": "New title", "de": "Neuer Titel"})
+    versions, changes = compare(known, [moved, retitled, first[2]])
+    assert [(c.event_id, c.kind, c.sequence) for c in changes] == [("a", "changed", 1)]
+    # A new title raises the calendar's SEQUENCE but is no news for subscribers.
+    assert {v.event_id: v.sequence for v in versions} == {"a": 1, "b": 1}
+    known.update({v.event_id: v for v in versions})
+    _, changes = compare(
+        known, [event("a", city="Bremen", state="Bremen", status="cancelled")]
+    )
+    assert [(c.event_id, c.kind, c.sequence) for c in changes] == [
+        ("a", "cancelled", 2)
+    ]
+    assert compare(known, [moved, retitled, first[2]]) == ([], [])
+
+
+def test_first_sync_records_without_alerts_then_one_alert_per_change(store) -> None:
+    store.subscribe(Subscription("1001", {}, "en"), NOW.timestamp())
+    store.subscribe(Subscription("1002", {"state": "Bayern"}, "de"), NOW.timestamp())
+    assert store.record_changes([event("a")], NOW.timestamp()) == []
+    assert store.unsent() == []
+
+    changes = store.record_changes([event("a"), event("b")], NOW.timestamp())
+    assert [(c.event_id, c.kind) for c in changes] == [("b", "new")]
+    assert [(a.chat_id, a.event_id, a.kind, a.language) for a in store.unsent()] == [
+        ("1001", "b", "new", "en")
+    ]
+    # Nothing new: nothing more, however often the file is read.
+    assert store.record_changes([event("a"), event("b")], NOW.timestamp()) == []
+    assert len(store.unsent()) == 1
+
+    munich = event("b", city="München", state="Bayern")
+    store.record_changes([event("a"), munich], NOW.timestamp())
+    assert sorted((a.chat_id, a.kind, a.sequence) for a in store.unsent()) == [
+        ("1001", "changed", 1),
+        ("1001", "new", 0),
+        ("1002", "changed", 1),
+    ]
+    for alert in store.unsent():
+        store.mark_sent(alert.key, NOW.timestamp())
+    assert store.unsent() == []
+    assert store.versions()["b"].sequence == 1
+
+
+def test_past_events_bring_no_alerts(store) -> None:
+    store.subscribe(Subscription("1001", {}, "de"), NOW.timestamp())
+    store.record_changes([event("a")], NOW.timestamp())
+    old = event("old", start=NOW - timedelta(days=3))
+    store.record_changes([event("a"), old], NOW.timestamp())
+    assert store.unsent() == []
+
+
+def test_subscriptions_are_listed_removed_and_forgotten(store) -> None:
+    assert store.subscribe(Subscription("7", {}, "en"), 1.0)
+    assert not store.subscribe(Subscription("7", {}, "en"), 2.0)
+    assert store.subscribe(Subscription("7", {"format": "online"}, "en"), 3.0)
+    assert store.subscribe(Subscription("8", {"city": "Hamburg"}, "de"), 3.0)
+    assert sorted(s.key for s in store.subscriptions_of("7")) == [
+        "all",
+        "format=online",
+    ]
+    assert store.unsubscribe("7", "format=online") == 1
+    assert [s.key for s in store.subscriptions_of("7")] == ["all"]
+    store.record_changes([event("a")], NOW.timestamp())
+    store.record_changes([event("a"), event("b")], NOW.timestamp())
+    assert {a.chat_id for a in store.unsent()} == {"7", "8"}
+    store.forget_chat("7")
+    assert store.subscriptions_of("7") == []
+    assert {a.chat_id for a in store.unsent()} == {"8"}
+
+
+def test_two_instances_recording_at_once_queue_each_alert_once(store) -> None:
+    store.subscribe(Subscription("1001", {}, "en"), NOW.timestamp())
+    store.record_changes([event("a")], NOW.timestamp())
+    second = AlertStore(store.engine)  # another Rasa instance on the same database
+    events: List[Event] = [event("a")] + [event(f"n{i}") for i in range(20)]
+    errors: List[BaseException] = []
+
+    def record(on: AlertStore) -> None:
+        try:
+            on.record_changes(events, NOW.timestamp())
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=record, args=(s,)) for s in (store, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(a.event_id for a in store.unsent()) == sorted(
+        f"n{i}" for i in range(20)
+    )
+
+
+def test_version_of_is_stable() -> None:
+    assert version_of(event("a")) == version_of(event("a"))
