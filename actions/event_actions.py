@@ -16,10 +16,11 @@ from actions.base import ReplyAction
 from ofr import settings
 from ofr.events import formatting as event_format
 from ofr.events.event_filter import EventFilter, matches
+from ofr.events.formatting import describe, topic_label
 from ofr.events.index import EventIndex
 from ofr.events.model import Event
 from ofr.events.places import fold
-from ofr.events.query import RECENT_LABEL, read_question
+from ofr.events.query import read_question
 from ofr.events.search import search, today_in_berlin, upcoming
 from ofr.events.store import default_store
 from ofr.messages import message
@@ -64,35 +65,6 @@ PROGRAMME_INTENTS = {
     "reag/garp": "ask_reag_garp",
     "starthilfeplus": "ask_starthilfeplus",
 }
-
-
-def topic_label(topic: str, language: str) -> str:
-    """A topic key as a reader sees it ("women" → "Frauen")."""
-    name = "topic_" + re.sub(r"\W+", "_", topic).strip("_")
-    try:
-        return message(name, language)
-    except KeyError:
-        return topic
-
-
-def describe(wanted: EventFilter, language: str) -> str:
-    """' in München (im Dezember) (online)' — the filter as part of a sentence."""
-    parts = []
-    if wanted.city or wanted.state:
-        parts.append(message("filter_in", language, place=wanted.city or wanted.state))
-    if wanted.topic:
-        parts.append(
-            message("filter_about", language, topic=topic_label(wanted.topic, language))
-        )
-    if wanted.period:
-        label = wanted.period.label
-        if label == RECENT_LABEL:
-            label = message("period_recent", language)
-        parts.append(message("filter_period", language, period=label))
-    if wanted.format:
-        fmt = message(f"format_{wanted.format}", language)
-        parts.append(message("filter_format", language, format=fmt))
-    return "".join(parts)
 
 
 def wanted_filter(

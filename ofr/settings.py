@@ -59,6 +59,8 @@ class Settings:
     telegram_webhook_url: Optional[str] = None
     telegram_api_base_url: Optional[str] = None
     telegram_start_retry_max_seconds: float = 60.0
+    # OFR_ALERT_POLL_SECONDS: how often the events file is checked for alerts.
+    alert_poll_seconds: float = 10.0
     # Problems found while reading; ``current()`` raises them, ``read()`` keeps them.
     problems: Tuple[str, ...] = field(default=(), compare=False)
 
@@ -166,6 +168,13 @@ def read(environ: Optional[Mapping[str, str]] = None) -> Settings:
             float,
             lambda s: 0 < s <= 3600,
             "a number of seconds: give one between 1 and 3600, or leave it unset",
+        ),
+        alert_poll_seconds=env.number(
+            "OFR_ALERT_POLL_SECONDS",
+            10.0,
+            float,
+            lambda s: 0.5 <= s <= 3600,
+            "a number of seconds: give one from 0.5 to 3600, or leave it unset",
         ),
     )
     return Settings(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, Dict, Iterator, Optional
 
 import pytest
@@ -47,8 +48,11 @@ def upcoming_events_file(folder) -> str:
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory, trained_model, telegram) -> Iterator[Servers]:
+    events_file = upcoming_events_file(tmp_path_factory.mktemp("events"))
     env = {
-        "OFR_EVENTS_FILE": upcoming_events_file(tmp_path_factory.mktemp("events")),
+        "OFR_EVENTS_FILE": events_file,
+        # Event alerts: the events file is checked every second here.
+        "OFR_ALERT_POLL_SECONDS": "1",
         "TELEGRAM_TOKEN": "123456:TEST-token",
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
         "TELEGRAM_API_BASE_URL": telegram.base_url,
@@ -67,6 +71,7 @@ def bot(tmp_path_factory, trained_model, telegram) -> Iterator[Servers]:
         telegram.recover("getMe")
         telegram.wait_for("setWebhook")
         servers.startup_calls = list(telegram.calls)
+        servers.events_file = events_file
         yield servers
 
 
@@ -153,6 +158,9 @@ def test_start_up_registers_commands_in_both_languages_and_the_webhook(bot):
         "contact",
         "language",
         "forget",
+        "subscribe",
+        "subscriptions",
+        "unsubscribe",
     ]
     assert commands["de"][5]["description"] == "Dieses Gespräch löschen"
     webhook = [c for m, c in calls if m == "setWebhook"][0]
@@ -473,3 +481,158 @@ def test_start_ends_with_the_privacy_notice(bot, telegram):
     sent = [m["text"] for m in texts_to(telegram, chat)]
     assert len(sent) >= 3  # greeting, what the bot can do, the notice
     assert sent[-1] == message("telegram_privacy_notice", "en")
+
+
+# ---------------------------------------------------------------- event alerts (issue 17)
+
+
+def add_event(bot: Servers, event_id: str, title: str, **fields: str) -> None:
+    """Append an upcoming event to the running bot's events file, as staff would."""
+    start = (datetime.now(timezone.utc) + timedelta(days=40)).replace(microsecond=0)
+    lines = [
+        f"  - id: {event_id}",
+        f'    title: {{en: "{title}", de: "{title}"}}',
+        f"    start: {start.isoformat()}",
+        f"    end: {(start + timedelta(hours=3)).isoformat()}",
+    ]
+    lines += [f"    {name}: {value}" for name, value in fields.items()]
+    with open(bot.events_file, "a", encoding="utf-8") as events:
+        events.write("\n".join(lines) + "\n")
+
+
+def edit_event(bot: Servers, event_id: str, old: str, new: str) -> None:
+    """Change one line of an event in the file (``old`` → ``new``)."""
+    path = Path(bot.events_file)
+    text = path.read_text(encoding="utf-8")
+    head, entry = text.split(f"  - id: {event_id}\n", 1)
+    path.write_text(
+        head + f"  - id: {event_id}\n" + entry.replace(old, new, 1), encoding="utf-8"
+    )
+
+
+def messages_with(telegram: FakeTelegram, chat: int, words: str, wait: float) -> list:
+    """The messages to ``chat`` containing ``words``, after waiting up to ``wait`` s
+    for the first (and a little longer, to see any second one)."""
+    deadline = time.monotonic() + wait
+    found: list = []
+    while time.monotonic() < deadline and not found:
+        found = [m for m in texts_to(telegram, chat) if words in m["text"]]
+        time.sleep(0.2)
+    time.sleep(3)  # three more rounds of the alert loop: nothing twice
+    return [m for m in texts_to(telegram, chat) if words in m["text"]]
+
+
+def feed(bot: Servers, **query: str) -> Any:
+    from icalendar import Calendar
+
+    reply = requests.get(
+        f"{bot.url}/webhooks/calendar/feed.ics", params=query, timeout=30
+    )
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"].startswith("text/calendar")
+    return {str(c["uid"]): c for c in Calendar.from_ical(reply.content).walk("VEVENT")}
+
+
+def test_subscribers_hear_once_of_a_new_a_changed_and_a_cancelled_event(bot, telegram):
+    chat = next(_ids)
+    assert post(bot, message_update(chat, "/subscribe all", language="en")).ok
+    assert (
+        "I will tell you about new OFR events" in texts_to(telegram, chat)[-1]["text"]
+    )
+
+    add_event(
+        bot, "alert-leipzig", "Alert test Leipzig", format="in_person", city="Leipzig"
+    )
+    new = messages_with(telegram, chat, "Alert test Leipzig", wait=90)
+    assert len(new) == 1
+    assert new[0]["text"].startswith("New OFR event:")
+    documents = [
+        d for d in telegram.calls_of("sendDocument") if int(d["chat_id"]) == chat
+    ]
+    assert documents and documents[-1]["document"]["filename"] == "alert-leipzig.ics"
+    entry = feed(bot, city="Leipzig")["alert-leipzig@ofr-assistant"]
+    assert int(entry["sequence"]) == 0
+
+    telegram.clear()
+    edit_event(bot, "alert-leipzig", "city: Leipzig", "city: Dresden")
+    changed = messages_with(telegram, chat, "has changed", wait=60)
+    assert len(changed) == 1 and "Dresden" in changed[0]["text"]
+    assert "alert-leipzig@ofr-assistant" not in feed(bot, city="Leipzig")
+    assert (
+        int(feed(bot, city="Dresden")["alert-leipzig@ofr-assistant"]["sequence"]) == 1
+    )
+
+    telegram.clear()
+    add_event(bot, "alert-spare", "Alert spare", format="online")
+    messages_with(telegram, chat, "Alert spare", wait=60)
+    edit_event(
+        bot, "alert-leipzig", "city: Dresden", "city: Dresden\n    status: cancelled"
+    )
+    cancelled = messages_with(telegram, chat, "has been cancelled", wait=60)
+    assert len(cancelled) == 1 and "Alert test Leipzig" in cancelled[0]["text"]
+    entry = feed(bot, format="in_person")["alert-leipzig@ofr-assistant"]
+    assert str(entry["status"]) == "CANCELLED" and int(entry["sequence"]) == 2
+    assert "alert-spare@ofr-assistant" not in feed(bot, format="in_person")
+    assert "alert-spare@ofr-assistant" in feed(bot, format="online")
+    assert post(bot, message_update(chat, "/unsubscribe", language="en")).ok
+
+
+def test_subscriptions_are_listed_and_removed_with_a_button(bot, telegram):
+    chat = next(_ids)
+    assert post(bot, message_update(chat, "/subscribe")).ok
+    choices = texts_to(telegram, chat)[-1]
+    buttons = [b for row in choices["reply_markup"]["inline_keyboard"] for b in row]
+    assert buttons[0]["text"] == "Alle Veranstaltungen"
+    online = next(b for b in buttons if b["text"] == "Online-Veranstaltungen")
+    assert post(bot, callback_update(chat, online["callback_data"])).ok
+    assert "OFR-Veranstaltungen (online)" in texts_to(telegram, chat)[-1]["text"]
+    assert post(bot, message_update(chat, "/subscribe Bayern")).ok
+    assert "in Bayern" in texts_to(telegram, chat)[-1]["text"]
+    assert post(bot, message_update(chat, "/subscribe Atlantis")).ok
+    assert "Atlantis" in texts_to(telegram, chat)[-1]["text"]
+
+    assert post(bot, message_update(chat, "/subscriptions")).ok
+    listing = texts_to(telegram, chat)[-1]
+    assert "in Bayern" in listing["text"] and "(online)" in listing["text"]
+    stop = listing["reply_markup"]["inline_keyboard"][0][0]
+    assert post(bot, callback_update(chat, stop["callback_data"])).ok
+    assert texts_to(telegram, chat)[-1]["text"].startswith("Erledigt: keine")
+    assert post(bot, message_update(chat, "/unsubscribe")).ok
+    assert post(bot, message_update(chat, "/subscriptions")).ok
+    assert "keine Veranstaltungs-Hinweise" in texts_to(telegram, chat)[-1]["text"]
+
+
+def test_a_chat_that_blocked_the_bot_is_unsubscribed(bot, telegram):
+    # The chats of the tests above stopped their alerts: this one alone is told.
+    chat = next(_ids)
+    assert post(bot, message_update(chat, "/subscribe alle")).ok
+    telegram.clear()
+    telegram.fail(
+        "sendMessage",
+        403,
+        {
+            "ok": False,
+            "error_code": 403,
+            "description": "Forbidden: bot was blocked by the user",
+        },
+        times=1,
+    )
+    add_event(bot, "alert-blocked", "Alert blocked Kiel", format="online")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not telegram.calls_of("sendMessage"):
+        time.sleep(0.2)
+    time.sleep(3)
+    assert len(telegram.calls_of("sendMessage")) == 1  # the refused one, never again
+    assert post(bot, message_update(chat, "/subscriptions")).ok
+    assert "keine Veranstaltungs-Hinweise" in texts_to(telegram, chat)[-1]["text"]
+
+
+def test_forgetting_the_conversation_removes_its_subscriptions(bot, telegram):
+    chat = next(_ids)
+    assert post(bot, message_update(chat, "/subscribe Hamburg")).ok
+    assert post(bot, message_update(chat, "/forget")).ok
+    confirm = texts_to(telegram, chat)[-1]["reply_markup"]["inline_keyboard"][0][0]
+    assert confirm["text"].startswith("Ja")
+    assert post(bot, callback_update(chat, confirm["callback_data"])).ok
+    assert post(bot, message_update(chat, "/subscriptions")).ok
+    assert "keine Veranstaltungs-Hinweise" in texts_to(telegram, chat)[-1]["text"]

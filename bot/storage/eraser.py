@@ -20,25 +20,18 @@ from rasa.core.tracker_store import (
 )
 from sqlalchemy import text
 
+from bot.storage.conversation_ids import external_id
+from bot.storage.event_alerts import alert_store_for
+from bot.storage.rasa_stores import unwrap
+from ofr import settings
+
 logger = logging.getLogger(__name__)
 
 
-def unwrap(store: Any) -> Any:
-    """Rasa wraps the configured store (fail-safe, awaitable); find the real one."""
-    seen = set()
-    while id(store) not in seen:
-        seen.add(id(store))
-        inner = getattr(store, "_tracker_store", None) or getattr(
-            store, "tracker_store", None
-        )
-        if inner is None or inner is store:
-            break
-        store = inner
-    return store
-
-
 async def erase_conversation(tracker_store: Any, conversation: str) -> bool:
-    """Remove every stored event of ``conversation``; True when something was."""
+    """Remove every stored event of ``conversation`` and, for a Telegram chat, its
+    event alerts; True when something was."""
+    _forget_alerts(tracker_store, conversation)
     store = unwrap(tracker_store)
     if isinstance(store, SQLTrackerStore):
         with store.session_scope() as session:
@@ -61,3 +54,12 @@ async def erase_conversation(tracker_store: Any, conversation: str) -> bool:
     raise NotImplementedError(
         f"Deleting conversations is not supported for {type(store).__name__}."
     )
+
+
+def _forget_alerts(tracker_store: Any, conversation: str) -> None:
+    """Subscriptions and queued alerts belong to the chat: they go with it."""
+    try:
+        chat = external_id("telegram", conversation)
+    except ValueError:
+        return  # only Telegram chats subscribe
+    alert_store_for(tracker_store, settings.current().var_dir).forget_chat(chat)

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.storage.eraser import unwrap
+from bot.storage.rasa_stores import unwrap
 from ofr.events.changes import Change, Version, compare
 from ofr.events.event_filter import EventFilter, matches
 from ofr.events.model import Event

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import List, Optional
 
 from babel.dates import format_date, format_datetime
 
+from ofr.events.event_filter import EventFilter
 from ofr.events.model import BERLIN, Event, localized
+from ofr.events.query import RECENT_LABEL
 from ofr.messages import message
 
 _DAY = {"en": "EEEE, d MMMM y", "de": "EEEE, d. MMMM y"}
@@ -92,3 +95,32 @@ def details(
     if calendar_url:
         lines.append(message("label_calendar", language) + " " + calendar_url)
     return "\n".join(lines)
+
+
+def topic_label(topic: str, language: str) -> str:
+    """A topic key as a reader sees it ("women" → "Frauen")."""
+    name = "topic_" + re.sub(r"\W+", "_", topic).strip("_")
+    try:
+        return message(name, language)
+    except KeyError:
+        return topic
+
+
+def describe(wanted: EventFilter, language: str) -> str:
+    """' in München (im Dezember) (online)' — the filter as part of a sentence."""
+    parts = []
+    if wanted.city or wanted.state:
+        parts.append(message("filter_in", language, place=wanted.city or wanted.state))
+    if wanted.topic:
+        parts.append(
+            message("filter_about", language, topic=topic_label(wanted.topic, language))
+        )
+    if wanted.period:
+        label = wanted.period.label
+        if label == RECENT_LABEL:
+            label = message("period_recent", language)
+        parts.append(message("filter_period", language, period=label))
+    if wanted.format:
+        fmt = message(f"format_{wanted.format}", language)
+        parts.append(message("filter_format", language, format=fmt))
+    return "".join(parts)

@@ -24,6 +24,7 @@ from telegram.ext import (
 
 from bot.channels.input_limits import clean_text, note, stored_language, text_problem
 from bot.channels.rate_limits import shared_limits
+from bot.channels.telegram.alerts import BUTTON_PATTERN, AlertService
 from bot.channels.telegram.buttons import ButtonPayloads
 from bot.channels.telegram.chats import CHANNEL_NAME, conversation_of, user_language
 from bot.channels.telegram.output import TelegramOutput
@@ -51,10 +52,12 @@ class UpdateHandlers:
         application: Application,
         output: TelegramOutput,
         payloads: ButtonPayloads,
+        alerts: AlertService,
     ) -> None:
         self.application = application
         self.output = output
         self.payloads = payloads
+        self.alerts = alerts
         # Set when Rasa builds the channel's routes and when the server has started.
         self.on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
         self.tracker_store: Any = None
@@ -64,6 +67,11 @@ class UpdateHandlers:
         app = self.application
         app.add_handler(CommandHandler(list(COMMAND_PAYLOADS), self._command))
         app.add_handler(CommandHandler("language", self._language))
+        alerts = self.alerts
+        app.add_handler(CommandHandler("subscribe", alerts.subscribe_command))
+        app.add_handler(CommandHandler("subscriptions", alerts.subscriptions_command))
+        app.add_handler(CommandHandler("unsubscribe", alerts.unsubscribe_command))
+        app.add_handler(CallbackQueryHandler(alerts.button, pattern=BUTTON_PATTERN))
         app.add_handler(CallbackQueryHandler(self._callback))
         app.add_handler(
             MessageHandler(

@@ -26,6 +26,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application
 
 from bot.channels.input_limits import BadRequest, parse_json
+from bot.channels.telegram.alerts import AlertService
 from bot.channels.telegram.buttons import ButtonPayloads
 from bot.channels.telegram.chats import CHANNEL_NAME, well_formed
 from bot.channels.telegram.handlers import UpdateHandlers
@@ -40,7 +41,17 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1_000_000
 UPDATE_TYPES = ["message", "callback_query"]
-COMMANDS = ("start", "help", "events", "contact", "language", "forget")
+COMMANDS = (
+    "start",
+    "help",
+    "events",
+    "contact",
+    "language",
+    "forget",
+    "subscribe",
+    "subscriptions",
+    "unsubscribe",
+)
 
 
 class TelegramInput(InputChannel):
@@ -103,7 +114,11 @@ class TelegramInput(InputChannel):
         configured = settings.current()
         self.payloads = ButtonPayloads(redis_url=configured.redis_url)
         self.output = TelegramOutput(self.application, self.payloads)
-        self.handlers = UpdateHandlers(self.application, self.output, self.payloads)
+        self.alerts = AlertService(self.application)
+        self.alerts.can_send = lambda: self._ready
+        self.handlers = UpdateHandlers(
+            self.application, self.output, self.payloads, self.alerts
+        )
         self._ready = False
         self._starting: Optional[asyncio.Task] = None
         self.max_retry_pause = configured.telegram_start_retry_max_seconds
@@ -196,11 +211,13 @@ class TelegramInput(InputChannel):
                 else None
             )
             self._starting = asyncio.create_task(self._start_with_retries())
+            self.alerts.start(self.handlers.tracker_store)
 
         @telegram.listener("before_server_stop")
         async def stopping(app: Any, _: Any) -> None:
             if self._starting is not None and not self._starting.done():
                 self._starting.cancel()
+            await self.alerts.stop()
             await self.stop()
 
         @telegram.route("/", methods=["GET"])

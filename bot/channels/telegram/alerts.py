@@ -1,0 +1,307 @@
+"""Event alerts on Telegram: /subscribe, /subscriptions, /unsubscribe, and the sender.
+
+A subscription is a filter (all events, a Land, a city, online or on site, a
+topic) kept in bot/storage/event_alerts.py. Every ``OFR_ALERT_POLL_SECONDS`` the
+service compares the events file with the recorded versions (new, changed,
+cancelled: ofr/events/changes.py), which queues one alert per subscriber and change,
+then sends what is queued: the event's details and its calendar file, in the
+subscriber's language. python-telegram-bot's rate limiter keeps the sends within
+Telegram's limits; a chat that blocked the bot (403) is unsubscribed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import Application, ContextTypes
+
+from bot.channels.telegram.chats import user_language
+from bot.channels.telegram.format import escape, split_message
+from bot.storage.event_alerts import (
+    Alert,
+    AlertStore,
+    Subscription,
+    alert_store_for,
+    filter_key,
+)
+from ofr import settings
+from ofr.events.calendar import ics
+from ofr.events.event_filter import EventFilter
+from ofr.events.formatting import describe, details
+from ofr.events.query import find_format, find_place, find_topic
+from ofr.events.search import upcoming
+from ofr.events.store import default_store
+from ofr.messages import message
+
+logger = logging.getLogger(__name__)
+
+SUBSCRIBE_PREFIX = "sub:"
+REMOVE_PREFIX = "unsub:"
+BUTTON_PATTERN = rf"^({SUBSCRIBE_PREFIX}|{REMOVE_PREFIX})"
+_ALL_WORDS = {"all", "alle", "alles", "everything", "jede", "*"}
+
+
+def wanted_from_key(key: str) -> Dict[str, str]:
+    """filter_key's inverse: "all" → {}, "city=Hamburg" → {"city": "Hamburg"}."""
+    if key == "all":
+        return {}
+    wanted = dict(part.split("=", 1) for part in key.split("&") if "=" in part)
+    return {
+        k: v for k, v in wanted.items() if k in ("city", "state", "format", "topic")
+    }
+
+
+def wanted_from_text(text: str) -> Optional[Dict[str, str]]:
+    """What "/subscribe <text>" asks for; None when it names nothing known."""
+    words = text.strip()
+    if not words or words.lower() in _ALL_WORDS:
+        return {}
+    wanted: Dict[str, str] = {}
+    place = find_place(words)
+    if place is not None:
+        wanted["state" if place.is_state else "city"] = place.name
+    fmt = find_format(words)
+    if fmt:
+        wanted["format"] = fmt
+    topic = find_topic(words)
+    if topic:
+        wanted["topic"] = topic
+    return wanted or None
+
+
+def label(wanted: Dict[str, str], language: str) -> str:
+    """ " in Bayern (online)", or "" for all events."""
+    return describe(EventFilter(**wanted), language)  # type: ignore[arg-type]
+
+
+def _short(key: str) -> str:
+    """A filter key in callback_data's 64 bytes."""
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+class AlertService:
+    """Subscriptions of one Telegram channel and the loop that sends alerts."""
+
+    def __init__(self, application: Application) -> None:
+        self.application = application
+        self.store: Optional[AlertStore] = None
+        self._task: Optional[asyncio.Task] = None
+        self._sender_lock: Any = None
+        # Until the channel reached the Bot API, alerts wait in the outbox.
+        self.can_send: Callable[[], bool] = lambda: True
+
+    # ---------------------------------------------------------------- start, stop
+
+    def start(self, tracker_store: Any) -> None:
+        configured = settings.current()
+        self.store = alert_store_for(tracker_store, configured.var_dir)
+        self._sender_lock = self.store.sender_lock()
+        self._task = asyncio.create_task(self._run(configured.alert_poll_seconds))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+        if self._sender_lock is not None:
+            await asyncio.to_thread(self._sender_lock.release)
+
+    async def _run(self, every: float) -> None:
+        while True:
+            try:
+                await self.check_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database or the Bot API is away: next round
+                logger.exception("Event alerts: this round failed; trying again.")
+            await asyncio.sleep(every)
+
+    async def check_once(self) -> int:
+        """Record changes of the events file, then send what is queued; how many sent."""
+        store = self.store
+        if store is None:
+            return 0
+        events = default_store().events()
+        await asyncio.to_thread(store.record_changes, events, time.time())
+        if not self.can_send():
+            return 0
+        if not await asyncio.to_thread(self._sender_lock.acquire):
+            return 0  # another instance sends
+        sent = 0
+        for alert in await asyncio.to_thread(store.unsent):
+            if not await self._send(alert):
+                break  # the Bot API is unreachable: keep the rest for the next round
+            await asyncio.to_thread(store.mark_sent, alert.key, time.time())
+            sent += 1
+        return sent
+
+    async def _send(self, alert: Alert) -> bool:
+        """Send one alert; False when it should be tried again later."""
+        event = default_store().get(alert.event_id)
+        if event is None:
+            return True  # gone from the file: nothing to tell
+        language = alert.language
+        configured = settings.current()
+        calendar_url = None if event.cancelled else configured.calendar_url(event.id)
+        text = "\n\n".join(
+            (
+                message(f"alert_{alert.kind}", language),
+                details(
+                    event, language, calendar_url, registration=not event.cancelled
+                ),
+                message("alert_footer", language),
+            )
+        )
+        bot = self.application.bot
+        try:
+            for chunk in split_message(text):
+                await bot.send_message(
+                    chat_id=alert.chat_id,
+                    text=escape(chunk),
+                    parse_mode=ParseMode.HTML,
+                    disable_web_page_preview=True,
+                )
+            if not event.cancelled:
+                await bot.send_document(
+                    chat_id=alert.chat_id,
+                    document=InputFile(
+                        ics(event, language, sequence=alert.sequence),
+                        filename=f"{event.id}.ics",
+                    ),
+                )
+        except Forbidden:
+            # The user blocked the bot or left: stop writing to them.
+            logger.info("Event alerts: a chat blocked the bot; unsubscribed it.")
+            assert self.store is not None
+            await asyncio.to_thread(self.store.forget_chat, alert.chat_id)
+            return True
+        except TelegramError as error:
+            logger.error("Event alerts: sending failed (%s).", type(error).__name__)
+            return False
+        return True
+
+    # ---------------------------------------------------------------- commands
+
+    async def subscribe_command(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        """/subscribe: buttons to choose; /subscribe <Land, city, all>: at once."""
+        msg, chat = update.effective_message, update.effective_chat
+        if msg is None or chat is None or self.store is None:
+            return
+        language = user_language(update)
+        argument = " ".join((msg.text or "").split()[1:])
+        if not argument:
+            await msg.reply_text(
+                message("subscribe_choose", language),
+                reply_markup=self._choices(language),
+            )
+            return
+        wanted = wanted_from_text(argument)
+        if wanted is None:
+            await msg.reply_text(message("subscribe_unknown", language, text=argument))
+            return
+        await msg.reply_text(self._subscribe(str(chat.id), wanted, language))
+
+    async def subscriptions_command(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        """/subscriptions: the chat's alerts, each with a button that stops it."""
+        msg, chat = update.effective_message, update.effective_chat
+        if msg is None or chat is None or self.store is None:
+            return
+        language = user_language(update)
+        found = await asyncio.to_thread(self.store.subscriptions_of, str(chat.id))
+        if not found:
+            await msg.reply_text(message("subscriptions_none", language))
+            return
+        lines, buttons = [message("subscriptions_list", language)], []
+        for subscription in found:
+            text = label(subscription.wanted, language).strip() or message(
+                "subscriptions_all_events", language
+            )
+            lines.append(f"• {text}")
+            buttons.append(
+                [
+                    InlineKeyboardButton(
+                        message("subscription_remove", language, label=text)[:64],
+                        callback_data=REMOVE_PREFIX + _short(subscription.key),
+                    )
+                ]
+            )
+        await msg.reply_text(
+            "\n".join(lines), reply_markup=InlineKeyboardMarkup(buttons)
+        )
+
+    async def unsubscribe_command(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        """/unsubscribe: stop every alert of the chat."""
+        msg, chat = update.effective_message, update.effective_chat
+        if msg is None or chat is None or self.store is None:
+            return
+        await asyncio.to_thread(self.store.forget_chat, str(chat.id))
+        await msg.reply_text(message("unsubscribed_all", user_language(update)))
+
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A subscribe choice or a "Stop: ..." button was pressed."""
+        query, chat = update.callback_query, update.effective_chat
+        if query is None or chat is None or self.store is None:
+            return
+        language = user_language(update)
+        data = query.data if isinstance(query.data, str) else ""
+        await query.answer()
+        if data.startswith(SUBSCRIBE_PREFIX):
+            wanted = wanted_from_key(data[len(SUBSCRIBE_PREFIX) :])
+            text = self._subscribe(str(chat.id), wanted, language)
+        else:
+            short = data[len(REMOVE_PREFIX) :]
+            found = await asyncio.to_thread(self.store.subscriptions_of, str(chat.id))
+            match = next((s for s in found if _short(s.key) == short), None)
+            if match is None:
+                text = message("telegram_button_expired", language)
+            else:
+                await asyncio.to_thread(self.store.unsubscribe, str(chat.id), match.key)
+                text = message(
+                    "unsubscribed", language, filter=label(match.wanted, language)
+                )
+        await self.application.bot.send_message(chat_id=chat.id, text=text)
+
+    def _subscribe(self, chat_id: str, wanted: Dict[str, str], language: str) -> str:
+        assert self.store is not None
+        added = self.store.subscribe(
+            Subscription(chat_id, wanted, language), time.time()
+        )
+        name = "subscribed" if added else "subscribed_already"
+        return message(name, language, filter=label(wanted, language))
+
+    def _choices(self, language: str) -> InlineKeyboardMarkup:
+        """All, online, on site, then the Länder and topics of upcoming events."""
+        options: List[Tuple[str, Dict[str, str]]] = [
+            (message("subscribe_button_all", language), {}),
+            (message("subscribe_button_online", language), {"format": "online"}),
+            (message("subscribe_button_in_person", language), {"format": "in_person"}),
+        ]
+        coming = upcoming(default_store().index(), datetime.now(timezone.utc))
+        for state in sorted({e.state for e in coming if e.state})[:6]:
+            options.append((state, {"state": state}))
+        for topic in sorted({t for e in coming for t in e.topics})[:4]:
+            options.append(
+                (label({"topic": topic}, language).strip(), {"topic": topic})
+            )
+        rows = []
+        for title, wanted in options:
+            data = SUBSCRIBE_PREFIX + filter_key(wanted)
+            if len(data.encode("utf-8")) <= 64:
+                rows.append([InlineKeyboardButton(title[:64], callback_data=data)])
+        return InlineKeyboardMarkup(rows)
