@@ -4,6 +4,8 @@ running Rasa server, python-telegram-bot calling a local stand-in for the Bot AP
 from __future__ import annotations
 
 import itertools
+import os
+import signal
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -72,6 +74,7 @@ def bot(tmp_path_factory, trained_model, telegram) -> Iterator[Servers]:
         telegram.wait_for("setWebhook")
         servers.startup_calls = list(telegram.calls)
         servers.events_file = events_file
+        servers.env = env
         yield servers
 
 
@@ -636,3 +639,19 @@ def test_forgetting_the_conversation_removes_its_subscriptions(bot, telegram):
     assert post(bot, callback_update(chat, confirm["callback_data"])).ok
     assert post(bot, message_update(chat, "/subscriptions")).ok
     assert "keine Veranstaltungs-Hinweise" in texts_to(telegram, chat)[-1]["text"]
+
+
+def test_alerts_survive_a_restart_nothing_lost_nothing_twice(bot, telegram):
+    """Last in this module: it stops the module's servers with SIGKILL."""
+    chat = next(_ids)
+    assert post(bot, message_update(chat, "/subscribe all", language="en")).ok
+    add_event(bot, "alert-restart-1", "Alert before restart", format="online")
+    assert len(messages_with(telegram, chat, "Alert before restart", wait=90)) == 1
+    os.kill(bot.rasa_pid(), signal.SIGKILL)
+    bot.process.wait(timeout=60)
+    # Added while the bot is down: told once it is back.
+    add_event(bot, "alert-restart-2", "Alert while down", format="online")
+    with running_bot(bot.var_dir, env=bot.env) as again:
+        assert len(messages_with(telegram, chat, "Alert while down", wait=90)) == 1
+        assert len(messages_with(telegram, chat, "Alert before restart", wait=1)) == 1
+        assert post(again, message_update(chat, "/unsubscribe", language="en")).ok
