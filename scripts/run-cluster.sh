@@ -41,7 +41,6 @@ export OFR_REDIS_PREFIX=${OFR_REDIS_PREFIX:-ofr}
 (( ${#rasa_ports[@]} >= 1 )) || fail "CLUSTER_RASA_PORTS names no port: give one port per Rasa instance, e.g. CLUSTER_RASA_PORTS=5005,5006."
 [[ -x $nginx ]] || fail "nginx is missing: install it with 'sudo apt-get install nginx-light' (make install does it as root), then run make run-cluster again."
 require_model "$model"
-require_settings
 [[ -f deploy/nginx.conf.template ]] || fail "deploy/nginx.conf.template is missing: restore it from git."
 [[ -f $endpoints ]] || fail "No endpoints file at $endpoints: restore endpoints.cluster.yml from git or fix OFR_ENDPOINTS."
 ports=("$cluster_port" "${rasa_ports[@]}")
@@ -82,6 +81,7 @@ stop() { stop_processes "$nginx_pid" "$action_pid" "${instance_pids[@]}"; }
 nginx_pid=
 action_pid=
 instance_pids=()
+require_settings  # every OFR_* value usable, before any server starts
 stop_on_exit "Stopping the OFR cluster."
 
 # nginx first: it holds the proxy port from now on (a busy port shows at once) and

@@ -15,7 +15,6 @@ ports=()
 [[ $mode == --shell ]] || ports+=("$rasa_port")
 require_free_ports "the bot" "RASA_PORT=... ACTION_PORT=... make run" "${ports[@]}"
 require_model "$model"
-require_settings
 
 mkdir -p "$var_dir"
 # Telegram only when configured; without a token the other channels start alone.
@@ -72,6 +71,7 @@ export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 
 pids=()
 stop() { stop_processes "${pids[@]}"; }
+require_settings  # every OFR_* value usable, before any server starts
 stop_on_exit "Stopping the OFR assistant."
 
 action_pid=
