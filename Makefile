@@ -115,6 +115,7 @@ test-stories: $(VENV)/.installed-dev $(MODEL) ## Rasa test stories; any predicti
 
 bench: $(VENV)/.installed-dev $(MODEL) ## OFR vs a plain `rasa init` bot: latency, req/s, memory, start-up, training (~15 min; never fails on timing)
 	$(PY) bench/nlu.py
+	$(PY) bench/alerts.py
 	$(PY) bench/compare.py $(ARGS)
 
 BENCH_URL ?= http://127.0.0.1:5005

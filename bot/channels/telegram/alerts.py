@@ -4,8 +4,9 @@ A subscription is a filter (all events, a Land, a city, online or on site, a
 topic) kept in bot/storage/event_alerts.py. Every ``OFR_ALERT_POLL_SECONDS`` the
 service compares the events file with the recorded versions (new, changed,
 cancelled: ofr/events/changes.py), which queues one alert per subscriber and change,
-then sends what is queued: the event's details and its calendar file, in the
-subscriber's language. python-telegram-bot's rate limiter keeps the sends within
+then sends what is queued: one message with the event's details and the link to its
+calendar file, in the subscriber's language (one message per chat and alert keeps
+within Telegram's limit of about one message a second per chat). python-telegram-bot's rate limiter keeps the sends within
 Telegram's limits; a chat that blocked the bot (403) is unsubscribed.
 """
 
@@ -18,7 +19,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
@@ -33,7 +34,6 @@ from bot.storage.event_alerts import (
     filter_key,
 )
 from ofr import settings
-from ofr.events.calendar import ics
 from ofr.events.event_filter import EventFilter
 from ofr.events.formatting import describe, details
 from ofr.events.query import find_format, find_place, find_topic
@@ -171,14 +171,6 @@ class AlertService:
                     parse_mode=ParseMode.HTML,
                     disable_web_page_preview=True,
                 )
-            if not event.cancelled:
-                await bot.send_document(
-                    chat_id=alert.chat_id,
-                    document=InputFile(
-                        ics(event, language, sequence=alert.sequence),
-                        filename=f"{event.id}.ics",
-                    ),
-                )
         except Forbidden:
             # The user blocked the bot or left: stop writing to them.
             logger.info("Event alerts: a chat blocked the bot; unsubscribed it.")
@@ -276,6 +268,14 @@ class AlertService:
                     "unsubscribed", language, filter=label(match.wanted, language)
                 )
         await self.application.bot.send_message(chat_id=chat.id, text=text)
+
+    def subscribe_text(
+        self, chat_id: str, wanted: Dict[str, str], language: str
+    ) -> str:
+        """Subscribe the chat (asked in words: actions/subscriptions.py); the answer."""
+        if self.store is None:
+            return message("subscribe_unavailable", language)
+        return self._subscribe(chat_id, wanted, language)
 
     def _subscribe(self, chat_id: str, wanted: Dict[str, str], language: str) -> str:
         assert self.store is not None

@@ -41,6 +41,15 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1_000_000
 UPDATE_TYPES = ["message", "callback_query"]
+
+
+def rate_limiter() -> AIORateLimiter:
+    """Telegram's limits: about 30 messages a second overall (spaced, not in bursts:
+    aiolimiter lets ``max_rate`` calls through at once), 20 a minute per group; after
+    a 429 the call waits as long as Telegram says, up to 3 times."""
+    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 30, max_retries=3)
+
+
 COMMANDS = (
     "start",
     "help",
@@ -104,7 +113,7 @@ class TelegramInput(InputChannel):
             Application.builder()
             .token(token)
             .updater(None)
-            .rate_limiter(AIORateLimiter(max_retries=3))
+            .rate_limiter(rate_limiter())
         )
         if base_url:
             builder = builder.base_url(base_url).base_file_url(
@@ -116,6 +125,7 @@ class TelegramInput(InputChannel):
         self.output = TelegramOutput(self.application, self.payloads)
         self.alerts = AlertService(self.application)
         self.alerts.can_send = lambda: self._ready
+        self.output.subscribe = self.alerts.subscribe_text
         self.handlers = UpdateHandlers(
             self.application, self.output, self.payloads, self.alerts
         )
