@@ -269,14 +269,6 @@ class AlertService:
                 )
         await self.application.bot.send_message(chat_id=chat.id, text=text)
 
-    def subscribe_text(
-        self, chat_id: str, wanted: Dict[str, str], language: str
-    ) -> str:
-        """Subscribe the chat (asked in words: actions/subscriptions.py); the answer."""
-        if self.store is None:
-            return message("subscribe_unavailable", language)
-        return self._subscribe(chat_id, wanted, language)
-
     def _subscribe(self, chat_id: str, wanted: Dict[str, str], language: str) -> str:
         assert self.store is not None
         added = self.store.subscribe(

@@ -125,7 +125,6 @@ class TelegramInput(InputChannel):
         self.output = TelegramOutput(self.application, self.payloads)
         self.alerts = AlertService(self.application)
         self.alerts.can_send = lambda: self._ready
-        self.output.subscribe = self.alerts.subscribe_text
         self.handlers = UpdateHandlers(
             self.application, self.output, self.payloads, self.alerts
         )
