@@ -252,3 +252,24 @@ def test_migrate_ids_moves_bare_ids_under_their_channel(kind, request, capsys):
     assert tracker.latest_message.text == "Was ist OFR?"
     assert migrate.main(["--endpoints", str(endpoints)]) == 0
     assert "Moved 0 conversations" in capsys.readouterr().out
+
+
+def test_purging_a_telegram_conversation_removes_its_event_alerts(sql_store, capsys):
+    """Issue 17: retention covers subscriptions too; a fresh chat keeps its own."""
+    from bot.storage.event_alerts import AlertStore, Subscription
+
+    store, endpoints = sql_store
+    now = time.time()
+    save_conversation(store, "telegram:501", TURNS, now - 120 * DAY)
+    save_conversation(store, "telegram:502", TURNS, now - DAY)
+    alerts = AlertStore(store.engine)
+    alerts.subscribe(Subscription("501", {}, "de"), now - 120 * DAY)
+    alerts.subscribe(Subscription("502", {"city": "Hamburg"}, "de"), now - DAY)
+
+    assert (
+        load_script("purge").main(["--endpoints", str(endpoints), "--days", "90"]) == 0
+    )
+
+    assert "Deleted 1 conversations" in capsys.readouterr().out
+    assert alerts.subscriptions_of("501") == []
+    assert [s.key for s in alerts.subscriptions_of("502")] == ["city=Hamburg"]

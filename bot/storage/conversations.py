@@ -27,7 +27,9 @@ from bot.storage.conversation_ids import (  # noqa: E402
     CHANNELS,
     channel_of,
     conversation_id,
+    external_id,
 )
+from bot.storage.event_alerts import METADATA, OUTBOX, SUBSCRIPTIONS, alert_store_for
 from ofr import settings
 
 Events = List[Dict[str, Any]]
@@ -181,6 +183,8 @@ class SQLConversations:
         )
         newer = self.table.alias("newer")
         conversations = deleted = 0
+        if not dry_run:
+            METADATA.create_all(self.engine)  # the alert tables, if not there yet
         with self.engine.begin() as connection:
             if connection.dialect.name == "sqlite":
                 # Overwrite deleted rows, so the texts do not linger in the file.
@@ -200,6 +204,7 @@ class SQLConversations:
                         conversations + 1,
                         deleted + result.rowcount,
                     )
+                    _forget_chat_alerts(connection, sender_id)
         return conversations, deleted
 
     def migrate_ids(self, dry_run: bool = False) -> Tuple[int, int]:
@@ -339,6 +344,9 @@ class RedisConversations:
                 except (redis.WatchError, ValueError):
                     continue
             conversations, deleted = conversations + 1, deleted + len(events)
+            chat = _telegram_chat(key[len(self.prefix) :])
+            if chat is not None:
+                alert_store_for(None, settings.current().var_dir).forget_chat(chat)
         return conversations, deleted
 
     def migrate_ids(self, dry_run: bool = False) -> Tuple[int, int]:
@@ -369,3 +377,20 @@ def _older(events: Events, cutoff: float) -> bool:
 def cutoff_for(days: float, now: Optional[float] = None) -> float:
     """The epoch time ``days`` days before ``now``."""
     return (time.time() if now is None else now) - days * DAY
+
+
+def _telegram_chat(sender_id: str) -> Optional[str]:
+    try:
+        return external_id("telegram", sender_id)
+    except ValueError:
+        return None
+
+
+def _forget_chat_alerts(connection: sa.engine.Connection, sender_id: str) -> None:
+    """A purged Telegram conversation takes its event alerts with it (README
+    "What is stored"), in the same transaction."""
+    chat = _telegram_chat(sender_id)
+    if chat is None:
+        return
+    connection.execute(sa.delete(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.chat_id == chat))
+    connection.execute(sa.delete(OUTBOX).where(OUTBOX.c.chat_id == chat))
