@@ -14,7 +14,7 @@ export PYTHONHASHSEED ?= 0
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev train run shell publish unanswered read-question purge migrate-ids validate evaluate run-cluster bench-load test test-unit test-fast test-nlu \
+.PHONY: help install install-dev train run shell publish unanswered read-question purge migrate-ids share-links validate evaluate run-cluster bench-load test test-unit test-fast test-nlu \
 	test-stories lint format bench clean telegram-polling
 
 help: ## List the targets
@@ -66,6 +66,10 @@ shell: $(MODEL) ## Chat with the bot in the terminal (starts the action server)
 
 DAYS ?= 90
 ARGS ?=
+
+BOT ?=
+share-links: $(VENV)/.installed ## Telegram deep links with QR codes for flyers in var/share-links (BOT=<bot username>)
+	@$(PY) -m ofr_tools.share_links --bot "$(BOT)" $(ARGS)
 
 Q ?=
 read-question: $(VENV)/.installed ## Show how an event question is read (Q="webinars in bavaria?")

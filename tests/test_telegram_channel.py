@@ -602,6 +602,23 @@ def test_subscriptions_are_listed_and_removed_with_a_button(bot, telegram):
     assert "keine Veranstaltungs-Hinweise" in texts_to(telegram, chat)[-1]["text"]
 
 
+def test_deep_links_open_an_event_or_subscribe(bot, telegram):
+    """Flyers carry t.me/<bot>?start=<payload> links (make share-links)."""
+    from bot.channels.telegram import deep_links
+
+    chat = next(_ids)
+    assert post(bot, message_update(chat, "/start e-tg-upcoming", language="en")).ok
+    assert any("Network meeting Kiel" in m["text"] for m in texts_to(telegram, chat))
+    other = next(_ids)
+    payload = deep_links.start_payload_for_subscription("state=Schleswig-Holstein")
+    assert post(bot, message_update(other, f"/start {payload}")).ok
+    assert any(
+        "in Schleswig-Holstein" in m["text"] and "Erledigt" in m["text"]
+        for m in texts_to(telegram, other)
+    )
+    assert post(bot, message_update(other, "/unsubscribe")).ok
+
+
 def test_a_chat_that_blocked_the_bot_is_unsubscribed(bot, telegram):
     # The chats of the tests above stopped their alerts: this one alone is told.
     chat = next(_ids)

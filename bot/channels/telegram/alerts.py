@@ -269,6 +269,17 @@ class AlertService:
                 )
         await self.application.bot.send_message(chat_id=chat.id, text=text)
 
+    async def subscribe_from_link(self, update: Update, key: str) -> None:
+        """A deep link ``s-...`` (a flyer's QR code) subscribes at once."""
+        chat = update.effective_chat
+        if chat is None or self.store is None:
+            return
+        language = user_language(update)
+        text = await asyncio.to_thread(
+            self._subscribe, str(chat.id), wanted_from_key(key), language
+        )
+        await self.application.bot.send_message(chat_id=chat.id, text=text)
+
     def _subscribe(self, chat_id: str, wanted: Dict[str, str], language: str) -> str:
         assert self.store is not None
         added = self.store.subscribe(

@@ -24,6 +24,7 @@ from telegram.ext import (
 
 from bot.channels.input_limits import clean_text, note, stored_language, text_problem
 from bot.channels.rate_limits import shared_limits
+from bot.channels.telegram import deep_links
 from bot.channels.telegram.alerts import BUTTON_PATTERN, AlertService
 from bot.channels.telegram.buttons import ButtonPayloads
 from bot.channels.telegram.chats import CHANNEL_NAME, conversation_of, user_language
@@ -165,9 +166,21 @@ class UpdateHandlers:
         msg = update.effective_message
         if msg is None:
             return
-        command = (msg.text or "").split()[0].lstrip("/").split("@")[0]
-        for payload in COMMAND_PAYLOADS.get(command.lower(), []):
-            await self._ask_rasa(update, payload)
+        words = (msg.text or "").split()
+        command = words[0].lstrip("/").split("@")[0]
+        opened = (
+            deep_links.read(words[1]) if command == "start" and len(words) > 1 else None
+        )
+        if opened is not None:
+            # Opened from a deep link (a flyer's QR code): greet, then what it names.
+            await self._ask_rasa(update, "/greet")
+            if opened.question:
+                await self._ask_rasa(update, opened.question)
+            elif opened.subscription and update.effective_chat is not None:
+                await self.alerts.subscribe_from_link(update, opened.subscription)
+        else:
+            for payload in COMMAND_PAYLOADS.get(command.lower(), []):
+                await self._ask_rasa(update, payload)
         if command.lower() == "start" and update.effective_chat is not None:
             # Once, when someone starts the bot: what not to share, how to delete.
             language = await stored_language(
