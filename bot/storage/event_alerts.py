@@ -122,17 +122,7 @@ class AlertStore:
 
     def versions(self) -> Dict[str, Version]:
         with self.engine.connect() as connection:
-            rows = connection.execute(sa.select(VERSIONS)).all()
-        return {
-            row.event_id: Version(
-                row.event_id,
-                row.calendar_fingerprint,
-                row.alert_fingerprint,
-                row.sequence,
-                row.cancelled,
-            )
-            for row in rows
-        }
+            return _versions(connection)
 
     def record_changes(self, events: List[Event], now: float) -> List[Change]:
         """Record the events' versions; queue an alert per subscriber and change.
@@ -146,17 +136,7 @@ class AlertStore:
                     sa.text("SELECT pg_advisory_xact_lock(:key)"),
                     {"key": _RECORD_LOCK},
                 )
-            rows = connection.execute(sa.select(VERSIONS)).all()
-            known = {
-                row.event_id: Version(
-                    row.event_id,
-                    row.calendar_fingerprint,
-                    row.alert_fingerprint,
-                    row.sequence,
-                    row.cancelled,
-                )
-                for row in rows
-            }
+            known = _versions(connection)
             versions, changes = compare(known, events)
             for version in versions:
                 values = {
@@ -275,6 +255,19 @@ class AlertStore:
 
     def sender_lock(self) -> SenderLock:
         return SenderLock(self)
+
+
+def _versions(connection: sa.engine.Connection) -> Dict[str, Version]:
+    return {
+        row.event_id: Version(
+            row.event_id,
+            row.calendar_fingerprint,
+            row.alert_fingerprint,
+            row.sequence,
+            row.cancelled,
+        )
+        for row in connection.execute(sa.select(VERSIONS)).all()
+    }
 
 
 class SenderLock:

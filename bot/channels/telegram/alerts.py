@@ -19,7 +19,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
@@ -138,11 +138,12 @@ class AlertService:
         if not await asyncio.to_thread(self._sender_lock.acquire):
             return 0  # another instance sends
         sent = 0
-        for alert in await asyncio.to_thread(store.unsent):
-            if not await self._send(alert):
-                break  # the Bot API is unreachable: keep the rest for the next round
-            await asyncio.to_thread(store.mark_sent, alert.key, time.time())
-            sent += 1
+        while batch := await asyncio.to_thread(store.unsent):  # 100 at a time
+            for alert in batch:
+                if not await self._send(alert):
+                    return sent  # the Bot API is unreachable: the rest waits a round
+                await asyncio.to_thread(store.mark_sent, alert.key, time.time())
+                sent += 1
         return sent
 
     async def _send(self, alert: Alert) -> bool:
@@ -184,14 +185,22 @@ class AlertService:
 
     # ---------------------------------------------------------------- commands
 
+    def _command_context(self, update: Update) -> Optional[Tuple[Message, str, str]]:
+        """The message, the chat id and the language of a command, when it can be
+        answered (a message in a chat, and the alert store ready)."""
+        msg, chat = update.effective_message, update.effective_chat
+        if msg is None or chat is None or self.store is None:
+            return None
+        return msg, str(chat.id), user_language(update)
+
     async def subscribe_command(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE
     ) -> None:
         """/subscribe: buttons to choose; /subscribe <Land, city, all>: at once."""
-        msg, chat = update.effective_message, update.effective_chat
-        if msg is None or chat is None or self.store is None:
+        found_context = self._command_context(update)
+        if found_context is None:
             return
-        language = user_language(update)
+        msg, chat_id, language = found_context
         argument = " ".join((msg.text or "").split()[1:])
         if not argument:
             await msg.reply_text(
@@ -203,17 +212,17 @@ class AlertService:
         if wanted is None:
             await msg.reply_text(message("subscribe_unknown", language, text=argument))
             return
-        await msg.reply_text(self._subscribe(str(chat.id), wanted, language))
+        await msg.reply_text(self._subscribe(chat_id, wanted, language))
 
     async def subscriptions_command(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE
     ) -> None:
         """/subscriptions: the chat's alerts, each with a button that stops it."""
-        msg, chat = update.effective_message, update.effective_chat
-        if msg is None or chat is None or self.store is None:
+        found_context = self._command_context(update)
+        if found_context is None or self.store is None:
             return
-        language = user_language(update)
-        found = await asyncio.to_thread(self.store.subscriptions_of, str(chat.id))
+        msg, chat_id, language = found_context
+        found = await asyncio.to_thread(self.store.subscriptions_of, chat_id)
         if not found:
             await msg.reply_text(message("subscriptions_none", language))
             return
@@ -239,11 +248,12 @@ class AlertService:
         self, update: Update, context: ContextTypes.DEFAULT_TYPE
     ) -> None:
         """/unsubscribe: stop every alert of the chat."""
-        msg, chat = update.effective_message, update.effective_chat
-        if msg is None or chat is None or self.store is None:
+        found_context = self._command_context(update)
+        if found_context is None or self.store is None:
             return
-        await asyncio.to_thread(self.store.forget_chat, str(chat.id))
-        await msg.reply_text(message("unsubscribed_all", user_language(update)))
+        msg, chat_id, language = found_context
+        await asyncio.to_thread(self.store.forget_chat, chat_id)
+        await msg.reply_text(message("unsubscribed_all", language))
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A subscribe choice or a "Stop: ..." button was pressed."""
