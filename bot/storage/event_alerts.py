@@ -109,6 +109,7 @@ class AlertStore:
     def __init__(self, engine: sa.engine.Engine) -> None:
         self.engine = engine
         self._local_lock = threading.Lock()
+        self._recorded: Optional[List[Event]] = None  # the list last recorded
         METADATA.create_all(engine)
 
     @property
@@ -130,6 +131,15 @@ class AlertStore:
         The first time (no version recorded yet) only records: subscribers hear
         about what changes from then on, not about the whole file.
         """
+        if events is self._recorded:
+            # The events store hands out the same list until the file changes: the
+            # alert loop (every few seconds) and feed requests need no transaction.
+            return []
+        changes = self._record(events, now)
+        self._recorded = events  # only once it was committed
+        return changes
+
+    def _record(self, events: List[Event], now: float) -> List[Change]:
         with self._local_lock, self.engine.begin() as connection:
             if self._postgres:
                 connection.execute(
