@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/classifiers.py [--only NAME ...]
 
-Each variant replaces the intent classifier of config.yml (everything else stays),
+Each variant replaces the intent classifier of config.yml (everything else stays;
+the DIET variants also get the featurizers DIET used),
 trains an NLU-only model into a temporary folder with an empty cache, and is
 evaluated on all held-out sets (ofr_tools/evaluation.py). Prints a table; never fails on
 the numbers. Takes a few minutes per variant on the 2-core machine.
@@ -27,46 +28,71 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 Pipeline = List[Dict[str, Any]]
 ENSEMBLE = "bot.nlu.intent_ensemble.IntentEnsemble"
+LINEAR = "bot.nlu.linear_intent_classifier.LinearIntentClassifier"
+# What config.yml had before 2026-12-02: DIET on Rasa's sparse features.
+DIET_FEATURES: Pipeline = [
+    {"name": "LexicalSyntacticFeaturizer"},
+    {"name": "CountVectorsFeaturizer", "use_lemma": True},
+    {
+        "name": "CountVectorsFeaturizer",
+        "analyzer": "char_wb",
+        "min_ngram": 2,
+        "max_ngram": 4,
+    },
+]
+DIET: Dict[str, Any] = {
+    "name": "DIETClassifier",
+    "epochs": 15,
+    "number_of_transformer_layers": 1,
+    "transformer_size": 128,
+    "batch_size": [128, 512],
+    "random_seed": 42,
+    "constrain_similarities": True,
+    "model_confidence": "softmax",
+    "learning_rate": 0.003,
+    "entity_recognition": False,
+    "tensorboard_log_directory": None,
+}
 
 
-def _replace_diet(pipeline: Pipeline, *replacements: Dict[str, Any]) -> Pipeline:
+def _instead_of_linear(
+    pipeline: Pipeline, *classifiers: Dict[str, Any], features: Pipeline = ()
+) -> Pipeline:
+    """``pipeline`` with ``classifiers`` in the linear classifier's place, and
+    ``features`` after the RegexFeaturizer."""
     out: Pipeline = []
     for component in pipeline:
-        if component["name"] == "DIETClassifier":
-            out.extend(copy.deepcopy(list(replacements)))
-        elif component["name"] != ENSEMBLE:
-            out.append(component)
-    return out
-
-
-def _after_diet(pipeline: Pipeline, extra: Dict[str, Any]) -> Pipeline:
-    out: Pipeline = []
-    for component in pipeline:
-        if component["name"] == ENSEMBLE:
+        if component["name"] == LINEAR:
+            out.extend(copy.deepcopy(list(classifiers)))
             continue
         out.append(component)
-        if component["name"] == "DIETClassifier":
-            out.append(dict(extra))
+        if component["name"] == "RegexFeaturizer":
+            out.extend(copy.deepcopy(list(features)))
     return out
 
 
-def _diet(pipeline: Pipeline, **changes: Any) -> Pipeline:
-    out = copy.deepcopy(pipeline)
-    for component in out:
-        if component["name"] == "DIETClassifier":
-            component.update(changes)
-    return out
+def _linear(pipeline: Pipeline, **changes: Any) -> Pipeline:
+    return _instead_of_linear(pipeline, {"name": LINEAR, **changes})
+
+
+def _diet(pipeline: Pipeline, *after: Dict[str, Any], **changes: Any) -> Pipeline:
+    return _instead_of_linear(
+        pipeline, {**DIET, **changes}, *after, features=DIET_FEATURES
+    )
 
 
 VARIANTS: Dict[str, Callable[[Pipeline], Pipeline]] = {
-    "config.yml as it is": lambda p: p,
-    "DIET, 40 epochs": lambda p: _diet(p, epochs=40),
-    "DIET, no transformer layer": lambda p: _diet(p, number_of_transformer_layers=0),
-    "DIET, 8 epochs": lambda p: _diet(p, epochs=8, learning_rate=0.005),
-    "LogisticRegression": lambda p: _replace_diet(
-        p, {"name": "LogisticRegressionClassifier", "max_iter": 300, "random_state": 42}
+    "config.yml as it is (linear SVM)": lambda p: p,
+    "linear SVM, C=2": lambda p: _linear(p, C=2.0),
+    "linear SVM, char 2-5": lambda p: _linear(p, char_ngrams=[2, 5]),
+    "DIET, 15 epochs (until 2026-12-02)": _diet,
+    "DIET, 30 epochs": lambda p: _diet(p, epochs=30),
+    "LogisticRegression": lambda p: _instead_of_linear(
+        p,
+        {"name": "LogisticRegressionClassifier", "max_iter": 300, "random_state": 42},
+        features=DIET_FEATURES,
     ),
-    "DIET + LogisticRegression": lambda p: _after_diet(p, {"name": ENSEMBLE}),
+    "DIET + LogisticRegression": lambda p: _diet(p, {"name": ENSEMBLE}),
 }
 
 
