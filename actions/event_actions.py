@@ -203,6 +203,9 @@ def list_upcoming(
         )
     )
     lines = [event_format.line(e, language, offset + i + 1) for i, e in enumerate(page)]
+    if offset == 0:
+        feed = settings.current().feed_url(wanted.feed_filters(), language)
+        lines += ["", message("label_feed", language) + " " + feed]
     buttons = [_details_button(e, language) for e in page]
     if offset + len(page) < len(found):
         buttons.append(_button(message("button_more", language), "more_events"))

@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Mapping, Optional, Tuple, TypeVar
+from typing import Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
+from urllib.parse import urlencode
 
 T = TypeVar("T")
 
@@ -67,6 +68,12 @@ class Settings:
     def calendar_url(self, event_id: str) -> str:
         """Where the Rasa server serves an event's .ics file (bot/channels/calendar.py)."""
         return f"{self.public_url}/webhooks/calendar/events/{event_id}.ics"
+
+    def feed_url(self, filters: Dict[str, str], language: str) -> str:
+        """The calendar feed of the upcoming events matching ``filters``
+        (state, city, format, topic), in ``language``."""
+        query = urlencode({**{k: v for k, v in filters.items() if v}, "lang": language})
+        return f"{self.public_url}/webhooks/calendar/feed.ics?{query}"
 
     @property
     def rasa_urls(self) -> List[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -525,3 +526,46 @@ def test_title_matching_work_does_not_grow_with_message_times_titles(all_events)
     after = _title_words.cache_info()
     assert after.misses - before.misses == 1  # only the new message itself
     assert after.hits - before.hits == len(many)  # one lookup per event
+
+
+async def test_a_list_offers_the_calendar_feed_of_its_search(dispatcher, domain):
+    messages, _ = await run(
+        ActionSearchEvents(),
+        dispatcher,
+        domain,
+        text="online events in March",
+        intent="ask_events",
+        slots={"language": "en"},
+        entities=[ent("format", "online"), ent("date", "in March")],
+    )
+    label, url = messages[0]["text"].splitlines()[-1].split(": ", 1)
+    assert (
+        label
+        == "Subscribe in your calendar (new events of this search appear by themselves)"
+    )
+    address = urlsplit(url)
+    assert address.path == "/webhooks/calendar/feed.ics"
+    # A feed holds what is coming: the format is followed, the month is not.
+    assert parse_qs(address.query) == {"format": ["online"], "lang": ["en"]}
+
+
+async def test_the_feed_link_stands_under_the_first_page_only(dispatcher, domain):
+    messages, slots = await run(
+        ActionSearchEvents(),
+        dispatcher,
+        domain,
+        text="Welche Veranstaltungen gibt es?",
+        intent="ask_events",
+    )
+    assert "Im Kalender abonnieren" in messages[0]["text"]
+    assert messages[0]["text"].endswith("/webhooks/calendar/feed.ics?lang=de")
+    dispatcher.messages.clear()
+    more, _ = await run(
+        ActionMoreEvents(),
+        dispatcher,
+        domain,
+        text="mehr",
+        intent="more_events",
+        slots={"event_filter": slots["event_filter"], "event_offset": 3},
+    )
+    assert "abonnieren" not in more[0]["text"]

@@ -35,6 +35,17 @@ class EventFilter:
     def is_empty(self) -> bool:
         return not (self.city or self.state or self.period or self.format or self.topic)
 
+    def feed_filters(self) -> Dict[str, str]:
+        """The part a calendar feed can follow (bot/channels/calendar.py): a feed
+        always holds the upcoming events, so the period and direction are left out."""
+        fields = {
+            "city": self.city,
+            "state": self.state,
+            "format": self.format,
+            "topic": self.topic,
+        }
+        return {name: value for name, value in fields.items() if value}
+
     def to_slot(self) -> Dict[str, Any]:
         return {
             "city": self.city,
