@@ -129,6 +129,20 @@ def test_a_saved_classifier_ranks_exactly_as_the_trained_one(tmp_path):
     assert after == before
 
 
+def load_saved(tmp_path, content: Dict[str, Any]) -> LinearIntentClassifier:
+    """The classifier loaded from a model file that holds ``content``."""
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("intents")
+    with storage.write_to(resource) as directory:
+        sio.dump(content, directory / MODEL_FILE)
+    return LinearIntentClassifier.load(
+        LinearIntentClassifier.get_default_config(),
+        storage,
+        resource,
+        None,  # type: ignore[arg-type]
+    )
+
+
 class Planted:
     """Stands for any object a tampered model file could smuggle in."""
 
@@ -137,17 +151,8 @@ class Planted:
 
 
 def test_a_model_file_with_unexpected_types_is_refused(tmp_path, caplog):
-    storage = LocalModelStorage(tmp_path)
-    resource = Resource("intents")
-    with storage.write_to(resource) as directory:
-        sio.dump({"classifier": Planted(), "temperature": 0.2}, directory / MODEL_FILE)
     with caplog.at_level(logging.WARNING):
-        loaded = LinearIntentClassifier.load(
-            LinearIntentClassifier.get_default_config(),
-            storage,
-            resource,
-            None,  # type: ignore[arg-type]
-        )
+        loaded = load_saved(tmp_path, {"classifier": Planted(), "temperature": 0.2})
     assert "unexpected types" in caplog.text
     (message,) = classify(loaded, "hallo")
     assert message.get(INTENT) is None
@@ -179,17 +184,8 @@ def test_one_intent_alone_leaves_the_classifier_untrained(tmp_path, caplog):
 
 
 def test_a_model_file_of_another_layout_asks_to_train_again(tmp_path, caplog):
-    storage = LocalModelStorage(tmp_path)
-    resource = Resource("intents")
-    with storage.write_to(resource) as directory:
-        sio.dump({"pipeline": None, "temperature": 0.2}, directory / MODEL_FILE)
     with caplog.at_level(logging.WARNING):
-        loaded = LinearIntentClassifier.load(
-            LinearIntentClassifier.get_default_config(),
-            storage,
-            resource,
-            None,  # type: ignore[arg-type]
-        )
+        loaded = load_saved(tmp_path, {"pipeline": None, "temperature": 0.2})
     assert "make train" in caplog.text
     (message,) = classify(loaded, "hallo")
     assert message.get(INTENT) is None

@@ -41,6 +41,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
+from bot.nlu.components import BuiltByRasa
+
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "linear_intent_classifier.skops"
@@ -153,8 +155,10 @@ def lemma_text(message: Message) -> str:
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
 )
-class LinearIntentClassifier(IntentClassifier, GraphComponent):
+class LinearIntentClassifier(BuiltByRasa, IntentClassifier, GraphComponent):
     """Ranks the intents of a message by a linear model on its own n-gram features."""
+
+    keeps_what_it_learns = True
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
@@ -192,16 +196,6 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             if temperature is not None
             else self.config["default_temperature"]
         )
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LinearIntentClassifier:
-        return cls(config, model_storage, resource)
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
