@@ -71,8 +71,8 @@ class Settings:
 
     def feed_url(self, filters: Dict[str, str], language: str) -> str:
         """The calendar feed of the upcoming events matching ``filters``
-        (state, city, format, topic), in ``language``."""
-        query = urlencode({**{k: v for k, v in filters.items() if v}, "lang": language})
+        (``EventFilter.feed_filters``), in ``language``."""
+        query = urlencode({**filters, "lang": language})
         return f"{self.public_url}/webhooks/calendar/feed.ics?{query}"
 
     @property

@@ -58,6 +58,11 @@ def folded(text: str) -> str:
     return (text or "").lower().translate(_FOLDED)
 
 
+def _side_by_side(characters: csr_matrix, lemmas: csr_matrix) -> csr_matrix:
+    """One row of features per text: its character columns, then its lemma columns."""
+    return hstack([characters, lemmas]).tocsr()
+
+
 @dataclass
 class Model:
     """The fitted features and classifier."""
@@ -71,9 +76,9 @@ class Model:
         return self.classifier.classes_
 
     def features(self, texts: Sequence[str], lemmas: Sequence[str]) -> csr_matrix:
-        return hstack(
-            [self.characters.transform(texts), self.lemmas.transform(lemmas)]
-        ).tocsr()
+        return _side_by_side(
+            self.characters.transform(texts), self.lemmas.transform(lemmas)
+        )
 
     def scores(self, texts: Sequence[str], lemmas: Sequence[str]) -> np.ndarray:
         """One row of decision scores per text, a column per intent."""
@@ -105,9 +110,9 @@ def fit(
         ),
         classifier=LinearSVC(C=float(config["C"]), random_state=config["random_seed"]),
     )
-    features = hstack(
-        [model.characters.fit_transform(texts), model.lemmas.fit_transform(lemmas)]
-    ).tocsr()
+    features = _side_by_side(
+        model.characters.fit_transform(texts), model.lemmas.fit_transform(lemmas)
+    )
     model.classifier.fit(features, labels)
     return model
 
