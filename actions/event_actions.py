@@ -15,17 +15,23 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import ReplyAction
 from ofr import settings
 from ofr.events import formatting as event_format
-from ofr.events.event_filter import EventFilter, matches
+from ofr.events.event_filter import EventFilter, filter_key, matches
 from ofr.events.formatting import describe, topic_label
 from ofr.events.index import EventIndex
 from ofr.events.model import Event
 from ofr.events.places import fold
 from ofr.events.query import read_question
+from ofr.events.reminders import can_remind
 from ofr.events.search import search, today_in_berlin, upcoming
 from ofr.events.store import default_store
 from ofr.messages import message
 
 PAST_LIMIT = 8
+# The Telegram channel's name, and the prefixes of the buttons its alert service
+# answers itself (bot/channels/telegram/alerts.py; actions do not import bot/).
+TELEGRAM = "telegram"
+SUBSCRIBE_PREFIX = "sub:"
+REMIND_PREFIX = "remind:"
 
 
 def now() -> datetime:
@@ -428,7 +434,9 @@ class ActionEventDetails(ReplyAction):
         if event_id:
             found = store.get(event_id)
             if found:
-                _tell_details(dispatcher, found, language, moment)
+                _tell_details(
+                    dispatcher, found, language, moment, _on_telegram(tracker)
+                )
                 return []
         wanted = wanted_filter(tracker, language, intent="ask_event_details")
         text = question_text(tracker)
@@ -455,7 +463,9 @@ class ActionEventDetails(ReplyAction):
                 return []
             candidates = ahead
         if len(candidates) == 1:
-            _tell_details(dispatcher, candidates[0], language, moment)
+            _tell_details(
+                dispatcher, candidates[0], language, moment, _on_telegram(tracker)
+            )
             return []
         if candidates:
             dispatcher.utter_message(
@@ -472,9 +482,18 @@ class ActionEventDetails(ReplyAction):
         return []
 
 
+def _on_telegram(tracker: Tracker) -> bool:
+    return tracker.get_latest_input_channel() == TELEGRAM
+
+
 def _tell_details(
-    dispatcher: CollectingDispatcher, event: Event, language: str, moment: datetime
+    dispatcher: CollectingDispatcher,
+    event: Event,
+    language: str,
+    moment: datetime,
+    telegram: bool = False,
 ) -> None:
+    """The details; on Telegram with "remind me the day before" while it can."""
     is_upcoming = event.ends_at > moment and not event.cancelled
     text = event_format.details(
         event,
@@ -484,7 +503,15 @@ def _tell_details(
     )
     if not is_upcoming and not event.cancelled:
         text += "\n\n" + message("event_past_note", language)
-    dispatcher.utter_message(text=text)
+    buttons = []
+    if telegram and can_remind(event, moment):
+        buttons.append(
+            {
+                "title": message("button_remind", language),
+                "payload": REMIND_PREFIX + event.id,
+            }
+        )
+    dispatcher.utter_message(text=text, buttons=buttons)
     if is_upcoming:
         _attach_ics(dispatcher, event, language)
 
@@ -496,4 +523,78 @@ def _attach_ics(dispatcher: CollectingDispatcher, event: Event, language: str) -
     """
     dispatcher.utter_message(
         json_message={"ics_event_id": event.id, "language": language}
+    )
+
+
+class ActionSubscribeEvents(ReplyAction):
+    """ "Tell me about new events in Bavaria": alerts on Telegram, a calendar feed
+    everywhere else."""
+
+    action_name = "action_subscribe_events"
+
+    def reply(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
+    ) -> List[EventType]:
+        latest = tracker.latest_message or {}
+        named = read_question(
+            question_text(tracker),
+            language,
+            today_in_berlin(now()),
+            intent="subscribe_events",
+            entities=latest.get("entities") or [],
+        ).feed_filters()
+        options = [named]
+        if not named:
+            # "Tell me when there are new ones" after a search: that search, or all.
+            before = EventFilter.from_slot(tracker.get_slot("event_filter"))
+            if before is not None and before.feed_filters():
+                options.insert(0, before.feed_filters())
+        if _on_telegram(tracker):
+            _offer_alerts(dispatcher, options, language)
+        else:
+            _offer_feed(dispatcher, options[0], language)
+        return []
+
+
+def _filter_label(wanted: Dict[str, str], language: str) -> str:
+    return describe(EventFilter(**wanted), language)  # type: ignore[arg-type]
+
+
+def _offer_alerts(
+    dispatcher: CollectingDispatcher, options: List[Dict[str, str]], language: str
+) -> None:
+    """Ask first, with a button per choice: a misread message subscribes nobody."""
+    buttons = [
+        {
+            "title": message(
+                "button_subscribe_yes", language, filter=_filter_label(wanted, language)
+            ),
+            "payload": SUBSCRIBE_PREFIX + filter_key(wanted),
+        }
+        for wanted in options
+    ]
+    buttons.append(
+        _button(message("button_events_now", language), "ask_events", options[0])
+    )
+    dispatcher.utter_message(
+        text=message(
+            "subscribe_offer", language, filter=_filter_label(options[0], language)
+        ),
+        buttons=buttons,
+    )
+
+
+def _offer_feed(
+    dispatcher: CollectingDispatcher, wanted: Dict[str, str], language: str
+) -> None:
+    place = wanted.get("city") or wanted.get("state")
+    dispatcher.utter_message(
+        text=message(
+            "subscribe_elsewhere",
+            language,
+            command="/subscribe" + (f" {place}" if place else ""),
+            filter=_filter_label(wanted, language),
+            feed_url=settings.current().feed_url(wanted, language),
+        ),
+        buttons=[_button(message("button_events_now", language), "ask_events", wanted)],
     )

@@ -19,8 +19,8 @@ from typing import List, Optional, Tuple
 import segno
 
 from bot.channels.telegram import deep_links
-from bot.storage.event_alerts import filter_key
 from ofr import settings
+from ofr.events.event_filter import filter_key
 from ofr.events.search import upcoming
 from ofr.events.store import default_store
 

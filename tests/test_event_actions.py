@@ -13,6 +13,7 @@ from actions.event_actions import (
     ActionMoreEvents,
     ActionPastEvents,
     ActionSearchEvents,
+    ActionSubscribeEvents,
 )
 from ofr.events.event_filter import EventFilter
 from ofr.events.search import search
@@ -569,3 +570,90 @@ async def test_the_feed_link_stands_under_the_first_page_only(dispatcher, domain
         slots={"event_filter": slots["event_filter"], "event_offset": 3},
     )
     assert "abonnieren" not in more[0]["text"]
+
+
+# --- subscribing in words, "remind me" (issue 17) ---------------------------------
+
+ON_TELEGRAM = [{"event": "user", "text": "…", "input_channel": "telegram"}]
+ON_REST = [{"event": "user", "text": "…", "input_channel": "rest"}]
+
+
+async def test_subscribing_in_words_on_telegram_asks_with_a_button(dispatcher, domain):
+    messages, _ = await run(
+        ActionSubscribeEvents(),
+        dispatcher,
+        domain,
+        text="tell me about new online events in Bavaria",
+        intent="subscribe_events",
+        slots={"language": "en"},
+        entities=[ent("state", "Bavaria"), ent("format", "online")],
+        events=ON_TELEGRAM,
+    )
+    assert messages[0]["text"].startswith("Shall I send you a message here")
+    yes, now_button = messages[0]["buttons"]
+    # The alert service of the Telegram channel answers this payload itself.
+    assert yes["payload"] == "sub:format=online&state=Bayern"
+    assert yes["title"] == "🔔 Yes: new events in Bayern (online)"
+    assert now_button["payload"].startswith("/ask_events")
+
+
+async def test_after_a_search_the_offer_names_it_or_all_events(dispatcher, domain):
+    searched = EventFilter(city="Hamburg").to_slot()
+    messages, _ = await run(
+        ActionSubscribeEvents(),
+        dispatcher,
+        domain,
+        text="sag mir Bescheid, wenn es neue gibt",
+        intent="subscribe_events",
+        slots={"event_filter": searched},
+        events=ON_TELEGRAM,
+    )
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads[:2] == ["sub:city=Hamburg", "sub:all"]
+    assert "in Hamburg" in messages[0]["text"]
+
+
+async def test_subscribing_in_words_elsewhere_gives_the_calendar_feed(
+    dispatcher, domain
+):
+    messages, _ = await run(
+        ActionSubscribeEvents(),
+        dispatcher,
+        domain,
+        text="benachrichtige mich über neue Veranstaltungen in Köln",
+        intent="subscribe_events",
+        entities=[ent("city", "Köln")],
+        events=ON_REST,
+    )
+    text = messages[0]["text"]
+    assert "/subscribe Köln" in text
+    address = urlsplit(text.splitlines()[-1])
+    assert address.path == "/webhooks/calendar/feed.ics"
+    assert parse_qs(address.query) == {"city": ["Köln"], "lang": ["de"]}
+    assert not any(b["payload"].startswith("sub:") for b in messages[0]["buttons"])
+
+
+async def details_of(dispatcher, domain, event_id, events):
+    messages, _ = await run(
+        ActionEventDetails(),
+        dispatcher,
+        domain,
+        text=f'/ask_event_details{{"event_id": "{event_id}"}}',
+        intent="ask_event_details",
+        slots={"language": "en"},
+        entities=[ent("event_id", event_id)],
+        events=events,
+    )
+    return [b["payload"] for m in messages for b in m.get("buttons") or []]
+
+
+async def test_upcoming_details_on_telegram_offer_a_reminder(dispatcher, domain):
+    assert "remind:test-2027-munich" in await details_of(
+        dispatcher, domain, "test-2027-munich", ON_TELEGRAM
+    )
+    dispatcher.messages.clear()
+    # Not on channels that cannot send it later, not for a past event.
+    assert await details_of(dispatcher, domain, "test-2027-munich", ON_REST) == []
+    dispatcher.messages.clear()
+    past = await details_of(dispatcher, domain, "test-2022-neu-ulm", ON_TELEGRAM)
+    assert not any(p.startswith("remind:") for p in past)

@@ -10,9 +10,10 @@ from typing import Any, Dict, Iterator, List
 import pytest
 import sqlalchemy as sa
 
-from bot.storage.event_alerts import AlertStore, Subscription
+from bot.storage.event_alerts import AlertStore, Reminder, Subscription
 from ofr.events.changes import compare, version_of
-from ofr.events.model import Event
+from ofr.events.model import BERLIN, Event
+from ofr.events.reminders import can_remind, reminder_time
 from tests.stores import postgres_database
 
 NOW = datetime(2027, 1, 10, 12, tzinfo=timezone.utc)
@@ -154,3 +155,28 @@ def test_two_instances_recording_at_once_queue_each_alert_once(store) -> None:
 
 def test_version_of_is_stable() -> None:
     assert version_of(event("a")) == version_of(event("a"))
+
+
+def test_a_reminder_is_kept_once_sent_once_and_can_be_asked_again(store) -> None:
+    mine = Reminder("7", "a", "de")
+    assert store.remind(mine, 1.0)
+    assert not store.remind(Reminder("7", "a", "en"), 2.0)  # already waiting
+    assert store.remind(Reminder("8", "a", "en"), 2.0)
+    assert store.waiting_reminders() == [mine, Reminder("8", "a", "en")]
+    store.mark_reminded(mine, 3.0)
+    assert store.waiting_reminders() == [Reminder("8", "a", "en")]
+    assert store.remind(Reminder("7", "a", "en"), 4.0)  # reminded: once more
+    store.forget_chat("7")
+    assert store.waiting_reminders() == [Reminder("8", "a", "en")]
+
+
+def test_reminders_come_the_day_before() -> None:
+    timed = event("t", start=datetime(2027, 3, 10, 10, 0, tzinfo=BERLIN))
+    assert reminder_time(timed) == datetime(2027, 3, 9, 10, 0, tzinfo=BERLIN)
+    all_day = event("d", start="2027-03-10")
+    assert reminder_time(all_day) == datetime(2027, 3, 9, 9, 0, tzinfo=BERLIN)
+    assert reminder_time(event("m", start="2027-03-01", date_precision="month")) is None
+    before = datetime(2027, 3, 9, 8, 59, tzinfo=BERLIN)
+    assert can_remind(timed, before) and can_remind(all_day, before)
+    assert not can_remind(all_day, before + timedelta(minutes=1))
+    assert not can_remind(event("c", start="2027-03-10", status="cancelled"), before)

@@ -655,6 +655,85 @@ def test_forgetting_the_conversation_removes_its_subscriptions(bot, telegram):
     assert "keine Veranstaltungs-Hinweise" in texts_to(telegram, chat)[-1]["text"]
 
 
+def buttons_of(sent: Dict[str, Any]) -> list:
+    return [b for row in sent["reply_markup"]["inline_keyboard"] for b in row]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "asked", "done"),
+    [
+        (
+            "tell me about new events in Saxony",
+            "en",
+            "Shall I send you a message here",
+            "I will tell you about new OFR events in Sachsen",
+        ),
+        (
+            "benachrichtige mich über Online-Veranstaltungen",
+            "de",
+            "Soll ich Ihnen hier schreiben",
+            "Ich informiere Sie über neue OFR-Veranstaltungen (online)",
+        ),
+    ],
+)
+def test_subscribing_in_words_asks_then_subscribes(
+    bot, telegram, text, language, asked, done
+):
+    chat = next(_ids)
+    assert post(bot, message_update(chat, text, language=language)).ok
+    offer = texts_to(telegram, chat)[-1]
+    assert offer["text"].startswith(asked)
+    yes = buttons_of(offer)[0]
+    assert yes["text"].startswith("🔔")
+    assert post(bot, callback_update(chat, yes["callback_data"], language)).ok
+    assert done in texts_to(telegram, chat)[-1]["text"]
+    assert post(bot, message_update(chat, "/unsubscribe", language=language)).ok
+
+
+def move_event(bot: Servers, event_id: str, start: datetime) -> None:
+    """Give an event of the file a new start (and an end three hours later)."""
+    path = Path(bot.events_file)
+    head, entry = path.read_text(encoding="utf-8").split(f"  - id: {event_id}\n", 1)
+    lines = entry.split("\n")
+    for number, line in enumerate(lines):
+        if line.startswith("    start: "):
+            lines[number] = f"    start: {start.isoformat()}"
+        elif line.startswith("    end: "):
+            lines[number] = f"    end: {(start + timedelta(hours=3)).isoformat()}"
+    path.write_text(head + f"  - id: {event_id}\n" + "\n".join(lines), "utf-8")
+
+
+def test_remind_me_sends_one_reminder_the_day_before(bot, telegram):
+    chat = next(_ids)
+    add_event(bot, "remind-kiel", "Reminder test Kiel", format="in_person", city="Kiel")
+    details = '/ask_event_details{"event_id": "remind-kiel"}'
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # until the bot has read the new file
+        assert post(bot, callback_update(chat, details, "en")).ok
+        sent = [m for m in texts_to(telegram, chat) if "reply_markup" in m]
+        if sent and "Reminder test Kiel" in sent[-1]["text"]:
+            break
+        time.sleep(1)
+    remind = next(b for b in buttons_of(sent[-1]) if "Remind me" in b["text"])
+    assert post(bot, callback_update(chat, remind["callback_data"], "en")).ok
+    assert texts_to(telegram, chat)[-1]["text"].startswith(
+        "Done: I will remind you of “Reminder test Kiel” here on "
+    )
+    assert post(bot, callback_update(chat, remind["callback_data"], "en")).ok
+    assert "already be reminded" in texts_to(telegram, chat)[-1]["text"]
+
+    time.sleep(3)
+    assert not messages_with(telegram, chat, "Reminder: this", wait=0)  # not yet
+    # Moved to tomorrow: the reminder follows the event and is due now.
+    move_event(bot, "remind-kiel", datetime.now(timezone.utc) + timedelta(hours=23))
+    reminders = messages_with(telegram, chat, "Reminder: this OFR event", wait=60)
+    assert len(reminders) == 1 and "Reminder test Kiel" in reminders[0]["text"]
+    assert "/webhooks/calendar/events/remind-kiel.ics" in reminders[0]["text"]
+    # Too late for another one now.
+    assert post(bot, callback_update(chat, remind["callback_data"], "en")).ok
+    assert "too soon for a reminder" in texts_to(telegram, chat)[-1]["text"]
+
+
 def test_alerts_survive_a_restart_nothing_lost_nothing_twice(bot, telegram):
     """Last in this module: it stops the module's servers with SIGKILL."""
     chat = next(_ids)

@@ -29,7 +29,7 @@ from bot.storage.conversation_ids import (  # noqa: E402
     conversation_id,
     external_id,
 )
-from bot.storage.event_alerts import METADATA, OUTBOX, SUBSCRIPTIONS, alert_store_for
+from bot.storage.event_alerts import METADATA, alert_store_for, delete_chat
 from ofr import settings
 
 Events = List[Dict[str, Any]]
@@ -387,10 +387,9 @@ def _telegram_chat(sender_id: str) -> Optional[str]:
 
 
 def _forget_chat_alerts(connection: sa.engine.Connection, sender_id: str) -> None:
-    """A purged Telegram conversation takes its event alerts with it (README
-    "What is stored"), in the same transaction."""
+    """A purged Telegram conversation takes its event alerts and reminders with it
+    (README "What is stored"), in the same transaction."""
     chat = _telegram_chat(sender_id)
     if chat is None:
         return
-    connection.execute(sa.delete(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.chat_id == chat))
-    connection.execute(sa.delete(OUTBOX).where(OUTBOX.c.chat_id == chat))
+    delete_chat(connection, chat)

@@ -28,7 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.storage.rasa_stores import unwrap
 from ofr.events.changes import Change, Version, compare
-from ofr.events.event_filter import EventFilter, matches
+from ofr.events.event_filter import EventFilter, filter_key, matches
 from ofr.events.model import Event
 
 METADATA = sa.MetaData()
@@ -59,6 +59,16 @@ OUTBOX = sa.Table(
     sa.Column("event_id", sa.String(255), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("sequence", sa.Integer, nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("sent_at", sa.Float, nullable=True),
+)
+
+REMINDERS = sa.Table(
+    "ofr_event_reminders",
+    METADATA,
+    sa.Column("chat_id", sa.String(64), primary_key=True),
+    sa.Column("event_id", sa.String(255), primary_key=True),
     sa.Column("language", sa.String(8), nullable=False),
     sa.Column("created", sa.Float, nullable=False),
     sa.Column("sent_at", sa.Float, nullable=True),
@@ -97,14 +107,17 @@ class Alert:
     language: str
 
 
-def filter_key(wanted: Dict[str, str]) -> str:
-    """One key per filter: "all", or "city=Hamburg", "format=online", ..."""
-    parts = [f"{name}={wanted[name]}" for name in sorted(wanted) if wanted[name]]
-    return "&".join(parts) or "all"
+@dataclass(frozen=True)
+class Reminder:
+    """A chat's "remind me" for one event (ofr/events/reminders.py says when)."""
+
+    chat_id: str
+    event_id: str
+    language: str
 
 
 class AlertStore:
-    """The three tables on one SQLAlchemy engine."""
+    """The four tables on one SQLAlchemy engine."""
 
     def __init__(self, engine: sa.engine.Engine) -> None:
         self.engine = engine
@@ -229,12 +242,9 @@ class AlertStore:
             return int(connection.execute(statement).rowcount or 0)
 
     def forget_chat(self, chat_id: str) -> None:
-        """Delete everything kept for a chat: subscriptions and queued alerts."""
+        """Delete everything kept for a chat: subscriptions, queued alerts, reminders."""
         with self.engine.begin() as connection:
-            connection.execute(
-                sa.delete(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.chat_id == chat_id)
-            )
-            connection.execute(sa.delete(OUTBOX).where(OUTBOX.c.chat_id == chat_id))
+            delete_chat(connection, chat_id)
 
     def _subscriptions(
         self, connection: sa.engine.Connection
@@ -263,8 +273,58 @@ class AlertStore:
                 sa.update(OUTBOX).where(OUTBOX.c.key == key).values(sent_at=now)
             )
 
+    # ---------------------------------------------------------------- reminders
+
+    def remind(self, reminder: Reminder, now: float) -> bool:
+        """Keep a "remind me"; False when the chat had asked for this event already
+        (and not yet been reminded)."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                self._insert(REMINDERS)
+                .values(
+                    chat_id=reminder.chat_id,
+                    event_id=reminder.event_id,
+                    language=reminder.language,
+                    created=now,
+                    sent_at=None,
+                )
+                .on_conflict_do_update(
+                    index_elements=["chat_id", "event_id"],
+                    # Asked again after a reminder went out: once more.
+                    set_={"language": reminder.language, "sent_at": None},
+                    where=REMINDERS.c.sent_at.is_not(None),
+                )
+            )
+        return bool(result.rowcount)
+
+    def waiting_reminders(self) -> List[Reminder]:
+        """The reminders not sent yet, oldest first (few: one per tap)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(REMINDERS)
+                .where(REMINDERS.c.sent_at.is_(None))
+                .order_by(REMINDERS.c.created)
+            ).all()
+        return [Reminder(r.chat_id, r.event_id, r.language) for r in rows]
+
+    def mark_reminded(self, reminder: Reminder, now: float) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.update(REMINDERS)
+                .where(REMINDERS.c.chat_id == reminder.chat_id)
+                .where(REMINDERS.c.event_id == reminder.event_id)
+                .values(sent_at=now)
+            )
+
     def sender_lock(self) -> SenderLock:
         return SenderLock(self)
+
+
+def delete_chat(connection: sa.engine.Connection, chat_id: str) -> None:
+    """Every row of a chat in the tables that keep one (in the caller's transaction:
+    ``make purge`` deletes them with the conversation)."""
+    for table in (SUBSCRIPTIONS, OUTBOX, REMINDERS):
+        connection.execute(sa.delete(table).where(table.c.chat_id == chat_id))
 
 
 def _versions(connection: sa.engine.Connection) -> Dict[str, Version]:

@@ -131,3 +131,11 @@ def format_code(value: Optional[str]) -> Optional[str]:
     if text in FORMATS or text == "inperson":
         return "in_person" if text == "inperson" else text
     return None
+
+
+def filter_key(wanted: Dict[str, str]) -> str:
+    """One key per feed filter (``EventFilter.feed_filters``): "all", or
+    "city=Hamburg", "format=online&state=Bayern", ... An alert subscription is kept
+    under it, and a subscribe button carries it."""
+    parts = [f"{name}={wanted[name]}" for name in sorted(wanted) if wanted[name]]
+    return "&".join(parts) or "all"

@@ -21,6 +21,14 @@ def _time(moment: datetime, language: str) -> str:
     return format_datetime(moment.astimezone(BERLIN), "HH:mm", locale=language)
 
 
+def format_moment(moment: datetime, language: str) -> str:
+    """'Tuesday, 2 February 2027, 10:00' / 'Dienstag, 2. Februar 2027, 10:00 Uhr'."""
+    local = moment.astimezone(BERLIN)
+    day = format_date(local.date(), _DAY[language], locale=language)
+    suffix = " Uhr" if language == "de" else ""
+    return f"{day}, {_time(local, language)}{suffix}"
+
+
 def when(event: Event, language: str) -> str:
     """'Wednesday, 3 February 2027, 10:00–16:00' / 'Mittwoch, 3. Februar 2027, 10:00–16:00 Uhr'."""
     if event.date_precision == "year":

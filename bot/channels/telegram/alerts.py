@@ -8,6 +8,10 @@ then sends what is queued: one message with the event's details and the link to 
 calendar file, in the subscriber's language (one message per chat and alert keeps
 within Telegram's limit of about one message a second per chat). python-telegram-bot's rate limiter keeps the sends within
 Telegram's limits; a chat that blocked the bot (403) is unsubscribed.
+
+"Remind me" under an upcoming event's details keeps a reminder that the same loop
+sends the day before (ofr/events/reminders.py), or a notice if the event was
+cancelled meanwhile.
 """
 
 from __future__ import annotations
@@ -29,14 +33,16 @@ from bot.channels.telegram.format import escape, split_message
 from bot.storage.event_alerts import (
     Alert,
     AlertStore,
+    Reminder,
     Subscription,
     alert_store_for,
-    filter_key,
 )
 from ofr import settings
-from ofr.events.event_filter import EventFilter
-from ofr.events.formatting import describe, details
+from ofr.events.event_filter import EventFilter, filter_key
+from ofr.events.formatting import describe, details, format_moment, when
+from ofr.events.model import Event
 from ofr.events.query import find_format, find_place, find_topic
+from ofr.events.reminders import can_remind, reminder_time
 from ofr.events.search import upcoming
 from ofr.events.store import default_store
 from ofr.messages import message
@@ -45,7 +51,9 @@ logger = logging.getLogger(__name__)
 
 SUBSCRIBE_PREFIX = "sub:"
 REMOVE_PREFIX = "unsub:"
-BUTTON_PATTERN = rf"^({SUBSCRIBE_PREFIX}|{REMOVE_PREFIX})"
+# Also written by actions/event_actions.py, which must not import this module.
+REMIND_PREFIX = "remind:"
+BUTTON_PREFIXES = (SUBSCRIBE_PREFIX, REMOVE_PREFIX, REMIND_PREFIX)
 _ALL_WORDS = {"all", "alle", "alles", "everything", "jede", "*"}
 
 
@@ -80,6 +88,25 @@ def wanted_from_text(text: str) -> Optional[Dict[str, str]]:
 def label(wanted: Dict[str, str], language: str) -> str:
     """ " in Bayern (online)", or "" for all events."""
     return describe(EventFilter(**wanted), language)  # type: ignore[arg-type]
+
+
+def _event_message(event: Event, heading: str, footer: str, language: str) -> str:
+    """An alert or a reminder: a heading, the event's details, why it came."""
+    calendar_url = (
+        None if event.cancelled else settings.current().calendar_url(event.id)
+    )
+    return "\n\n".join(
+        (
+            message(heading, language),
+            details(event, language, calendar_url, registration=not event.cancelled),
+            message(footer, language),
+        )
+    )
+
+
+def is_alert_button(payload: str) -> bool:
+    """A button this module answers (subscribe, stop, remind me), not a question."""
+    return payload.startswith(BUTTON_PREFIXES)
 
 
 def _short(key: str) -> str:
@@ -144,30 +171,50 @@ class AlertService:
                     return sent  # the Bot API is unreachable: the rest waits a round
                 await asyncio.to_thread(store.mark_sent, alert.key, time.time())
                 sent += 1
-        return sent
+        return sent + await self._send_due_reminders(store)
 
     async def _send(self, alert: Alert) -> bool:
         """Send one alert; False when it should be tried again later."""
         event = default_store().get(alert.event_id)
         if event is None:
             return True  # gone from the file: nothing to tell
-        language = alert.language
-        configured = settings.current()
-        calendar_url = None if event.cancelled else configured.calendar_url(event.id)
-        text = "\n\n".join(
-            (
-                message(f"alert_{alert.kind}", language),
-                details(
-                    event, language, calendar_url, registration=not event.cancelled
-                ),
-                message("alert_footer", language),
-            )
+        return await self._deliver(
+            alert.chat_id,
+            _event_message(
+                event, f"alert_{alert.kind}", "alert_footer", alert.language
+            ),
         )
+
+    async def _send_due_reminders(self, store: AlertStore) -> int:
+        """Send the reminders whose time has come; drop those of past or vanished
+        events. Each is marked right after Telegram took it, like an alert."""
+        sent = 0
+        moment = datetime.now(timezone.utc)
+        for reminder in await asyncio.to_thread(store.waiting_reminders):
+            event = default_store().get(reminder.event_id)
+            if event is None or event.starts_at <= moment:
+                await asyncio.to_thread(store.mark_reminded, reminder, time.time())
+                continue
+            due = reminder_time(event)
+            if due is None or moment < due:
+                continue
+            # A cancelled event's notice comes when the reminder would have: the
+            # person who asked hears of it, however they follow the events.
+            heading = "alert_cancelled" if event.cancelled else "reminder_heading"
+            text = _event_message(event, heading, "reminder_footer", reminder.language)
+            if not await self._deliver(reminder.chat_id, text):
+                return sent
+            await asyncio.to_thread(store.mark_reminded, reminder, time.time())
+            sent += 1
+        return sent
+
+    async def _deliver(self, chat_id: str, text: str) -> bool:
+        """Send a text in parts Telegram takes; False when it should be tried again."""
         bot = self.application.bot
         try:
             for chunk in split_message(text):
                 await bot.send_message(
-                    chat_id=alert.chat_id,
+                    chat_id=chat_id,
                     text=escape(chunk),
                     parse_mode=ParseMode.HTML,
                     disable_web_page_preview=True,
@@ -176,7 +223,7 @@ class AlertService:
             # The user blocked the bot or left: stop writing to them.
             logger.info("Event alerts: a chat blocked the bot; unsubscribed it.")
             assert self.store is not None
-            await asyncio.to_thread(self.store.forget_chat, alert.chat_id)
+            await asyncio.to_thread(self.store.forget_chat, chat_id)
             return True
         except TelegramError as error:
             logger.error("Event alerts: sending failed (%s).", type(error).__name__)
@@ -255,17 +302,23 @@ class AlertService:
         await asyncio.to_thread(self.store.forget_chat, chat_id)
         await msg.reply_text(message("unsubscribed_all", language))
 
-    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A subscribe choice or a "Stop: ..." button was pressed."""
-        query, chat = update.callback_query, update.effective_chat
-        if query is None or chat is None or self.store is None:
+    async def button(self, update: Update, data: str) -> None:
+        """A subscribe choice, a "Stop: ..." or a "Remind me" button was pressed
+        (``data``: its payload, read back from the callback data)."""
+        chat = update.effective_chat
+        if chat is None or self.store is None:
             return
         language = user_language(update)
-        data = query.data if isinstance(query.data, str) else ""
-        await query.answer()
         if data.startswith(SUBSCRIBE_PREFIX):
             wanted = wanted_from_key(data[len(SUBSCRIBE_PREFIX) :])
-            text = self._subscribe(str(chat.id), wanted, language)
+            text = await asyncio.to_thread(
+                self._subscribe, str(chat.id), wanted, language
+            )
+        elif data.startswith(REMIND_PREFIX):
+            event_id = data[len(REMIND_PREFIX) :]
+            text = await asyncio.to_thread(
+                self._remind, str(chat.id), event_id, language
+            )
         else:
             short = data[len(REMOVE_PREFIX) :]
             found = await asyncio.to_thread(self.store.subscriptions_of, str(chat.id))
@@ -278,6 +331,26 @@ class AlertService:
                     "unsubscribed", language, filter=label(match.wanted, language)
                 )
         await self.application.bot.send_message(chat_id=chat.id, text=text)
+
+    def _remind(self, chat_id: str, event_id: str, language: str) -> str:
+        """Keep a reminder for an upcoming event; say when it will come."""
+        assert self.store is not None
+        event = default_store().get(event_id)
+        if event is None:
+            return message("telegram_button_expired", language)
+        title = event.title.get(language)
+        moment = reminder_time(event)
+        if moment is None or not can_remind(event, datetime.now(timezone.utc)):
+            return message(
+                "reminder_too_late", language, title=title, when=when(event, language)
+            )
+        added = self.store.remind(Reminder(chat_id, event.id, language), time.time())
+        return message(
+            "reminder_set" if added else "reminder_already",
+            language,
+            title=title,
+            moment=format_moment(moment, language),
+        )
 
     async def subscribe_from_link(self, update: Update, key: str) -> None:
         """A deep link ``s-...`` (a flyer's QR code) subscribes at once."""

@@ -25,7 +25,7 @@ from telegram.ext import (
 from bot.channels.input_limits import clean_text, note, stored_language, text_problem
 from bot.channels.rate_limits import shared_limits
 from bot.channels.telegram import deep_links
-from bot.channels.telegram.alerts import BUTTON_PATTERN, AlertService
+from bot.channels.telegram.alerts import AlertService, is_alert_button
 from bot.channels.telegram.buttons import ButtonPayloads
 from bot.channels.telegram.chats import CHANNEL_NAME, conversation_of, user_language
 from bot.channels.telegram.output import TelegramOutput
@@ -72,7 +72,6 @@ class UpdateHandlers:
         app.add_handler(CommandHandler("subscribe", alerts.subscribe_command))
         app.add_handler(CommandHandler("subscriptions", alerts.subscriptions_command))
         app.add_handler(CommandHandler("unsubscribe", alerts.unsubscribe_command))
-        app.add_handler(CallbackQueryHandler(alerts.button, pattern=BUTTON_PATTERN))
         app.add_handler(CallbackQueryHandler(self._callback))
         app.add_handler(
             MessageHandler(
@@ -219,7 +218,8 @@ class UpdateHandlers:
         self, update: Update, context: ContextTypes.DEFAULT_TYPE
     ) -> None:
         """A pressed button: answer the callback, then ask the assistant its payload
-        (also "Yes, delete it" after /forget: the deletion runs in the turn)."""
+        (also "Yes, delete it" after /forget: the deletion runs in the turn).
+        Subscribe, stop and "remind me" buttons are the alert service's."""
         query = update.callback_query
         if query is None:
             return
@@ -230,6 +230,9 @@ class UpdateHandlers:
             await query.answer(message("telegram_button_expired", language))
             return
         await query.answer()
+        if is_alert_button(payload):
+            await self.alerts.button(update, payload)
+            return
         await self._ask_rasa(update, payload)
 
     async def _not_text(
