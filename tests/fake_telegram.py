@@ -8,6 +8,7 @@ can be injected per method (e.g. a 429 with retry_after, or a 400).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import threading
 import time
@@ -16,6 +17,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from aiohttp import web
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "OFR", "username": "ofr_test_bot"}
+_update_ids = itertools.count(10**6)
 
 
 def telegram_user(
@@ -27,6 +29,45 @@ def telegram_user(
         "is_bot": False,
         "first_name": first_name,
         "language_code": language,
+    }
+
+
+def message_update(
+    chat_id: int, text: Optional[str] = None, language: str = "de", **extra: Any
+) -> Dict[str, Any]:
+    msg: Dict[str, Any] = {
+        "message_id": next(_update_ids),
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": "private", "first_name": "Test"},
+        "from": telegram_user(chat_id, language),
+    }
+    if text is not None:
+        msg["text"] = text
+        if text.startswith("/"):
+            command = text.split()[0]
+            msg["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(command)}
+            ]
+    msg.update(extra)
+    return {"update_id": next(_update_ids), "message": msg}
+
+
+def callback_update(chat_id: int, data: str, language: str = "de") -> Dict[str, Any]:
+    return {
+        "update_id": next(_update_ids),
+        "callback_query": {
+            "id": str(next(_update_ids)),
+            "from": telegram_user(chat_id, language),
+            "chat_instance": "ci",
+            "data": data,
+            "message": {
+                "message_id": next(_update_ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "from": BOT_USER,
+                "text": "…",
+            },
+        },
     }
 
 

@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
@@ -31,6 +32,7 @@ from sqlalchemy.engine.url import URL
 
 from ofr_tools import processes
 from tests.conftest import text_of
+from tests.fake_telegram import FakeTelegram, message_update
 from tests.servers import free_port, start_script
 
 pytestmark = pytest.mark.server
@@ -38,6 +40,7 @@ pytestmark = pytest.mark.server
 START_SECONDS = 900
 REST_PATH = "/webhooks/rest/webhook"
 REST_TOKEN = "cluster-rest-token-for-tests"
+TELEGRAM_SECRET = "cluster-telegram-secret"
 
 
 def database_url(database: str) -> URL:
@@ -70,6 +73,8 @@ class Cluster:
     b: str
     engine: sa.engine.Engine
     rest_token: str
+    telegram: FakeTelegram
+    events_file: str
 
     def rest(self, base: str, sender: str, message: str) -> List[Dict[str, Any]]:
         response = requests.post(
@@ -99,7 +104,30 @@ def read_output(process: subprocess.Popen, lines: List[str], ready: threading.Ev
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory, trained_model) -> Iterator[Cluster]:
+def telegram() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram().start()
+    yield fake
+    fake.stop()
+
+
+def one_event_file(folder: Any) -> str:
+    """An events file with one upcoming event, for the instances' alert loops."""
+    start = (datetime.now(timezone.utc) + timedelta(days=30)).replace(microsecond=0)
+    path = folder / "events.yml"
+    path.write_text(
+        "events:\n"
+        "  - id: cluster-first\n"
+        '    title: {en: "Cluster meeting Kiel", de: "Clustertreffen Kiel"}\n'
+        f"    start: {start.isoformat()}\n"
+        "    format: in_person\n"
+        "    city: Kiel\n",
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, trained_model, telegram) -> Iterator[Cluster]:
     run = uuid.uuid4().hex[:10]
     database, prefix = f"ofr_test_{run}", f"ofrtest{run}"
     ports = [free_port() for _ in range(4)]
@@ -122,6 +150,13 @@ def cluster(tmp_path_factory, trained_model) -> Iterator[Cluster]:
         OFR_RATE_PER_ADDRESS="0",
         OFR_NGINX_RATE="5",
         OFR_NGINX_BURST="20",
+        # Both instances run the Telegram channel and its alert loop (every second).
+        TELEGRAM_TOKEN="123456:CLUSTER-token",
+        TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET,
+        TELEGRAM_API_BASE_URL=telegram.base_url,
+        TELEGRAM_WEBHOOK_URL="https://bot.example.org/webhooks/telegram/webhook",
+        OFR_EVENTS_FILE=one_event_file(tmp_path_factory.mktemp("cluster-events")),
+        OFR_ALERT_POLL_SECONDS="1",
     )
     if os.environ.get("OFR_CLUSTER_ENDPOINTS"):
         environment["OFR_ENDPOINTS"] = os.environ["OFR_CLUSTER_ENDPOINTS"]
@@ -143,6 +178,8 @@ def cluster(tmp_path_factory, trained_model) -> Iterator[Cluster]:
             b=f"http://127.0.0.1:{ports[2]}",
             engine=engine,
             rest_token=REST_TOKEN,
+            telegram=telegram,
+            events_file=environment["OFR_EVENTS_FILE"],
         )
     finally:
         left = stop(process)
@@ -359,6 +396,59 @@ def test_rest_through_the_proxy_needs_the_token(cluster):
         requests.post(url, json=message, headers=wrong, timeout=60).status_code == 401
     )
     assert cluster.rest(cluster.proxy, "with-token", "Was ist OFR?")
+
+
+def test_two_instances_send_each_alert_once(cluster):
+    """Issue 17: both instances watch the events file and may send; a new event
+    reaches each subscriber once, in their language, whichever instance took the
+    /subscribe (Telegram's updates come through the proxy)."""
+    chats = {"en": 771001, "de": 771002}
+    commands = {"en": "/subscribe all", "de": "/subscribe Sachsen"}
+    for language, chat in chats.items():
+        reply = requests.post(
+            cluster.proxy + "/webhooks/telegram/webhook",
+            json=message_update(chat, commands[language], language=language),
+            headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+            timeout=60,
+        )
+        assert reply.ok, reply.text
+
+    def sent_to(chat: int, words: str) -> List[str]:
+        return [
+            m["text"]
+            for m in cluster.telegram.calls_of("sendMessage")
+            if int(m["chat_id"]) == chat and words in m["text"]
+        ]
+
+    assert sent_to(chats["en"], "I will tell you about new OFR events")
+    assert sent_to(chats["de"], "in Sachsen")
+    start = (datetime.now(timezone.utc) + timedelta(days=20)).replace(microsecond=0)
+    with open(cluster.events_file, "a", encoding="utf-8") as events:
+        events.write(
+            "  - id: cluster-leipzig\n"
+            '    title: {en: "Cluster alert Leipzig", de: "Clusterhinweis Leipzig"}\n'
+            f"    start: {start.isoformat()}\n"
+            "    format: in_person\n"
+            "    city: Leipzig\n"
+            "    state: Sachsen\n"
+        )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not (
+        sent_to(chats["en"], "Cluster alert Leipzig")
+        and sent_to(chats["de"], "Clusterhinweis Leipzig")
+    ):
+        time.sleep(0.5)
+    time.sleep(5)  # five more rounds of both alert loops: nothing twice
+    english = sent_to(chats["en"], "Cluster alert Leipzig")
+    german = sent_to(chats["de"], "Clusterhinweis Leipzig")
+    assert len(english) == 1 and english[0].startswith("New OFR event:")
+    assert len(german) == 1 and german[0].startswith("Neue OFR-Veranstaltung:")
+    feed = requests.get(
+        cluster.proxy + "/webhooks/calendar/feed.ics",
+        params={"state": "Sachsen"},
+        timeout=30,
+    )
+    assert "cluster-leipzig@ofr-assistant" in feed.text
 
 
 def rasa_server_on(port: int) -> int:

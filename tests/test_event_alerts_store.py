@@ -180,3 +180,22 @@ def test_reminders_come_the_day_before() -> None:
     assert can_remind(timed, before) and can_remind(all_day, before)
     assert not can_remind(all_day, before + timedelta(minutes=1))
     assert not can_remind(event("c", start="2027-03-10", status="cancelled"), before)
+
+
+def test_one_sender_at_a_time(store) -> None:
+    """Two instances on one database: one holds the sender lock until it lets go."""
+    other = AlertStore(sa.create_engine(store.engine.url))
+    first, second = store.sender_lock(), other.sender_lock()
+    try:
+        assert first.acquire()
+        assert first.acquire()  # every round of the holder
+        postgres = store.engine.dialect.name == "postgresql"
+        # SQLite: one process serves the file, so every instance may send.
+        assert second.acquire() is not postgres
+        first.release()
+        assert second.acquire()
+        assert first.acquire() is not postgres
+    finally:
+        first.release()
+        second.release()
+        other.engine.dispose()

@@ -15,7 +15,12 @@ import pytest
 import requests
 
 from tests.conftest import text_of
-from tests.fake_telegram import BOT_USER, FakeTelegram, telegram_user
+from tests.fake_telegram import (
+    BOT_USER,
+    FakeTelegram,
+    callback_update,
+    message_update,
+)
 from tests.servers import Servers, running_bot
 
 pytestmark = pytest.mark.server
@@ -81,45 +86,6 @@ def bot(tmp_path_factory, trained_model, telegram) -> Iterator[Servers]:
 @pytest.fixture(autouse=True)
 def fresh_calls(telegram):
     telegram.clear()
-
-
-def message_update(
-    chat_id: int, text: Optional[str] = None, language: str = "de", **extra: Any
-) -> Dict[str, Any]:
-    msg: Dict[str, Any] = {
-        "message_id": next(_ids),
-        "date": int(time.time()),
-        "chat": {"id": chat_id, "type": "private", "first_name": "Test"},
-        "from": telegram_user(chat_id, language),
-    }
-    if text is not None:
-        msg["text"] = text
-        if text.startswith("/"):
-            command = text.split()[0]
-            msg["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": len(command)}
-            ]
-    msg.update(extra)
-    return {"update_id": next(_ids), "message": msg}
-
-
-def callback_update(chat_id: int, data: str, language: str = "de") -> Dict[str, Any]:
-    return {
-        "update_id": next(_ids),
-        "callback_query": {
-            "id": str(next(_ids)),
-            "from": telegram_user(chat_id, language),
-            "chat_instance": "ci",
-            "data": data,
-            "message": {
-                "message_id": next(_ids),
-                "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private"},
-                "from": BOT_USER,
-                "text": "…",
-            },
-        },
-    }
 
 
 def post(

@@ -341,33 +341,63 @@ def _versions(connection: sa.engine.Connection) -> Dict[str, Version]:
 
 
 class SenderLock:
-    """Held by the one instance that sends alerts (PostgreSQL: a session lock)."""
+    """Held by the one instance that sends alerts (PostgreSQL: a session lock).
+
+    The lock lives as long as its database session: the holder keeps one
+    connection; if that connection breaks, the lock is gone with it, and the next
+    round tries to take it again (maybe another instance has it by then).
+    """
 
     def __init__(self, store: AlertStore) -> None:
         self.store = store
         self._connection: Optional[sa.engine.Connection] = None
+        self._held = False
 
     def acquire(self) -> bool:
         if not self.store._postgres:
             return True
-        if self._connection is None:
-            self._connection = self.store.engine.connect()
-        held = self._connection.execute(
-            sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": _SEND_LOCK}
-        ).scalar()
-        self._connection.commit()
-        return bool(held)
+        try:
+            if self._connection is None:
+                # Autocommit: the connection must not sit "idle in transaction"
+                # between rounds.
+                self._connection = self.store.engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT"
+                )
+                self._held = False
+            if self._held:
+                self._connection.execute(sa.text("SELECT 1"))  # still our session
+                return True
+            self._held = bool(
+                self._connection.execute(
+                    sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": _SEND_LOCK}
+                ).scalar()
+            )
+            return self._held
+        except sa.exc.DBAPIError:
+            self._drop()
+            raise
 
     def release(self) -> None:
-        if self._connection is not None:
-            try:
+        if self._connection is None:
+            return
+        try:
+            if self._held:
                 self._connection.execute(
                     sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _SEND_LOCK}
                 )
-                self._connection.commit()
-            finally:
-                self._connection.close()
-                self._connection = None
+        except sa.exc.DBAPIError:
+            pass  # the session is gone, and the lock with it
+        finally:
+            self._drop()
+
+    def _drop(self) -> None:
+        """Close the session for good (not back to the pool, where a lock would
+        live on)."""
+        if self._connection is not None:
+            self._connection.invalidate()
+            self._connection.close()
+        self._connection = None
+        self._held = False
 
 
 _stores: Dict[str, AlertStore] = {}
