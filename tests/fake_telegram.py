@@ -75,6 +75,7 @@ class FakeTelegram:
     def __init__(self) -> None:
         self.calls: List[Tuple[str, Dict[str, Any]]] = []
         self.failures: Dict[str, List[Tuple[int, Dict[str, Any]]]] = {}
+        self.delays: Dict[str, float] = {}
         self._message_id = 100
         self._lock = threading.Lock()
         self.port = 0
@@ -91,6 +92,11 @@ class FakeTelegram:
         """The next ``times`` calls of ``method`` answer ``status`` with ``body``."""
         with self._lock:
             self.failures.setdefault(method, []).extend([(status, body)] * times)
+
+    def slow_down(self, method: str, seconds: float) -> None:
+        """Every call of ``method`` takes ``seconds`` before it is answered (0: off)."""
+        with self._lock:
+            self.delays[method] = seconds
 
     def recover(self, method: str) -> None:
         """``method`` answers normally again."""
@@ -134,6 +140,9 @@ class FakeTelegram:
                     params[key] = json.loads(value)
                 except (TypeError, ValueError):
                     params[key] = value
+        delay = self.delays.get(method, 0.0)
+        if delay:
+            await asyncio.sleep(delay)
         with self._lock:
             self.calls.append((method, params))
             failure = self.failures.get(method, []) and self.failures[method].pop(0)

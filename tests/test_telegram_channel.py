@@ -714,3 +714,46 @@ def test_alerts_survive_a_restart_nothing_lost_nothing_twice(bot, telegram):
         assert len(messages_with(telegram, chat, "Alert while down", wait=90)) == 1
         assert len(messages_with(telegram, chat, "Alert before restart", wait=1)) == 1
         assert post(again, message_update(chat, "/unsubscribe", language="en")).ok
+
+
+def test_a_restart_during_a_broadcast_loses_nothing_and_sends_nothing_twice(
+    bot, telegram
+):
+    """After the test above, on the module's folder and database: a broadcast to 20
+    chats is stopped (Ctrl-C, as a deployment restarts) after a few sends; the next
+    start sends the rest, and nobody gets the alert twice."""
+    chats = [next(_ids) for _ in range(20)]
+    try:
+        with running_bot(bot.var_dir, env=bot.env) as first:
+            for chat in chats:
+                assert post(first, message_update(chat, "/subscribe online")).ok
+            telegram.clear()
+            telegram.slow_down("sendMessage", 0.3)
+            add_event(bot, "alert-broadcast", "Alert broadcast", format="online")
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and (
+                len(telegram.calls_of("sendMessage")) < 5
+            ):
+                time.sleep(0.1)
+        # The block's end stopped the bot in the middle of the broadcast.
+        at_stop = len(telegram.calls_of("sendMessage"))
+        assert 5 <= at_stop < len(chats)
+        telegram.slow_down("sendMessage", 0)
+        with running_bot(bot.var_dir, env=bot.env) as second:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and (
+                len(telegram.calls_of("sendMessage")) < len(chats)
+            ):
+                time.sleep(0.2)
+            time.sleep(3)
+            for chat in chats:
+                alerts = [
+                    m
+                    for m in texts_to(telegram, chat)
+                    if "Alert broadcast" in m["text"]
+                ]
+                assert len(alerts) == 1, (chat, len(alerts))
+            for chat in chats:
+                assert post(second, message_update(chat, "/unsubscribe")).ok
+    finally:
+        telegram.slow_down("sendMessage", 0)

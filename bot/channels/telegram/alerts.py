@@ -122,6 +122,10 @@ class AlertService:
         self.store: Optional[AlertStore] = None
         self._task: Optional[asyncio.Task] = None
         self._sender_lock: Any = None
+        # Set by stop(): the loop ends after the alert it is sending (one that
+        # Telegram took is marked sent first, so a restart sends it not again).
+        self._stopping = False
+        self._sending = False
         # Until the channel reached the Bot API, alerts wait in the outbox.
         self.can_send: Callable[[], bool] = lambda: True
 
@@ -133,7 +137,11 @@ class AlertService:
         self._sender_lock = self.store.sender_lock()
         self._task = asyncio.create_task(self._run(configured.alert_poll_seconds))
 
-    async def stop(self) -> None:
+    async def stop(self, wait_seconds: float = 10.0) -> None:
+        self._stopping = True
+        deadline = time.monotonic() + wait_seconds
+        while self._sending and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         if self._task is not None:
             self._task.cancel()
             try:
@@ -167,9 +175,15 @@ class AlertService:
         sent = 0
         while batch := await asyncio.to_thread(store.unsent):  # 100 at a time
             for alert in batch:
-                if not await self._send(alert):
-                    return sent  # the Bot API is unreachable: the rest waits a round
-                await asyncio.to_thread(store.mark_sent, alert.key, time.time())
+                if self._stopping:
+                    return sent
+                self._sending = True
+                try:
+                    if not await self._send(alert):
+                        return sent  # the Bot API is unreachable: wait a round
+                    await asyncio.to_thread(store.mark_sent, alert.key, time.time())
+                finally:
+                    self._sending = False
                 sent += 1
         return sent + await self._send_due_reminders(store)
 
@@ -200,11 +214,17 @@ class AlertService:
                 continue
             # A cancelled event's notice comes when the reminder would have: the
             # person who asked hears of it, however they follow the events.
+            if self._stopping:
+                return sent
             heading = "alert_cancelled" if event.cancelled else "reminder_heading"
             text = _event_message(event, heading, "reminder_footer", reminder.language)
-            if not await self._deliver(reminder.chat_id, text):
-                return sent
-            await asyncio.to_thread(store.mark_reminded, reminder, time.time())
+            self._sending = True
+            try:
+                if not await self._deliver(reminder.chat_id, text):
+                    return sent
+                await asyncio.to_thread(store.mark_reminded, reminder, time.time())
+            finally:
+                self._sending = False
             sent += 1
         return sent
 
