@@ -6,5 +6,7 @@ from actions.event_actions import (  # noqa: F401
     ActionMoreEvents,
     ActionPastEvents,
     ActionSearchEvents,
+    ActionSubscribeEvents,
 )
+from actions.handover import ActionOfferHandover  # noqa: F401
 from actions.session import ActionSessionStart, ActionSwitchLanguage  # noqa: F401

@@ -29,6 +29,7 @@ NOT_OFFERED = frozenset(
         "delete_my_data",
         "confirm_delete",
         "keep_conversation",
+        "ask_human",  # the "something else" button asks IOM
     }
 )
 
@@ -66,7 +67,7 @@ class ActionDidYouMean(ReplyAction):
             for name in choices
         ]
         buttons.append(
-            {"title": message("did_you_mean_else", language), "payload": "/ask_contact"}
+            {"title": message("did_you_mean_else", language), "payload": "/ask_human"}
         )
         dispatcher.utter_message(
             text=message("did_you_mean", language), buttons=buttons

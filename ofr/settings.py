@@ -14,9 +14,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
+
+from ofr import office_hours
+from ofr.office_hours import OfficeHours
 
 T = TypeVar("T")
+_DEFAULT_HOURS = office_hours.default()
 
 
 class SettingsError(ValueError):
@@ -62,6 +66,15 @@ class Settings:
     telegram_start_retry_max_seconds: float = 60.0
     # OFR_ALERT_POLL_SECONDS: how often the events file is checked for alerts.
     alert_poll_seconds: float = 10.0
+    # TELEGRAM_STAFF_CHAT_ID: the staff group that gets handed-over questions
+    # (None: no handover; the bot points to IOM's contact details instead).
+    telegram_staff_chat_id: Optional[int] = None
+    # OFR_SMTP_URL / OFR_STAFF_EMAIL: tickets also go to this address by e-mail,
+    # e.g. smtp://user:password@mail.example.org:587?starttls=1 (both or neither).
+    smtp_url: Optional[str] = None
+    staff_email: Optional[str] = None
+    # OFR_STAFF_HOURS: when staff answer, e.g. "Mon-Fri 09:00-17:00" (Berlin time).
+    staff_hours: OfficeHours = field(default_factory=lambda: _DEFAULT_HOURS)
     # Problems found while reading; ``current()`` raises them, ``read()`` keeps them.
     problems: Tuple[str, ...] = field(default=(), compare=False)
 
@@ -113,6 +126,31 @@ class _Reader:
             self.problems.append(f"{name}={raw!r} is not {expected}.")
             return default
         return value
+
+
+def _smtp_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError(raw)
+    return raw
+
+
+def _email(raw: str) -> str:
+    local, at, domain = raw.partition("@")
+    if not (local and at and "." in domain) or any(c.isspace() for c in raw):
+        raise ValueError(raw)
+    return raw
+
+
+def _chat_id(raw: str) -> int:
+    return int(raw)  # ValueError for anything but a whole number
+
+
+def _office_hours(raw: str) -> OfficeHours:
+    parsed = office_hours.parse(raw)
+    if parsed is None:
+        raise ValueError(raw)
+    return parsed
 
 
 def _whole(raw: str) -> int:
@@ -183,7 +221,42 @@ def read(environ: Optional[Mapping[str, str]] = None) -> Settings:
             lambda s: 0.5 <= s <= 3600,
             "a number of seconds: give one from 0.5 to 3600, or leave it unset",
         ),
+        telegram_staff_chat_id=env.number(
+            "TELEGRAM_STAFF_CHAT_ID",
+            None,
+            _chat_id,
+            lambda n: n != 0,
+            "a Telegram chat id: give the staff group's number, e.g. -1001234567890",
+        ),
+        smtp_url=env.number(
+            "OFR_SMTP_URL",
+            None,
+            _smtp_url,
+            lambda url: True,
+            "a mail server address: write it like "
+            "smtp://user:password@mail.example.org:587?starttls=1 (or smtps://...)",
+        ),
+        staff_email=env.number(
+            "OFR_STAFF_EMAIL",
+            None,
+            _email,
+            lambda address: True,
+            "an e-mail address: give the staff mailbox, e.g. ofr-staff@example.org",
+        ),
+        staff_hours=env.number(
+            "OFR_STAFF_HOURS",
+            _DEFAULT_HOURS,
+            _office_hours,
+            lambda hours: True,
+            "office hours the bot can read: write them like "
+            f"{office_hours.DEFAULT!r} (English day names, Berlin time)",
+        ),
     )
+    if bool(settings.smtp_url) != bool(settings.staff_email):
+        env.problems.append(
+            "OFR_SMTP_URL and OFR_STAFF_EMAIL go together: set both to send tickets "
+            "by e-mail, or neither."
+        )
     return Settings(
         **{**settings.__dict__, "problems": tuple(env.problems)}  # frozen: rebuild
     )

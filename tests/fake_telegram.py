@@ -76,6 +76,8 @@ class FakeTelegram:
         self.calls: List[Tuple[str, Dict[str, Any]]] = []
         self.failures: Dict[str, List[Tuple[int, Dict[str, Any]]]] = {}
         self.delays: Dict[str, float] = {}
+        # (method, what it answered), for the message ids of sent messages.
+        self.results: List[Tuple[str, Any]] = []
         self._message_id = 100
         self._lock = threading.Lock()
         self.port = 0
@@ -110,6 +112,17 @@ class FakeTelegram:
     def clear(self) -> None:
         with self._lock:
             self.calls.clear()
+            self.results.clear()
+
+    def sent_to(self, chat_id: int) -> List[Dict[str, Any]]:
+        """The messages the bot sent to ``chat_id`` as Telegram answered them (with
+        their ``message_id``)."""
+        with self._lock:
+            return [
+                result
+                for method, result in self.results
+                if method == "sendMessage" and result["chat"]["id"] == chat_id
+            ]
 
     def wait_for(
         self, method: str, count: int = 1, timeout: float = 60
@@ -149,7 +162,10 @@ class FakeTelegram:
         if failure:
             status, body = failure
             return web.json_response(body, status=status)
-        return web.json_response({"ok": True, "result": self._result(method, params)})
+        result = self._result(method, params)
+        with self._lock:
+            self.results.append((method, result))
+        return web.json_response({"ok": True, "result": result})
 
     def _result(self, method: str, params: Dict[str, Any]) -> Any:
         if method == "getMe":

@@ -152,6 +152,31 @@ def postgres_database() -> Iterator[Dict[str, Any]]:
 
 
 @contextmanager
+def sql_engine(kind: str, folder: Path) -> Iterator[Any]:
+    """A SQLAlchemy engine on a fresh database: ``sqlite`` (a file in ``folder``)
+    or ``postgresql`` (dropped afterwards), for the bot's own tables."""
+    import sqlalchemy as sa
+
+    if kind == "sqlite":
+        engine = sa.create_engine(f"sqlite:///{folder / 'bot.db'}")
+        yield engine
+        engine.dispose()
+        return
+    with postgres_database() as options:
+        url = sa.engine.URL.create(
+            "postgresql",
+            username=options["username"],
+            password=options["password"],
+            host=options["host"],
+            port=options["port"],
+            database=options["db"],
+        )
+        engine = sa.create_engine(url)
+        yield engine
+        engine.dispose()
+
+
+@contextmanager
 def postgres_store(folder: Path, domain: Domain) -> Iterator[StoreAndEndpoints]:
     """A real SQL tracker store in a fresh PostgreSQL database, dropped afterwards."""
     with postgres_database() as options:

@@ -52,7 +52,7 @@ async def test_buttons_in_the_users_language_with_something_else(
     assert [b["payload"] for b in answer["buttons"]] == [
         "/ask_handbook",
         "/ask_offers",
-        "/ask_contact",
+        "/ask_human",  # IOM staff, or their contact details
     ]
     assert answer["buttons"][0]["title"] == message("intent_ask_handbook", language)
 

@@ -14,7 +14,7 @@ from bot.storage.event_alerts import AlertStore, Reminder, Subscription
 from ofr.events.changes import compare, version_of
 from ofr.events.model import BERLIN, Event
 from ofr.events.reminders import can_remind, reminder_time
-from tests.stores import postgres_database
+from tests.stores import sql_engine
 
 NOW = datetime(2027, 1, 10, 12, tzinfo=timezone.utc)
 
@@ -34,23 +34,8 @@ def event(event_id: str, **changes: Any) -> Event:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path: Path) -> Iterator[AlertStore]:
-    if request.param == "sqlite":
-        engine = sa.create_engine(f"sqlite:///{tmp_path / 'alerts.db'}")
+    with sql_engine(request.param, tmp_path) as engine:
         yield AlertStore(engine)
-        engine.dispose()
-        return
-    with postgres_database() as options:
-        url = sa.engine.URL.create(
-            "postgresql",
-            username=options["username"],
-            password=options["password"],
-            host=options["host"],
-            port=options["port"],
-            database=options["db"],
-        )
-        engine = sa.create_engine(url)
-        yield AlertStore(engine)
-        engine.dispose()
 
 
 def test_compare_tells_new_changed_and_cancelled_apart() -> None:

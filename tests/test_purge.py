@@ -255,8 +255,10 @@ def test_migrate_ids_moves_bare_ids_under_their_channel(kind, request, capsys):
 
 
 def test_purging_a_telegram_conversation_removes_its_event_alerts(sql_store, capsys):
-    """Issue 17: retention covers subscriptions too; a fresh chat keeps its own."""
+    """Issue 17: retention covers subscriptions too; a fresh chat keeps its own.
+    Issue 16: and tickets for IOM staff, on every channel."""
     from bot.storage.event_alerts import AlertStore, Subscription
+    from bot.storage.tickets import TicketStore
 
     store, endpoints = sql_store
     now = time.time()
@@ -265,6 +267,9 @@ def test_purging_a_telegram_conversation_removes_its_event_alerts(sql_store, cap
     alerts = AlertStore(store.engine)
     alerts.subscribe(Subscription("501", {}, "de"), now - 120 * DAY)
     alerts.subscribe(Subscription("502", {"city": "Hamburg"}, "de"), now - DAY)
+    tickets = TicketStore(store.engine)
+    tickets.open("telegram:501", "telegram", "de", "Alt?", [], now=now - 120 * DAY)
+    tickets.open("telegram:502", "telegram", "de", "Neu?", [], now=now - DAY)
 
     assert (
         load_script("purge").main(["--endpoints", str(endpoints), "--days", "90"]) == 0
@@ -273,3 +278,4 @@ def test_purging_a_telegram_conversation_removes_its_event_alerts(sql_store, cap
     assert "Deleted 1 conversations" in capsys.readouterr().out
     assert alerts.subscriptions_of("501") == []
     assert [s.key for s in alerts.subscriptions_of("502")] == ["city=Hamburg"]
+    assert [t.question for t in tickets.listing()] == ["Neu?"]

@@ -9,7 +9,7 @@ import signal
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 import requests
@@ -20,12 +20,14 @@ from tests.fake_telegram import (
     FakeTelegram,
     callback_update,
     message_update,
+    telegram_user,
 )
-from tests.servers import Servers, running_bot
+from tests.servers import Servers, free_port, running_bot
 
 pytestmark = pytest.mark.server
 
 SECRET = "test-secret_123"
+STAFF_CHAT = -1009990001
 _ids = itertools.count(1000)
 
 
@@ -53,8 +55,31 @@ def upcoming_events_file(folder) -> str:
     return str(path)
 
 
+class Mailbox:
+    """A real SMTP server on this machine (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: List[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope.content.decode("utf-8", errors="replace"))
+        return "250 Message accepted for delivery"
+
+
 @pytest.fixture(scope="module")
-def bot(tmp_path_factory, trained_model, telegram) -> Iterator[Servers]:
+def mailbox() -> Iterator[Any]:
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    box.port = controller.port  # type: ignore[attr-defined]
+    yield box
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory, trained_model, telegram, mailbox) -> Iterator[Servers]:
     events_file = upcoming_events_file(tmp_path_factory.mktemp("events"))
     env = {
         "OFR_EVENTS_FILE": events_file,
@@ -64,6 +89,10 @@ def bot(tmp_path_factory, trained_model, telegram) -> Iterator[Servers]:
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
         "TELEGRAM_API_BASE_URL": telegram.base_url,
         "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/webhooks/telegram/webhook",
+        # Handed-over questions go to this staff group (issue 16).
+        "TELEGRAM_STAFF_CHAT_ID": str(STAFF_CHAT),
+        "OFR_SMTP_URL": f"smtp://127.0.0.1:{mailbox.port}",
+        "OFR_STAFF_EMAIL": "ofr-staff@example.org",
     }
     # The Bot API cannot be reached at first: the channel must keep trying, and
     # answer 503 meanwhile so that Telegram delivers the updates again.
@@ -623,6 +652,122 @@ def test_forgetting_the_conversation_removes_its_subscriptions(bot, telegram):
 
 def buttons_of(sent: Dict[str, Any]) -> list:
     return [b for row in sent["reply_markup"]["inline_keyboard"] for b in row]
+
+
+# ---------------------------------------------------------------- handover (issue 16)
+
+
+def staff_update(
+    text: str, reply_to: Optional[int], chat: int = STAFF_CHAT, user: int = 31337
+) -> Dict[str, Any]:
+    """A message in a group, as a staff member writes it (a reply to a ticket when
+    ``reply_to`` names the ticket's message)."""
+    msg: Dict[str, Any] = {
+        "message_id": next(_ids),
+        "date": int(time.time()),
+        "chat": {"id": chat, "type": "supergroup", "title": "OFR staff"},
+        "from": telegram_user(user, "de", "Staff"),
+        "text": text,
+    }
+    if reply_to is not None:
+        msg["reply_to_message"] = {
+            "message_id": reply_to,
+            "date": int(time.time()),
+            "chat": msg["chat"],
+            "from": BOT_USER,
+            "text": "Ticket",
+        }
+    return {"update_id": next(_ids), "message": msg}
+
+
+def ask_for_a_person(bot: Servers, telegram: FakeTelegram, chat: int, language: str):
+    """A question, then a request for a person and "Yes": the ticket's staff message."""
+    question, request = {
+        "en": (
+            "How does Perspektive Heimat help returnees?",
+            "I'd like to talk to someone at IOM",
+        ),
+        "de": (
+            "Was bietet Perspektive Heimat?",
+            "kann ich mit einem Menschen sprechen?",
+        ),
+    }[language]
+    assert post(bot, message_update(chat, question, language=language)).ok
+    assert post(bot, message_update(chat, request, language=language)).ok
+    offer = texts_to(telegram, chat)[-1]
+    assert question in offer["text"]
+    yes = [b for b in buttons_of(offer) if b["text"].startswith(("Yes", "Ja"))]
+    assert len(yes) == 1
+    telegram.clear()
+    assert post(bot, callback_update(chat, yes[0]["callback_data"], language)).ok
+    [posted] = telegram.sent_to(STAFF_CHAT)
+    assert question in posted["text"] and request in posted["text"]
+    return question, posted
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_question_handed_over_and_answered_by_staff(bot, telegram, mailbox, language):
+    chat = next(_ids)
+    question, posted = ask_for_a_person(bot, telegram, chat, language)
+    number = posted["text"].split("#", 1)[1].split()[0]
+    assert f"· {language.upper()} · telegram" in posted["text"]
+    done = texts_to(telegram, chat)[-1]["text"]
+    assert f"#{number}" in done
+    # And by e-mail, to a real SMTP server.
+    [mail] = [m for m in mailbox.messages if f"ticket #{number}" in m]
+    assert "To: ofr-staff@example.org" in mail and question in mail
+
+    telegram.clear()
+    answer = "Hello, this is IOM. Perspektive Heimat has counselling centres."
+    assert post(bot, staff_update(answer, reply_to=posted["message_id"])).ok
+    [delivered] = texts_to(telegram, chat)
+    assert delivered["text"].endswith(answer)
+    assert f"#{number}" in delivered["text"]
+    assert delivered["text"].startswith(("Answer from IOM staff", "Antwort von IOM"))
+    # Staff are told it went out, and the answer is in the conversation.
+    assert any(f"#{number}" in m["text"] for m in texts_to(telegram, STAFF_CHAT))
+    assert answer in stored_texts(bot, f"telegram:{chat}")
+
+
+def stored_texts(bot: Servers, conversation: str) -> str:
+    import sqlite3
+
+    with sqlite3.connect(bot.var_dir / "tracker.db") as connection:
+        rows = connection.execute(
+            "select data from events where sender_id = ?", (conversation,)
+        ).fetchall()
+    return "\n".join(row[0] for row in rows)
+
+
+def test_staff_chat_messages_that_answer_no_ticket_are_ignored(bot, telegram):
+    chat = next(_ids)
+    _, posted = ask_for_a_person(bot, telegram, chat, "en")
+    telegram.clear()
+    # A reply to the ticket from another group, a reply to something else, and
+    # chatter in the staff group: nobody is written to, nothing goes to the bot.
+    other_group = -1005550002
+    assert post(
+        bot, staff_update("not staff", posted["message_id"], chat=other_group)
+    ).ok
+    assert post(
+        bot, staff_update("wrong message", reply_to=posted["message_id"] + 999)
+    ).ok
+    assert post(bot, staff_update("coffee anyone?", reply_to=None)).ok
+    time.sleep(1)
+    assert texts_to(telegram, chat) == []
+    assert texts_to(telegram, STAFF_CHAT) == []
+
+
+def test_deleting_the_data_deletes_the_ticket(bot, telegram):
+    chat = next(_ids)
+    _, posted = ask_for_a_person(bot, telegram, chat, "de")
+    assert post(bot, message_update(chat, "/forget")).ok
+    confirm = buttons_of(texts_to(telegram, chat)[-1])[0]
+    assert post(bot, callback_update(chat, confirm["callback_data"])).ok
+    telegram.clear()
+    assert post(bot, staff_update("Antwort", reply_to=posted["message_id"])).ok
+    time.sleep(1)
+    assert texts_to(telegram, chat) == []  # the ticket went with the data
 
 
 @pytest.mark.parametrize(

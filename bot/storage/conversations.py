@@ -30,6 +30,7 @@ from bot.storage.conversation_ids import (  # noqa: E402
     external_id,
 )
 from bot.storage.event_alerts import METADATA, alert_store_for, delete_chat
+from bot.storage.tickets import delete_tickets, ticket_store_for
 from ofr import settings
 
 Events = List[Dict[str, Any]]
@@ -184,7 +185,7 @@ class SQLConversations:
         newer = self.table.alias("newer")
         conversations = deleted = 0
         if not dry_run:
-            METADATA.create_all(self.engine)  # the alert tables, if not there yet
+            METADATA.create_all(self.engine)  # alert and ticket tables, if not there
         with self.engine.begin() as connection:
             if connection.dialect.name == "sqlite":
                 # Overwrite deleted rows, so the texts do not linger in the file.
@@ -205,6 +206,7 @@ class SQLConversations:
                         deleted + result.rowcount,
                     )
                     _forget_chat_alerts(connection, sender_id)
+                    delete_tickets(connection, sender_id)
         return conversations, deleted
 
     def migrate_ids(self, dry_run: bool = False) -> Tuple[int, int]:
@@ -344,9 +346,11 @@ class RedisConversations:
                 except (redis.WatchError, ValueError):
                     continue
             conversations, deleted = conversations + 1, deleted + len(events)
+            var_dir = settings.current().var_dir
+            ticket_store_for(None, var_dir).forget_conversation(key[len(self.prefix) :])
             chat = _telegram_chat(key[len(self.prefix) :])
             if chat is not None:
-                alert_store_for(None, settings.current().var_dir).forget_chat(chat)
+                alert_store_for(None, var_dir).forget_chat(chat)
         return conversations, deleted
 
     def migrate_ids(self, dry_run: bool = False) -> Tuple[int, int]:

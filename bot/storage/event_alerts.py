@@ -401,21 +401,29 @@ class SenderLock:
 
 
 _stores: Dict[str, AlertStore] = {}
+_engines: Dict[str, sa.engine.Engine] = {}
+
+
+def engine_beside(tracker_store: Any, var_dir: Path, filename: str) -> sa.engine.Engine:
+    """The SQL tracker store's engine, so the bot's own tables live beside the
+    conversations; else one SQLite file in the var folder (one engine per file)."""
+    inner = unwrap(tracker_store) if tracker_store is not None else None
+    engine = getattr(inner, "engine", None)
+    if isinstance(engine, sa.engine.Engine):
+        return engine
+    path = var_dir / filename
+    key = f"sqlite:///{path}"
+    if key not in _engines:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _engines[key] = sa.create_engine(key)
+    return _engines[key]
 
 
 def alert_store_for(tracker_store: Any, var_dir: Path) -> AlertStore:
     """The store beside the conversations: the SQL tracker store's database, else a
     SQLite file in the var folder (one per process and database)."""
-    inner = unwrap(tracker_store) if tracker_store is not None else None
-    engine = getattr(inner, "engine", None)
-    if isinstance(engine, sa.engine.Engine):
-        key = str(engine.url)
-        if key not in _stores:
-            _stores[key] = AlertStore(engine)
-        return _stores[key]
-    path = var_dir / "alerts.db"
-    key = f"sqlite:///{path}"
+    engine = engine_beside(tracker_store, var_dir, "alerts.db")
+    key = str(engine.url)
     if key not in _stores:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _stores[key] = AlertStore(sa.create_engine(key))
+        _stores[key] = AlertStore(engine)
     return _stores[key]

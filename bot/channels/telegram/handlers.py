@@ -28,6 +28,7 @@ from bot.channels.telegram import deep_links
 from bot.channels.telegram.alerts import AlertService, is_alert_button
 from bot.channels.telegram.buttons import ButtonPayloads
 from bot.channels.telegram.chats import CHANNEL_NAME, conversation_of, user_language
+from bot.channels.telegram.handover import HANDOVER_PREFIX, HandoverService
 from bot.channels.telegram.output import TelegramOutput
 from ofr.messages import message
 
@@ -54,11 +55,13 @@ class UpdateHandlers:
         output: TelegramOutput,
         payloads: ButtonPayloads,
         alerts: AlertService,
+        handover: HandoverService,
     ) -> None:
         self.application = application
         self.output = output
         self.payloads = payloads
         self.alerts = alerts
+        self.handover = handover
         # Set when Rasa builds the channel's routes and when the server has started.
         self.on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
         self.tracker_store: Any = None
@@ -126,6 +129,10 @@ class UpdateHandlers:
         """A question typed by the user goes to the assistant; an empty or too long
         one gets a polite note instead."""
         msg = update.effective_message
+        if self.handover.is_staff_chat(update):
+            # Staff answer tickets there; nothing said in that group is a question.
+            await self.handover.staff_message(update)
+            return
         if msg is None or not self._addressed_to_bot(update):
             return
         text = msg.text
@@ -232,6 +239,9 @@ class UpdateHandlers:
         await query.answer()
         if is_alert_button(payload):
             await self.alerts.button(update, payload)
+            return
+        if payload.startswith(HANDOVER_PREFIX):
+            await self.handover.confirm(update)
             return
         await self._ask_rasa(update, payload)
 

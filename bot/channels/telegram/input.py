@@ -30,6 +30,7 @@ from bot.channels.telegram.alerts import AlertService
 from bot.channels.telegram.buttons import ButtonPayloads
 from bot.channels.telegram.chats import CHANNEL_NAME, well_formed
 from bot.channels.telegram.handlers import UpdateHandlers
+from bot.channels.telegram.handover import HandoverService
 from bot.channels.telegram.output import TelegramOutput
 from ofr import settings
 from ofr.messages import message
@@ -125,8 +126,9 @@ class TelegramInput(InputChannel):
         self.output = TelegramOutput(self.application, self.payloads)
         self.alerts = AlertService(self.application)
         self.alerts.can_send = lambda: self._ready
+        self.handover = HandoverService(self.application)
         self.handlers = UpdateHandlers(
-            self.application, self.output, self.payloads, self.alerts
+            self.application, self.output, self.payloads, self.alerts, self.handover
         )
         self._ready = False
         self._starting: Optional[asyncio.Task] = None
@@ -206,6 +208,15 @@ class TelegramInput(InputChannel):
             await self.application.stop()
         await self.application.shutdown()
 
+    def _share_stores(self, app: Any) -> None:
+        """The agent's tracker and lock stores, for the handlers and handovers."""
+        agent = getattr(app.ctx, "agent", None)
+        if agent is None:
+            return
+        self.handlers.tracker_store = agent.tracker_store
+        self.handover.tracker_store = agent.tracker_store
+        self.handover.lock_store = getattr(agent, "lock_store", None)
+
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
@@ -214,11 +225,7 @@ class TelegramInput(InputChannel):
 
         @telegram.listener("after_server_start")
         async def started(app: Any, _: Any) -> None:
-            self.handlers.tracker_store = (
-                getattr(app.ctx.agent, "tracker_store", None)
-                if hasattr(app.ctx, "agent")
-                else None
-            )
+            self._share_stores(app)
             self._starting = asyncio.create_task(self._start_with_retries())
             self.alerts.start(self.handlers.tracker_store)
 
@@ -254,10 +261,8 @@ class TelegramInput(InputChannel):
                 return response.json({"error": error.reason}, status=error.status)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 return response.json({"error": "not a Telegram update"}, status=400)
-            if self.handlers.tracker_store is None and hasattr(
-                request.app.ctx, "agent"
-            ):
-                self.handlers.tracker_store = request.app.ctx.agent.tracker_store
+            if self.handlers.tracker_store is None:
+                self._share_stores(request.app)
             try:
                 update = Update.de_json(data, self.application.bot)
             except Exception:  # any field of the wrong type or out of range

@@ -1,0 +1,187 @@
+"""Questions handed over to IOM staff: tickets, in the bot's database.
+
+Beside the conversations, like the event alerts (SQLite for ``make run``, PostgreSQL
+in the cluster; ``$OFR_VAR_DIR/tickets.db`` when the conversations are elsewhere).
+A ticket holds what the user agreed to pass on (the question, a few turns, an e-mail
+address if they left one), the staff message it was posted as, and the answers. It
+goes with the conversation: "delete my data", /forget and ``make purge``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import sqlalchemy as sa
+
+from bot.storage.event_alerts import METADATA, engine_beside
+from ofr.handover import Turn
+
+TICKETS = sa.Table(
+    "ofr_tickets",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("conversation", sa.String(255), nullable=False, index=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("turns_json", sa.Text, nullable=False),
+    sa.Column("email", sa.String(320), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),  # open, answered
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("staff_chat_id", sa.String(64), nullable=True),
+    sa.Column("staff_message_id", sa.Integer, nullable=True),
+    sa.Column("answered_at", sa.Float, nullable=True),
+    sa.Column("answers_json", sa.Text, nullable=False, default="[]"),
+)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: int
+    conversation: str
+    channel: str
+    language: str
+    question: str
+    turns: List[Turn]
+    status: str
+    created: float
+    email: Optional[str] = None
+    answers: List[str] = field(default_factory=list)
+
+
+def _ticket(row: Any) -> Ticket:
+    return Ticket(
+        id=row.id,
+        conversation=row.conversation,
+        channel=row.channel,
+        language=row.language,
+        question=row.question,
+        turns=[Turn(**turn) for turn in json.loads(row.turns_json)],
+        status=row.status,
+        created=row.created,
+        email=row.email,
+        answers=json.loads(row.answers_json or "[]"),
+    )
+
+
+class TicketStore:
+    def __init__(self, engine: sa.engine.Engine) -> None:
+        self.engine = engine
+        METADATA.create_all(engine, tables=[TICKETS])
+
+    def open(
+        self,
+        conversation: str,
+        channel: str,
+        language: str,
+        question: str,
+        turns: List[Turn],
+        email: Optional[str] = None,
+        now: Optional[float] = None,
+    ) -> Ticket:
+        """A new open ticket, or the open one that already holds this question (a
+        confirming button pressed twice makes one ticket)."""
+        with self.engine.begin() as connection:
+            same = connection.execute(
+                sa.select(TICKETS)
+                .where(TICKETS.c.conversation == conversation)
+                .where(TICKETS.c.status == "open")
+                .where(TICKETS.c.question == question)
+            ).first()
+            if same is not None:
+                return _ticket(same)
+            result = connection.execute(
+                sa.insert(TICKETS).values(
+                    conversation=conversation,
+                    channel=channel,
+                    language=language,
+                    question=question,
+                    turns_json=json.dumps([t.__dict__ for t in turns]),
+                    email=email,
+                    status="open",
+                    created=time.time() if now is None else now,
+                    answers_json="[]",
+                )
+            )
+            row = connection.execute(
+                sa.select(TICKETS).where(TICKETS.c.id == result.inserted_primary_key[0])
+            ).one()
+        return _ticket(row)
+
+    def posted(self, ticket_id: int, staff_chat_id: str, message_id: int) -> None:
+        """The staff-group message that shows the ticket (replies to it answer)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.update(TICKETS)
+                .where(TICKETS.c.id == ticket_id)
+                .values(staff_chat_id=staff_chat_id, staff_message_id=message_id)
+            )
+
+    def is_posted(self, ticket_id: int) -> bool:
+        with self.engine.connect() as connection:
+            value = connection.execute(
+                sa.select(TICKETS.c.staff_message_id).where(TICKETS.c.id == ticket_id)
+            ).scalar()
+        return value is not None
+
+    def by_staff_message(self, staff_chat_id: str, message_id: int) -> Optional[Ticket]:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(TICKETS)
+                .where(TICKETS.c.staff_chat_id == staff_chat_id)
+                .where(TICKETS.c.staff_message_id == message_id)
+            ).first()
+        return _ticket(row) if row is not None else None
+
+    def answer(self, ticket_id: int, text: str, now: Optional[float] = None) -> None:
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                sa.select(TICKETS.c.answers_json).where(TICKETS.c.id == ticket_id)
+            ).first()
+            if row is None:
+                return
+            answers = json.loads(row.answers_json or "[]") + [text]
+            connection.execute(
+                sa.update(TICKETS)
+                .where(TICKETS.c.id == ticket_id)
+                .values(
+                    status="answered",
+                    answered_at=time.time() if now is None else now,
+                    answers_json=json.dumps(answers),
+                )
+            )
+
+    def listing(self, status: Optional[str] = None) -> List[Ticket]:
+        statement = sa.select(TICKETS).order_by(TICKETS.c.created.desc())
+        if status is not None:
+            statement = statement.where(TICKETS.c.status == status)
+        with self.engine.connect() as connection:
+            return [_ticket(row) for row in connection.execute(statement).all()]
+
+    def forget_conversation(self, conversation: str) -> int:
+        with self.engine.begin() as connection:
+            return delete_tickets(connection, conversation)
+
+
+def delete_tickets(connection: sa.engine.Connection, conversation: str) -> int:
+    """The conversation's tickets, in the caller's transaction (``make purge``)."""
+    result = connection.execute(
+        sa.delete(TICKETS).where(TICKETS.c.conversation == conversation)
+    )
+    return int(result.rowcount or 0)
+
+
+_stores: Dict[str, TicketStore] = {}
+
+
+def ticket_store_for(tracker_store: Any, var_dir: Path) -> TicketStore:
+    """The store beside the conversations (see ``engine_beside``)."""
+    engine = engine_beside(tracker_store, var_dir, "tickets.db")
+    key = str(engine.url)
+    if key not in _stores:
+        _stores[key] = TicketStore(engine)
+    return _stores[key]

@@ -1,0 +1,102 @@
+"""Handover to IOM staff without servers: what is passed on, office hours, tickets."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+
+from bot.storage.tickets import TicketStore
+from ofr import office_hours
+from ofr.handover import Turn, hours_note, question_and_turns
+from ofr_tools import tickets as tickets_tool
+from tests.stores import sql_engine
+
+
+def user(text: str, intent: str) -> Dict[str, Any]:
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}}
+
+
+def bot(text: str) -> Dict[str, Any]:
+    return {"event": "bot", "text": text}
+
+
+def test_the_latest_real_question_is_passed_on_with_its_answer():
+    events: List[Dict[str, Any]] = [
+        user("hi", "greet"),
+        bot("Hello!"),
+        user("What is StarthilfePlus?", "ask_starthilfeplus"),
+        bot("StarthilfePlus is ..."),
+        user("/ask_contact", "ask_contact"),  # a button: no question of its own
+        bot("Write to IOM ..."),
+        user("can I talk to a person?", "ask_human"),
+    ]
+    question, turns = question_and_turns(events)
+    assert question == "What is StarthilfePlus?"
+    # The last few turns up to the request (buttons left out), the question kept.
+    assert turns == [
+        Turn("user", "hi"),
+        Turn("bot", "Hello!"),
+        Turn("user", "What is StarthilfePlus?"),
+        Turn("bot", "StarthilfePlus is ..."),
+        Turn("bot", "Write to IOM ..."),
+        Turn("user", "can I talk to a person?"),
+    ]
+    later = events + [bot("Offer")] + [user(f"chat {n}", "greet") for n in range(8)]
+    question, turns = question_and_turns(later)
+    assert question == "What is StarthilfePlus?"
+    assert turns[:2] == [Turn("user", question), Turn("bot", "StarthilfePlus is ...")]
+    assert len(turns) == 2 + 6 and turns[-1] == Turn("user", "chat 7")
+
+
+def test_a_request_that_says_what_about_is_the_question():
+    long = "I need someone at IOM to look at my client's case from Iraq please"
+    assert question_and_turns([user(long, "ask_human")])[0] == long
+    assert question_and_turns([user("human please", "ask_human")]) == ("", [])
+    assert question_and_turns([]) == ("", [])
+
+
+def test_office_hours():
+    hours = office_hours.parse("Mon-Fri 09:00-17:00")
+    assert hours is not None
+    friday_evening = datetime(2026, 12, 4, 17, 30, tzinfo=office_hours.BERLIN)
+    assert not hours.is_open(friday_evening)
+    monday = hours.next_opening(friday_evening)
+    assert (monday.weekday(), monday.hour) == (0, 9)
+    assert hours.is_open(datetime(2026, 12, 7, 9, 0, tzinfo=office_hours.BERLIN))
+    note = hours_note(hours, "en", friday_evening.astimezone(timezone.utc))
+    assert "Monday, 7 December 2026, 09:00" in note
+    assert "Montag – Freitag, 09:00–17:00 Uhr" in hours_note(hours, "de", monday)
+    for wrong in ("weekdays", "Fri-Mon 09:00-17:00", "Mon-Fri 17:00-09:00", "Mo 9-5"):
+        assert office_hours.parse(wrong) is None, wrong
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path: Path) -> Iterator[TicketStore]:
+    with sql_engine(request.param, tmp_path) as engine:
+        yield TicketStore(engine)
+
+
+def test_a_ticket_is_opened_once_posted_answered_and_deleted(store):
+    turns = [Turn("user", "Was ist OFR?")]
+    first = store.open("telegram:7", "telegram", "de", "Was ist OFR?", turns, now=1.0)
+    again = store.open("telegram:7", "telegram", "de", "Was ist OFR?", turns, now=2.0)
+    assert again.id == first.id  # the button pressed twice
+    other = store.open("rest:9", "rest", "en", "What is OFR?", [], now=3.0)
+    assert other.id != first.id
+    assert not store.is_posted(first.id)
+    store.posted(first.id, "-100", 55)
+    assert store.is_posted(first.id)
+    assert store.by_staff_message("-100", 55).id == first.id
+    assert store.by_staff_message("-101", 55) is None
+    store.answer(first.id, "Hallo!")
+    answered = store.by_staff_message("-100", 55)
+    assert answered.status == "answered" and answered.answers == ["Hallo!"]
+    assert [t.id for t in store.listing()] == [other.id, first.id]  # newest first
+    assert [t.id for t in store.listing("open")] == [other.id]
+    assert store.forget_conversation("telegram:7") == 1
+    assert store.by_staff_message("-100", 55) is None
+    text = "\n".join(tickets_tool.lines(store.listing()))
+    assert "What is OFR?" in text and "telegram:7" not in text
