@@ -753,6 +753,9 @@ def test_staff_chat_messages_that_answer_no_ticket_are_ignored(bot, telegram):
         bot, staff_update("wrong message", reply_to=posted["message_id"] + 999)
     ).ok
     assert post(bot, staff_update("coffee anyone?", reply_to=None)).ok
+    command = staff_update("/start", reply_to=None)
+    command["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
+    assert post(bot, command).ok
     time.sleep(1)
     assert texts_to(telegram, chat) == []
     assert texts_to(telegram, STAFF_CHAT) == []

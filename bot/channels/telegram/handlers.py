@@ -170,8 +170,8 @@ class UpdateHandlers:
     ) -> None:
         """/start, /help, /events, /contact ask the assistant the matching question."""
         msg = update.effective_message
-        if msg is None:
-            return
+        if msg is None or self.handover.is_staff_chat(update):
+            return  # the staff group is no conversation with the assistant
         words = (msg.text or "").split()
         command = words[0].lstrip("/").split("@")[0]
         opened = (
