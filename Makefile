@@ -14,7 +14,7 @@ export PYTHONHASHSEED ?= 0
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev train run shell publish unanswered tickets read-question purge migrate-ids share-links validate evaluate run-cluster bench-load test test-unit test-fast test-nlu \
+.PHONY: help install install-dev train run shell publish unanswered tickets feedback read-question purge migrate-ids share-links validate evaluate run-cluster bench-load test test-unit test-fast test-nlu \
 	test-stories lint format bench clean telegram-polling
 
 help: ## List the targets
@@ -80,6 +80,9 @@ unanswered: $(VENV)/.installed ## List questions the bot could not answer (ARGS=
 
 tickets: $(VENV)/.installed ## List the questions handed over to IOM staff (ARGS="--status open")
 	@$(PY) -m ofr_tools.tickets $(ARGS)
+
+feedback: $(VENV)/.installed ## How helpful answers were, per intent (ARGS="--since 7 --format csv")
+	@$(PY) -m ofr_tools.feedback $(ARGS)
 
 purge: $(VENV)/.installed ## Delete conversations idle for more than DAYS days (default 90; ARGS=--dry-run)
 	@$(PY) -m ofr_tools.purge --days $(DAYS) $(ARGS)

@@ -18,6 +18,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from ofr.feedback import ANSWER_KEY
 from ofr.language import answer_language
 
 
@@ -39,13 +40,22 @@ class NamedAction(Action, ABC):
 class ReplyAction(NamedAction):
     """An action that answers in the conversation's language.
 
-    ``run`` looks the language up once, so that ``reply`` starts from it.
+    ``run`` looks the language up once, so that ``reply`` starts from it. With
+    ``answers_questions``, the last text it sends is marked as the answer that asks
+    for 👍 / 👎 (ofr/feedback.py).
     """
+
+    answers_questions: ClassVar[bool] = False
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        return self.reply(dispatcher, tracker, answer_language(tracker))
+        events = self.reply(dispatcher, tracker, answer_language(tracker))
+        if self.answers_questions:
+            texts = [m for m in dispatcher.messages if m.get("text")]
+            if texts:
+                texts[-1][ANSWER_KEY] = self.action_name
+        return events
 
     @abstractmethod
     def reply(

@@ -126,6 +126,7 @@ class ActionSearchEvents(ReplyAction):
     """List upcoming events matching the question, a few at a time."""
 
     action_name = "action_search_events"
+    answers_questions = True
 
     def reply(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
@@ -137,6 +138,7 @@ class ActionPastEvents(ReplyAction):
     """Answer "what did OFR do in 2018?" from the events file."""
 
     action_name = "action_past_events"
+    answers_questions = True
 
     def reply(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
@@ -423,6 +425,7 @@ class ActionEventDetails(ReplyAction):
     """Time, place, format, description and registration of one event."""
 
     action_name = "action_event_details"
+    answers_questions = True
 
     def reply(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str

@@ -1,9 +1,10 @@
 """Offer to hand the user's question over to IOM staff ("can I talk to a person?").
 
 The offer says what would be passed on and when staff answer; the confirming button
-is answered by the channel itself (bot/channels/telegram/handover.py), which opens
-the ticket. Where no staff group is set up, or on a channel without handover yet,
-the answer is IOM's contact details.
+is answered by the channel itself (bot/channels/handover_desk.py), which opens the
+ticket. Where no staff group is set up, the answer is IOM's contact details. In the
+web chat the offer also says whether the answer can go by e-mail, so the widget
+offers a field for an address.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ReplyAction
 from ofr import settings
-from ofr.handover import hours_note, question_and_turns
+from ofr.handover import HANDOVER_KEY, hours_note, question_and_turns
 from ofr.messages import message
 
-# Answered by the Telegram channel (bot/channels/telegram/handover.py).
+# Answered by the channels (bot/channels/handover_desk.py).
 CONFIRM_PAYLOAD = "handover:confirm"
-CHANNELS = {"telegram"}
+CHANNELS = {"telegram", "socketio", "rest"}
 
 
 class ActionOfferHandover(ReplyAction):
@@ -32,10 +33,8 @@ class ActionOfferHandover(ReplyAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
     ) -> List[EventType]:
         configured = settings.current()
-        if (
-            tracker.get_latest_input_channel() not in CHANNELS
-            or configured.telegram_staff_chat_id is None
-        ):
+        channel = tracker.get_latest_input_channel()
+        if channel not in CHANNELS or not configured.handover_available:
             dispatcher.utter_message(text=message("handover_unavailable", language))
             return []
         question, _ = question_and_turns(tracker.events)
@@ -57,5 +56,6 @@ class ActionOfferHandover(ReplyAction):
                     "payload": "/acknowledge",
                 },
             ],
+            **{HANDOVER_KEY: {"email": configured.answers_by_email}},
         )
         return []

@@ -26,6 +26,8 @@ NOT_QUESTIONS = {
     "what_can_you_do",
     "switch_language",
 }
+# The offer's marker for the web chat: {"email": <can the answer go by e-mail>}.
+HANDOVER_KEY = "ofr_handover"
 TURNS = 6  # user and bot messages passed on, the question's among them
 MAX_TEXT = 1000  # characters of one message in a ticket
 LONG_REQUEST = 8  # words: a request for a person this long says what it is about

@@ -89,6 +89,16 @@ class Settings:
         return f"{self.public_url}/webhooks/calendar/feed.ics?{query}"
 
     @property
+    def handover_available(self) -> bool:
+        """Questions can go to IOM staff: a staff group the Telegram bot posts to."""
+        return self.telegram_staff_chat_id is not None and bool(self.telegram_token)
+
+    @property
+    def answers_by_email(self) -> bool:
+        """Staff answers can also go to a web user's e-mail address."""
+        return bool(self.smtp_url and self.staff_email)
+
+    @property
     def rasa_urls(self) -> List[str]:
         """The Rasa servers to publish a model to: OFR_PUBLISH_URLS or this one."""
         return list(self.publish_urls) or [f"http://localhost:{self.rasa_port}"]

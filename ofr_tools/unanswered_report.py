@@ -1,8 +1,9 @@
 """The user questions the bot could not answer, grouped by similar wording.
 
 A user message counts as unanswered when the NLU gave it the intent
-``nlu_fallback`` or ``out_of_scope``, or when the bot's reply to it ran one of
-the fallback actions (``FALLBACK_ACTIONS``). Messages are grouped per language
+``nlu_fallback`` or ``out_of_scope``, when the bot's reply to it ran one of
+the fallback actions (``FALLBACK_ACTIONS``), or when the user gave the answer a 👎
+(the ``feedback`` slot, bot/channels/feedback.py). Messages are grouped per language
 (the ``language`` slot once the message was read) and by similar wording. The
 report shows no sender ids and no time finer than a day, and masks e-mail
 addresses, phone numbers and long digit runs.
@@ -18,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from difflib import SequenceMatcher
-from typing import Any, Dict, Iterable, Iterator, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
 # data/rules/fallback.yml answers nlu_fallback with action_did_you_mean (which falls
@@ -93,6 +94,7 @@ class Unanswered:
     text: str
     language: str
     day: date
+    thumbs_down: bool = False
 
 
 @dataclass
@@ -102,6 +104,7 @@ class Group:
     language: str
     keys: List[str]
     count: int = 0
+    thumbs_down: int = 0  # of them answered, but the user said it did not help
     last_seen: Optional[date] = None
     wordings: Counter = field(default_factory=Counter)
 
@@ -139,6 +142,7 @@ def find_unanswered(
             mask(turn.text),
             turn.language or DEFAULT_LANGUAGE,
             date.fromtimestamp(turn.timestamp),
+            thumbs_down=turn.thumbs_down and not turn.fallback,
         )
         for events in conversations
         for turn in _turns(events)
@@ -155,26 +159,33 @@ class _Turn:
     fallback_intent: bool
     language: Optional[str] = None
     fallback_action: bool = False
+    thumbs_down: bool = False
+    answers: List[float] = field(default_factory=list)  # the bot messages' times
+
+    @property
+    def fallback(self) -> bool:
+        return self.fallback_intent or self.fallback_action
 
     @property
     def unanswered(self) -> bool:
-        return self.fallback_intent or self.fallback_action
+        return self.fallback or self.thumbs_down
 
 
-def _turns(events: Iterable[Dict[str, Any]]) -> Iterator[_Turn]:
+def _turns(events: Iterable[Dict[str, Any]]) -> List[_Turn]:
     """The conversation's user messages (button payloads left out).
 
     A message's language is the ``language`` slot once the message was read
     (``action_extract_slots`` applies the detected language), before the reply.
+    A 👎 names the bot message it was given to; it marks that message's turn.
     """
     language = DEFAULT_LANGUAGE
+    turns: List[_Turn] = []
     turn: Optional[_Turn] = None
     for event in events:
         kind = event.get("event")
         if kind == "user":
             if turn:
                 turn.language = turn.language or language
-                yield turn
             text = (event.get("text") or "").strip()
             parse_data = event.get("parse_data") or {}
             intent = (parse_data.get("intent") or {}).get("name")
@@ -183,8 +194,13 @@ def _turns(events: Iterable[Dict[str, Any]]) -> Iterator[_Turn]:
                 turn = _Turn(
                     text, event.get("timestamp") or 0, intent in FALLBACK_INTENTS
                 )
+                turns.append(turn)
+        elif kind == "bot" and turn:
+            turn.answers.append(float(event.get("timestamp") or 0))
         elif kind == "slot" and event.get("name") == "language":
             language = _language(event.get("value"))
+        elif kind == "slot" and event.get("name") == "feedback":
+            _mark_thumbs_down(turns, event.get("value"))
         elif kind in ("restart", "reset_slots"):
             language = DEFAULT_LANGUAGE
         elif kind == "action" and turn:
@@ -193,13 +209,25 @@ def _turns(events: Iterable[Dict[str, Any]]) -> Iterator[_Turn]:
                 continue  # the detected language is set right after this event
             turn.language = turn.language or language
             if name == "action_listen":
-                yield turn
                 turn = None
             elif name in FALLBACK_ACTIONS:
                 turn.fallback_action = True
     if turn:
         turn.language = turn.language or language
-        yield turn
+    return turns
+
+
+def _mark_thumbs_down(turns: List[_Turn], vote: Any) -> None:
+    if not isinstance(vote, dict) or vote.get("helpful") is not False:
+        return
+    try:
+        at = float(vote.get("at") or "")
+    except (TypeError, ValueError):
+        return
+    for turn in reversed(turns):
+        if any(abs(answer - at) <= 1e-5 for answer in turn.answers):
+            turn.thumbs_down = True
+            return
 
 
 def group(messages: Iterable[Unanswered]) -> List[Group]:
@@ -227,6 +255,7 @@ def group(messages: Iterable[Unanswered]) -> List[Group]:
             groups.append(target)
         target.keys.append(key)
         target.count += len(items)
+        target.thumbs_down += sum(1 for item in items if item.thumbs_down)
         for item in items:
             target.wordings[item.text] += 1
             if target.last_seen is None or item.day > target.last_seen:
@@ -256,10 +285,19 @@ def render(groups: List[Group], fmt: str, period: str) -> str:
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["language", "count", "last_seen", "question", "variants"])
+        writer.writerow(
+            ["language", "count", "not_helpful", "last_seen", "question", "variants"]
+        )
         for g in groups:
             writer.writerow(
-                [g.language, g.count, g.last_seen, g.text, " | ".join(g.variants)]
+                [
+                    g.language,
+                    g.count,
+                    g.thumbs_down,
+                    g.last_seen,
+                    g.text,
+                    " | ".join(g.variants),
+                ]
             )
         return out.getvalue()
     languages = sorted({g.language for g in groups}, key=_language_rank)
@@ -274,13 +312,14 @@ def render(groups: List[Group], fmt: str, period: str) -> str:
                 "",
                 f"## {language_name(language)}: {_summary(mine)}",
                 "",
-                "| Count | Last seen | Question | Variants |",
-                "|---:|---|---|---|",
+                "| Count | 👎 | Last seen | Question | Variants |",
+                "|---:|---:|---|---|---|",
             ]
             for g in mine:
                 variants = "; ".join(_md(v) for v in g.variants)
                 lines.append(
-                    f"| {g.count} | {g.last_seen} | {_md(g.text)} | {variants} |"
+                    f"| {g.count} | {g.thumbs_down} | {g.last_seen} | {_md(g.text)} "
+                    f"| {variants} |"
                 )
         return "\n".join(lines) + "\n"
     lines.append(f"Unanswered questions, {period}")
@@ -294,7 +333,8 @@ def render(groups: List[Group], fmt: str, period: str) -> str:
             f"  {'count':>5}  {'last seen':<10}  question",
         ]
         for g in mine:
-            lines.append(f"  {g.count:>5}  {g.last_seen}  {g.text}")
+            down = f"  (👎 {g.thumbs_down})" if g.thumbs_down else ""
+            lines.append(f"  {g.count:>5}  {g.last_seen}  {g.text}{down}")
             for variant in g.variants:
                 lines.append(f"  {'':>5}  {'':<10}    also: {variant}")
     return "\n".join(lines) + "\n"

@@ -211,6 +211,7 @@ def test_unanswered_from_a_store_rasa_wrote(filled_store, capsys):
         {
             "language": "de",
             "count": "2",
+            "not_helpful": "0",
             "last_seen": local_day(1),
             "question": "Wie wird das Wetter?",
             "variants": "",
@@ -218,6 +219,7 @@ def test_unanswered_from_a_store_rasa_wrote(filled_store, capsys):
         {
             "language": "en",
             "count": "2",
+            "not_helpful": "0",
             "last_seen": local_day(1),
             "question": "Blorf zzk!",
             "variants": "",
@@ -225,6 +227,7 @@ def test_unanswered_from_a_store_rasa_wrote(filled_store, capsys):
         {
             "language": "en",
             "count": "1",
+            "not_helpful": "0",
             "last_seen": local_day(1),
             "question": "partners of the moon?",
             "variants": "",
@@ -258,7 +261,7 @@ def test_markdown_report(sqlite_store, capsys):
 
     output = capsys.readouterr().out
     assert "## German (de): 2 messages, 1 group" in output
-    assert f"| 2 | {local_day(1)} | Wie wird das Wetter? |  |" in output
+    assert f"| 2 | 0 | {local_day(1)} | Wie wird das Wetter? |  |" in output
 
 
 def test_the_projects_own_store_class_is_understood(tmp_path, rasa_domain, capsys):

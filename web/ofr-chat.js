@@ -24,6 +24,11 @@
       you: "You",
       bot: "OFR assistant",
       offline: "Connecting…",
+      staff: "IOM staff",
+      helpful: "Helpful",
+      notHelpful: "Not helpful",
+      feedback: "Did this answer help?",
+      email: "Your e-mail address for the answer (optional)",
       intro: "Ask me about Option Freiwillige Rückkehr (OFR).\nPlease do not write personal data about clients here. To delete this conversation, write “delete my data”."
     },
     de: {
@@ -36,6 +41,11 @@
       you: "Sie",
       bot: "OFR-Assistent",
       offline: "Verbindung wird aufgebaut…",
+      staff: "IOM-Mitarbeitende",
+      helpful: "Hilfreich",
+      notHelpful: "Nicht hilfreich",
+      feedback: "Hat diese Antwort geholfen?",
+      email: "Ihre E-Mail-Adresse für die Antwort (freiwillig)",
       intro: "Fragen Sie mich zu „Option Freiwillige Rückkehr“ (OFR).\nBitte schreiben Sie hier keine personenbezogenen Daten über Klientinnen und Klienten. Um dieses Gespräch zu löschen, schreiben Sie „Lösche meine Daten“."
     }
   };
@@ -118,24 +128,68 @@
     root.appendChild(panel);
     target.appendChild(root);
 
+    var fieldCount = 0;
+
     function show(message, remember) {
       var bubble = el("div", { class: "ofr-chat__message ofr-chat__message--" + message.from });
-      bubble.appendChild(el("span", { class: "ofr-chat__sender" }, message.from === "user" ? labels.you : labels.bot));
+      var sender = message.from === "user" ? labels.you : message.from === "staff" ? labels.staff : labels.bot;
+      bubble.appendChild(el("span", { class: "ofr-chat__sender" }, sender));
       var body = el("div", { class: "ofr-chat__text" });
       renderText(body, message.text);
       bubble.appendChild(body);
+      // A handover offer that can send the answer by e-mail: an optional field,
+      // read when "Yes, pass it on" is pressed and never stored in the browser.
+      var email = null;
+      if (message.handoverEmail) {
+        var fieldId = "ofr-chat-email-" + (++fieldCount);
+        var field = el("div", { class: "ofr-chat__email" });
+        field.appendChild(el("label", { for: fieldId }, labels.email));
+        email = el("input", { id: fieldId, type: "email", autocomplete: "email", maxlength: "254" });
+        field.appendChild(email);
+        bubble.appendChild(field);
+      }
       if (message.buttons && message.buttons.length) {
         var group = el("div", { class: "ofr-chat__buttons", role: "group" });
         message.buttons.forEach(function (button) {
           var b = el("button", { type: "button", class: "ofr-chat__button" }, button.title);
-          b.addEventListener("click", function () { ask(button.title, button.payload); });
+          b.addEventListener("click", function () {
+            var extra = email && button.payload.indexOf("handover:") === 0 ? { email: email.value.trim() } : null;
+            ask(button.title, button.payload, extra);
+          });
           group.appendChild(b);
         });
         bubble.appendChild(group);
       }
+      if (message.feedback && message.feedback.length === 2) {
+        bubble.appendChild(votes(message));
+      }
       log.appendChild(bubble);
       log.scrollTop = log.scrollHeight;
       if (remember) { state.messages.push(message); state.messages = state.messages.slice(-200); save(); }
+    }
+
+    // 👍 / 👎 under an answer: one tap, sent without a bubble of its own; the
+    // choice stays shown (and stored, so a reload does not ask again).
+    function votes(message) {
+      var group = el("div", { class: "ofr-chat__votes", role: "group", "aria-label": labels.feedback });
+      var names = [labels.helpful, labels.notHelpful];
+      var buttons = message.feedback.map(function (button, index) {
+        var b = el("button", { type: "button", class: "ofr-chat__vote", "aria-label": names[index],
+                               title: names[index], "aria-pressed": String(message.voted === index) }, button.title);
+        if (message.voted !== undefined) b.disabled = true;
+        b.addEventListener("click", function () {
+          message.voted = index;
+          buttons.forEach(function (other, i) {
+            other.disabled = true;
+            other.setAttribute("aria-pressed", String(i === index));
+          });
+          save();
+          send(button.payload);
+        });
+        group.appendChild(b);
+        return b;
+      });
+      return group;
     }
 
     function setOpen(open) {
@@ -159,7 +213,10 @@
       var buttons = (data.quick_replies || data.buttons || []).map(function (b) {
         return { title: b.title, payload: b.payload };
       });
-      show({ from: "bot", text: data.text || "", buttons: buttons }, true);
+      var message = { from: data.staff_answer ? "staff" : "bot", text: data.text || "", buttons: buttons };
+      if (data.feedback) message.feedback = data.feedback.map(function (b) { return { title: b.title, payload: b.payload }; });
+      if (data.handover && data.handover.email) message.handoverEmail = true;
+      show(message, true);
     });
 
     // The bot erased the conversation: the browser forgets it too (stored messages
@@ -171,14 +228,16 @@
       socket.emit("session_request", { session_id: state.sessionId });
     }
 
-    function ask(text, payload) {
+    function send(message, extra) {
+      var metadata = { language: language };
+      Object.keys(extra || {}).forEach(function (key) { metadata[key] = extra[key]; });
+      socket.emit("user_uttered", { message: message, session_id: state.sessionId, customData: metadata });
+    }
+
+    function ask(text, payload, extra) {
       if (!text.trim()) return;
       show({ from: "user", text: text }, true);
-      socket.emit("user_uttered", {
-        message: payload || text,
-        session_id: state.sessionId,
-        customData: { language: language }
-      });
+      send(payload || text, extra);
     }
 
     form.addEventListener("submit", function (event) {

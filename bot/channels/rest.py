@@ -24,11 +24,12 @@ sender as it was sent.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from asyncio import CancelledError
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import QueueOutputChannel, RestInput
@@ -38,6 +39,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.bearer_token import bearer_token_ok
+from bot.channels.feedback import feedback_buttons
+from bot.channels.handover_desk import desk
 from bot.channels.input_limits import (
     BadRequest,
     check_sender,
@@ -48,6 +51,7 @@ from bot.channels.input_limits import (
     text_problem,
 )
 from bot.channels.rate_limits import client_address, shared_limits
+from bot.channels.side_answers import is_side_question, side_answer
 from bot.storage.conversation_ids import conversation_id, external_id
 from ofr import settings
 
@@ -92,7 +96,41 @@ def read_message(body: Optional[bytes]) -> RestMessage:
     return RestMessage(sender, clean_text(text), metadata, input_channel)
 
 
-class _Answers(CollectingOutputChannel):
+class _WithFeedback:
+    """Rasa's REST messages, and on an answer to a question ``feedback``: the 👍 / 👎
+    buttons, whose payload the client sends back as a message."""
+
+    async def send_text_message(
+        self, recipient_id: str, text: str, **kwargs: Any
+    ) -> None:
+        parts = text.strip().split("\n\n")
+        for index, part in enumerate(parts):
+            answer = self._message(recipient_id, text=part)  # type: ignore[attr-defined]
+            if index == len(parts) - 1:
+                _add_feedback(answer, kwargs, [])
+            await self._persist_message(answer)  # type: ignore[attr-defined]
+
+    async def send_text_with_buttons(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: List[Dict[str, Any]],
+        **kwargs: Any,
+    ) -> None:
+        answer = self._message(recipient_id, text=text, buttons=buttons)  # type: ignore[attr-defined]
+        _add_feedback(answer, kwargs, buttons)
+        await self._persist_message(answer)  # type: ignore[attr-defined]
+
+
+def _add_feedback(
+    answer: Dict[str, Any], metadata: Dict[str, Any], buttons: List[Dict[str, Any]]
+) -> None:
+    votes = feedback_buttons({**metadata, "buttons": buttons})
+    if votes:
+        answer["feedback"] = votes
+
+
+class _Answers(_WithFeedback, CollectingOutputChannel):
     """Rasa's collected answers, addressed to the sender the client sent."""
 
     @staticmethod
@@ -102,12 +140,30 @@ class _Answers(CollectingOutputChannel):
         )
 
 
-class _StreamedAnswers(QueueOutputChannel):
+class _StreamedAnswers(_WithFeedback, QueueOutputChannel):
     """Rasa's streamed answers (``?stream=true``), addressed like ``_Answers``."""
 
     @staticmethod
     def _message(recipient_id: str, **parts: Any) -> Dict[str, Any]:
         return _Answers._message(recipient_id, **parts)
+
+
+async def _waiting_answers(conversation: str, sender: str) -> List[Dict[str, Any]]:
+    """Staff answers that came since the client's last request, taken out once."""
+    if not settings.current().handover_available:
+        return []
+    store = desk().store()
+    shown = []
+    for answer in await asyncio.to_thread(store.waiting, conversation):
+        if await asyncio.to_thread(store.take, answer.id):
+            shown.append(
+                {
+                    "recipient_id": sender,
+                    "text": answer.text,
+                    "staff_answer": answer.ticket_id,
+                }
+            )
+    return shown
 
 
 def _tracker_store(request: Request) -> Any:
@@ -143,6 +199,10 @@ class ValidatedRestInput(RestInput):
     ) -> Blueprint:
         rest = Blueprint("validated_rest_webhook", __name__)
 
+        @rest.listener("after_server_start")
+        async def started(app: Any, _: Any) -> None:
+            desk().attach(getattr(app.ctx, "agent", None))
+
         @rest.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
@@ -174,6 +234,19 @@ class ValidatedRestInput(RestInput):
                 return response.json(
                     [{"recipient_id": msg.sender, "text": note(problem, language)}]
                 )
+            if is_side_question(msg.text):
+                reply = await side_answer(
+                    msg.text, conversation, CHANNEL_NAME, msg.metadata or {}
+                )
+                answer: Dict[str, Any] = {
+                    "recipient_id": msg.sender,
+                    "text": reply.text,
+                }
+                if reply.buttons:
+                    answer["buttons"] = reply.buttons
+                return response.json(
+                    await _waiting_answers(conversation, msg.sender) + [answer]
+                )
             if bool_arg(request, "stream", default=False):
                 return response.stream(
                     self.stream_response(
@@ -186,6 +259,7 @@ class ValidatedRestInput(RestInput):
                     content_type="text/event-stream",
                 )
             collector = _Answers()
+            collector.messages.extend(await _waiting_answers(conversation, msg.sender))
             try:
                 await on_new_message(
                     UserMessage(

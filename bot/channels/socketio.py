@@ -32,6 +32,8 @@ socket's own makes that session the socket's one.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -46,6 +48,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import packet as sio_packet
 
+from bot.channels.feedback import feedback_buttons
+from bot.channels.handover_desk import desk
 from bot.channels.input_limits import (
     MAX_BODY_BYTES,
     BadRequest,
@@ -57,7 +61,9 @@ from bot.channels.input_limits import (
     text_problem,
 )
 from bot.channels.rate_limits import client_address, shared_limits
+from bot.channels.side_answers import is_side_question, side_answer
 from bot.storage.conversation_ids import channel_of, conversation_id
+from ofr.handover import HANDOVER_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -143,16 +149,121 @@ def _session_id(data: Any) -> Optional[str]:
 
 
 class WidgetOutput(SocketIOOutput):
-    """Rasa's socket.io output, with custom JSON sent as the event's data.
+    """Rasa's socket.io output, as the web chat (web/ofr-chat.js) reads it.
 
-    Rasa 3.6 passes a response's ``custom`` part to ``emit`` as keyword arguments,
-    which fails for any key emit does not know ({"conversation_deleted": true}).
+    - Custom JSON is sent as the event's data: Rasa 3.6 passes it to ``emit`` as
+      keyword arguments, which fails for any key emit does not know
+      ({"conversation_deleted": true}).
+    - An answer to a question carries ``feedback``: the 👍 / 👎 buttons' payloads.
+    - A handover offer carries ``handover`` ({"email": true} when the answer can
+      also go by e-mail, so the widget offers a field for the address).
     """
 
     async def send_custom_json(
         self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any
     ) -> None:
         await self.sio.emit(self.bot_message_evt, json_message, room=recipient_id)
+
+    async def send_text_message(
+        self, recipient_id: str, text: str, **kwargs: Any
+    ) -> None:
+        await self.send_text_with_buttons(recipient_id, text, [], **kwargs)
+
+    async def send_text_with_buttons(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: List[Dict[str, Any]],
+        **kwargs: Any,
+    ) -> None:
+        """Like Rasa's: a message per paragraph, the buttons on the last one."""
+        parts: List[Dict[str, Any]] = [
+            {"text": part} for part in (text.strip().split("\n\n") or [text])
+        ]
+        last = parts[-1]
+        if buttons:
+            last["quick_replies"] = [
+                {
+                    "content_type": "text",
+                    "title": button["title"],
+                    "payload": button["payload"],
+                }
+                for button in buttons
+            ]
+        votes = feedback_buttons({**kwargs, "buttons": buttons})
+        if votes:
+            last["feedback"] = votes
+        handover = kwargs.get(HANDOVER_KEY)
+        if isinstance(handover, dict):
+            last["handover"] = {"email": bool(handover.get("email"))}
+        for part in parts:
+            await self._send_message(recipient_id, part)
+
+
+class WaitingAnswers:
+    """Shows staff answers waiting for a web chat (bot/channels/handover_desk.py)
+    to the chats connected to this server: at once when woken (an answer came, a
+    user came back), and every few seconds for answers that reached another server
+    of the cluster. Each answer is taken out once, so it is shown once."""
+
+    POLL_SECONDS = 2.0
+
+    def __init__(self, sio: Any, event: str, namespace: str) -> None:
+        self.sio, self.event, self.namespace = sio, event, namespace
+        self._woken = asyncio.Event()
+        self._task: Optional[asyncio.Task] = None
+
+    def start(self) -> None:
+        desk().on_waiting.append(self.wake)
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self.wake in desk().on_waiting:
+            desk().on_waiting.remove(self.wake)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def wake(self) -> None:
+        self._woken.set()
+
+    def _connected(self, room: str) -> bool:
+        try:
+            return any(
+                True for _ in self.sio.manager.get_participants(self.namespace, room)
+            )
+        except KeyError:  # nobody connected to this namespace yet
+            return False
+
+    async def show(self) -> int:
+        """Show the waiting answers of connected chats; how many were shown."""
+        store = desk().store()
+        shown = 0
+        for answer in await asyncio.to_thread(store.waiting):
+            if channel_of(answer.conversation) != CHANNEL_NAME:
+                continue
+            if not self._connected(answer.conversation):
+                continue
+            if await asyncio.to_thread(store.take, answer.id):
+                await self.sio.emit(
+                    self.event,
+                    {"text": answer.text, "staff_answer": answer.ticket_id},
+                    room=answer.conversation,
+                    namespace=self.namespace,
+                )
+                shown += 1
+        return shown
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), self.POLL_SECONDS)
+            self._woken.clear()
+            try:
+                await self.show()
+            except Exception:  # a database hiccup: try again at the next round
+                logger.exception("Showing waiting staff answers failed.")
 
 
 class ValidatedSocketIOInput(SocketIOInput):
@@ -172,10 +283,18 @@ class ValidatedSocketIOInput(SocketIOInput):
         namespace = self.namespace or "/"
         tracker_store: Dict[str, Any] = {}
 
+        waiting = WaitingAnswers(sio, self.bot_message_evt, namespace)
+
         @socketio.listener("after_server_start")
         async def started(app: Any, _: Any) -> None:
             agent = getattr(app.ctx, "agent", None)
             tracker_store["store"] = getattr(agent, "tracker_store", None)
+            desk().attach(agent)
+            waiting.start()
+
+        @socketio.listener("before_server_stop")
+        async def stopping(app: Any, _: Any) -> None:
+            await waiting.stop()
 
         def address_of(sid: str) -> Optional[str]:
             environ = sio.get_environ(sid, namespace=namespace) or {}
@@ -204,6 +323,7 @@ class ValidatedSocketIOInput(SocketIOInput):
             if self.session_persistence:
                 join(sid, conversation_id(CHANNEL_NAME, session))
             await sio.emit("session_confirm", session, room=sid, namespace=namespace)
+            waiting.wake()  # a user who comes back sees the staff answers waiting
 
         async def handle_message(sid: str, *args: Any) -> None:
             data = args[0] if len(args) == 1 else None
@@ -246,6 +366,19 @@ class ValidatedSocketIOInput(SocketIOInput):
                     {"text": note(problem, language)},
                     room=conversation,
                     namespace=namespace,
+                )
+                return
+            if is_side_question(text):
+                reply = await side_answer(
+                    text, conversation, CHANNEL_NAME, metadata or {}
+                )
+                parts: Dict[str, Any] = {"text": reply.text}
+                if reply.buttons:
+                    parts["quick_replies"] = [
+                        {"content_type": "text", **button} for button in reply.buttons
+                    ]
+                await sio.emit(
+                    self.bot_message_evt, parts, room=conversation, namespace=namespace
                 )
                 return
             await on_new_message(

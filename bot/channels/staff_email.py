@@ -1,7 +1,8 @@
-"""Tickets for IOM staff by e-mail, when ``OFR_SMTP_URL`` and ``OFR_STAFF_EMAIL`` are set.
+"""E-mail, when ``OFR_SMTP_URL`` and ``OFR_STAFF_EMAIL`` are set: tickets to staff,
+and staff answers to web users who left an address.
 
-The same text as in the staff group, so a mailbox can be the whole workflow for a
-team without Telegram; staff answer in the group (README "Handover").
+A ticket has the same text as in the staff group; staff answer in the group
+(README "Handover").
 """
 
 from __future__ import annotations
@@ -23,13 +24,26 @@ TIMEOUT_SECONDS = 20
 def send_ticket_mail(number: int, text: str) -> Optional[bool]:
     """Send the ticket; None when e-mail is not set up, else whether it went out."""
     configured = settings.current()
+    if not configured.staff_email:
+        return None
+    return _send(configured.staff_email, f"OFR assistant: ticket #{number}", text)
+
+
+def send_answer_mail(address: str, subject: str, text: str) -> Optional[bool]:
+    """A staff answer to the address a web user left; from the staff mailbox, so a
+    reply reaches staff."""
+    return _send(address, subject, text)
+
+
+def _send(to: str, subject: str, text: str) -> Optional[bool]:
+    configured = settings.current()
     if not configured.smtp_url or not configured.staff_email:
         return None
     url = urlsplit(configured.smtp_url)
     mail = EmailMessage()
-    mail["Subject"] = f"OFR assistant: ticket #{number}"
+    mail["Subject"] = subject
     mail["From"] = configured.staff_email
-    mail["To"] = configured.staff_email
+    mail["To"] = to
     mail.set_content(text)
     secure = url.scheme == "smtps"
     starttls = parse_qs(url.query).get("starttls", ["0"])[0] in ("1", "true", "yes")
@@ -44,6 +58,6 @@ def send_ticket_mail(number: int, text: str) -> Optional[bool]:
             smtp.send_message(mail)
     except (OSError, smtplib.SMTPException) as error:
         # The ticket is in the database and the staff group: log, do not fail.
-        logger.error("E-mailing ticket %s failed: %s", number, type(error).__name__)
+        logger.error("Sending an e-mail failed: %s", type(error).__name__)
         return False
     return True

@@ -38,6 +38,26 @@ TICKETS = sa.Table(
     sa.Column("answers_json", sa.Text, nullable=False, default="[]"),
 )
 
+# Staff answers not yet shown to a web chat or REST user (shown when they are
+# connected or come back; taken out once, by one server).
+WAITING = sa.Table(
+    "ofr_waiting_answers",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("conversation", sa.String(255), nullable=False, index=True),
+    sa.Column("ticket_id", sa.Integer, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class WaitingAnswer:
+    id: int
+    conversation: str
+    ticket_id: int
+    text: str
+
 
 @dataclass(frozen=True)
 class Ticket:
@@ -71,7 +91,7 @@ def _ticket(row: Any) -> Ticket:
 class TicketStore:
     def __init__(self, engine: sa.engine.Engine) -> None:
         self.engine = engine
-        METADATA.create_all(engine, tables=[TICKETS])
+        METADATA.create_all(engine, tables=[TICKETS, WAITING])
 
     def open(
         self,
@@ -162,6 +182,36 @@ class TicketStore:
         with self.engine.connect() as connection:
             return [_ticket(row) for row in connection.execute(statement).all()]
 
+    def keep_answer(self, conversation: str, ticket_id: int, text: str) -> None:
+        """An answer to show the user when their chat is next connected."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.insert(WAITING).values(
+                    conversation=conversation,
+                    ticket_id=ticket_id,
+                    text=text,
+                    created=time.time(),
+                )
+            )
+
+    def waiting(self, conversation: Optional[str] = None) -> List[WaitingAnswer]:
+        """Answers not yet shown, oldest first (of one conversation, or all)."""
+        statement = sa.select(WAITING).order_by(WAITING.c.id)
+        if conversation is not None:
+            statement = statement.where(WAITING.c.conversation == conversation)
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        return [WaitingAnswer(r.id, r.conversation, r.ticket_id, r.text) for r in rows]
+
+    def take(self, answer_id: int) -> bool:
+        """Take a waiting answer out to show it: True for exactly one caller, so
+        two servers never show it twice."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                sa.delete(WAITING).where(WAITING.c.id == answer_id)
+            )
+        return bool(result.rowcount)
+
     def forget_conversation(self, conversation: str) -> int:
         with self.engine.begin() as connection:
             return delete_tickets(connection, conversation)
@@ -169,6 +219,7 @@ class TicketStore:
 
 def delete_tickets(connection: sa.engine.Connection, conversation: str) -> int:
     """The conversation's tickets, in the caller's transaction (``make purge``)."""
+    connection.execute(sa.delete(WAITING).where(WAITING.c.conversation == conversation))
     result = connection.execute(
         sa.delete(TICKETS).where(TICKETS.c.conversation == conversation)
     )

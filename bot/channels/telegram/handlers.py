@@ -13,6 +13,7 @@ from typing import Any, Awaitable, Callable, Optional
 from rasa.core.channels.channel import UserMessage
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -22,6 +23,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels import feedback
 from bot.channels.input_limits import clean_text, note, stored_language, text_problem
 from bot.channels.rate_limits import shared_limits
 from bot.channels.telegram import deep_links
@@ -30,6 +32,7 @@ from bot.channels.telegram.buttons import ButtonPayloads
 from bot.channels.telegram.chats import CHANNEL_NAME, conversation_of, user_language
 from bot.channels.telegram.handover import HANDOVER_PREFIX, HandoverService
 from bot.channels.telegram.output import TelegramOutput
+from ofr.feedback import is_feedback
 from ofr.messages import message
 
 logger = logging.getLogger(__name__)
@@ -243,7 +246,42 @@ class UpdateHandlers:
         if payload.startswith(HANDOVER_PREFIX):
             await self.handover.confirm(update)
             return
+        if is_feedback(payload):
+            await self._feedback(update, payload)
+            return
         await self._ask_rasa(update, payload)
+
+    async def _feedback(self, update: Update, payload: str) -> None:
+        """👍 / 👎 (or "ask in other words"): counted once, the pair taken off the
+        answer, and a short reply."""
+        query, chat = update.callback_query, update.effective_chat
+        if query is None or chat is None:
+            return
+        reply = await feedback.handle(
+            payload,
+            conversation_of(chat),
+            CHANNEL_NAME,
+            user_language(update),
+            self.tracker_store,
+            self.handover.desk.lock_store,
+        )
+        answered = query.message
+        markup = getattr(answered, "reply_markup", None)
+        if markup is not None and payload != feedback.REPHRASE:
+            rows = [
+                [b for b in row if not is_feedback(str(b.callback_data or ""))]
+                for row in markup.inline_keyboard
+            ]
+            rows = [row for row in rows if row]
+            try:
+                await query.edit_message_reply_markup(
+                    InlineKeyboardMarkup(rows) if rows else None
+                )
+            except TelegramError as error:
+                logger.info("Could not take the vote buttons off: %s", error)
+        await self.output.send_text_with_buttons(
+            conversation_of(chat), reply.text, reply.buttons
+        )
 
     async def _not_text(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE

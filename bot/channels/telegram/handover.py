@@ -1,12 +1,9 @@
-"""Questions handed over to IOM staff through a Telegram staff group.
+"""The Telegram side of handovers to IOM staff (bot/channels/handover_desk.py).
 
-After the user asked for a person and pressed the confirming button ("Yes, pass it
-on", payload ``handover:confirm``), the question and the last few turns
-(ofr/handover.py) become a ticket (bot/storage/tickets.py), posted to
-``TELEGRAM_STAFF_CHAT_ID``. A member of that group answers by replying to the
-ticket's message: the reply goes to the user's chat, marked as coming from IOM
-staff, and into the conversation. Anything else said in the staff group is ignored:
-it is never a question to the assistant.
+It posts every ticket (from any channel) to ``TELEGRAM_STAFF_CHAT_ID`` and sends
+staff answers to Telegram users. In the staff group, a reply to a ticket's message
+answers it; anything else said there is ignored: it is never a question to the
+assistant.
 """
 
 from __future__ import annotations
@@ -15,13 +12,12 @@ import asyncio
 import logging
 from typing import Any, Optional
 
-from rasa.shared.core.events import BotUttered
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.channels.staff_email import send_ticket_mail
+from bot.channels.handover_desk import PREFIX, HandoverDesk, desk
 from bot.channels.telegram.chats import (
     CHANNEL_NAME,
     chat_id_of,
@@ -29,50 +25,28 @@ from bot.channels.telegram.chats import (
     user_language,
 )
 from bot.channels.telegram.format import escape, split_message
-from bot.storage.tickets import Ticket, TicketStore, ticket_store_for
+from bot.storage.tickets import Ticket
 from ofr import settings
-from ofr.handover import question_and_turns
 from ofr.messages import message
 
 logger = logging.getLogger(__name__)
 
-HANDOVER_PREFIX = "handover:"
-CONFIRM = HANDOVER_PREFIX + "confirm"
-
-
-def staff_text(ticket: Ticket) -> str:
-    """The ticket as staff see it in their group."""
-    lines = [
-        message(
-            "ticket_heading",
-            "en",
-            number=ticket.id,
-            lang=ticket.language.upper(),
-            channel=ticket.channel,
-        ),
-        "",
-        message("ticket_question", "en") + " " + ticket.question,
-        "",
-        message("ticket_turns", "en"),
-    ]
-    for turn in ticket.turns:
-        who = message(f"ticket_{turn.speaker}", "en")
-        lines.append(f"{who}: {turn.text}")
-    lines += ["", message("ticket_how_to_answer", "en")]
-    return "\n".join(lines)
+HANDOVER_PREFIX = PREFIX
 
 
 class HandoverService:
-    """The Telegram side of handovers: tickets from chats, answers from staff."""
+    """Tickets to the staff group, answers from it."""
 
-    def __init__(self, application: Application) -> None:
+    def __init__(
+        self, application: Application, handover: Optional[HandoverDesk] = None
+    ) -> None:
         self.application = application
-        # Set by the channel when the server has started (bot/channels/telegram/input.py).
-        self.tracker_store: Any = None
-        self.lock_store: Any = None
+        self.desk = handover or desk()
+        self.desk.poster = self.post_ticket
+        self.desk.senders[CHANNEL_NAME] = self.send_answer
 
-    def _store(self) -> TicketStore:
-        return ticket_store_for(self.tracker_store, settings.current().var_dir)
+    def attach(self, agent: Any) -> None:
+        self.desk.attach(agent)
 
     @staticmethod
     def staff_chat() -> Optional[int]:
@@ -86,51 +60,36 @@ class HandoverService:
     # ------------------------------------------------------------ from the user
 
     async def confirm(self, update: Update) -> None:
-        """The user pressed "Yes, pass it on": open the ticket and post it."""
+        """The user pressed "Yes, pass it on"."""
         chat = update.effective_chat
         if chat is None:
             return
-        language = user_language(update)
-        bot = self.application.bot
-        staff = self.staff_chat()
-        if staff is None or self.tracker_store is None:
-            await bot.send_message(chat.id, message("handover_unavailable", language))
-            return
-        conversation = conversation_of(chat)
-        tracker = await self.tracker_store.retrieve(conversation)
-        events = [event.as_dict() for event in tracker.events] if tracker else []
-        language = (tracker.get_slot("language") if tracker else None) or language
-        question, turns = question_and_turns(events)
-        if not question:
-            await bot.send_message(chat.id, message("handover_no_question", language))
-            return
-        store = self._store()
-        ticket = await asyncio.to_thread(
-            store.open, conversation, CHANNEL_NAME, language, question, turns
+        reply = await self.desk.open_ticket(
+            conversation_of(chat), CHANNEL_NAME, user_language(update)
         )
-        if await asyncio.to_thread(store.is_posted, ticket.id):
-            await bot.send_message(
-                chat.id, message("handover_already", language, number=ticket.id)
-            )
-            return
+        await self.application.bot.send_message(chat.id, reply)
+
+    async def post_ticket(self, ticket: Ticket, text: str) -> bool:
+        staff = self.staff_chat()
+        if staff is None:
+            return False
         try:
             posted = None
-            for chunk in split_message(staff_text(ticket)):
-                posted = await bot.send_message(
+            for chunk in split_message(text):
+                posted = await self.application.bot.send_message(
                     staff, escape(chunk), parse_mode=ParseMode.HTML
                 )
         except TelegramError as error:
             logger.error(
                 "Posting ticket %s failed: %s", ticket.id, type(error).__name__
             )
-            await bot.send_message(chat.id, message("handover_failed", language))
-            return
-        assert posted is not None
-        await asyncio.to_thread(store.posted, ticket.id, str(staff), posted.message_id)
-        await asyncio.to_thread(send_ticket_mail, ticket.id, staff_text(ticket))
-        await bot.send_message(
-            chat.id, message("handover_done", language, number=ticket.id)
+            return False
+        if posted is None:
+            return False
+        await asyncio.to_thread(
+            self.desk.store().posted, ticket.id, str(staff), posted.message_id
         )
+        return True
 
     # ------------------------------------------------------------ from staff
 
@@ -144,30 +103,22 @@ class HandoverService:
         text = (msg.text or "").strip()
         if replied is None or not text:
             return
-        store = self._store()
         ticket = await asyncio.to_thread(
-            store.by_staff_message, str(chat.id), replied.message_id
+            self.desk.store().by_staff_message, str(chat.id), replied.message_id
         )
         if ticket is None:
             return  # a reply to something that is not (or no longer) a ticket
-        delivered = await self._deliver(ticket, text)
-        await asyncio.to_thread(store.answer, ticket.id, text)
-        note = "ticket_answer_sent" if delivered else "ticket_answer_kept"
+        note = await self.desk.answer(ticket, text)
         await self.application.bot.send_message(
             chat.id,
             message(note, "en", number=ticket.id),
             reply_to_message_id=msg.message_id,
         )
 
-    async def _deliver(self, ticket: Ticket, text: str) -> bool:
-        """The answer to the user's chat, and into their conversation."""
-        answer = message(
-            "handover_answer", ticket.language, number=ticket.id, text=text
-        )
-        await self._write_into_conversation(ticket, answer)
+    async def send_answer(self, ticket: Ticket, answer: str) -> bool:
         user_chat = chat_id_of(ticket.conversation)
         if user_chat is None:
-            return False  # a conversation of another channel: the widget shows it
+            return False
         try:
             for chunk in split_message(answer):
                 await self.application.bot.send_message(user_chat, chunk)
@@ -179,20 +130,3 @@ class HandoverService:
             )
             return False
         return True
-
-    async def _write_into_conversation(self, ticket: Ticket, answer: str) -> None:
-        if self.tracker_store is None:
-            return
-
-        async def append() -> None:
-            tracker = await self.tracker_store.retrieve(ticket.conversation)
-            if tracker is None:
-                return  # deleted meanwhile
-            tracker.update(BotUttered(answer, metadata={"ofr_staff_answer": ticket.id}))
-            await self.tracker_store.save(tracker)
-
-        if self.lock_store is not None:
-            async with self.lock_store.lock(ticket.conversation):
-                await append()
-        else:
-            await append()

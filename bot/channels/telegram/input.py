@@ -214,8 +214,7 @@ class TelegramInput(InputChannel):
         if agent is None:
             return
         self.handlers.tracker_store = agent.tracker_store
-        self.handover.tracker_store = agent.tracker_store
-        self.handover.lock_store = getattr(agent, "lock_store", None)
+        self.handover.attach(agent)
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]

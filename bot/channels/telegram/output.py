@@ -11,6 +11,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from bot.channels.feedback import feedback_buttons
 from bot.channels.telegram.buttons import ButtonPayloads
 from bot.channels.telegram.chats import CHANNEL_NAME, chat_id_of
 from bot.channels.telegram.format import escape, split_message
@@ -52,7 +53,7 @@ class TelegramOutput(OutputChannel):
     async def send_text_message(
         self, recipient_id: str, text: str, **kwargs: Any
     ) -> None:
-        await self._send(recipient_id, text)
+        await self.send_text_with_buttons(recipient_id, text, [], **kwargs)
 
     async def send_text_with_buttons(
         self,
@@ -61,6 +62,7 @@ class TelegramOutput(OutputChannel):
         buttons: List[Dict[str, Any]],
         **kwargs: Any,
     ) -> None:
+        """One button per row; an answer to a question ends with a 👍 👎 row."""
         rows = [
             [
                 InlineKeyboardButton(
@@ -71,6 +73,14 @@ class TelegramOutput(OutputChannel):
             for button in buttons
             if button.get("title") and button.get("payload")
         ]
+        votes = feedback_buttons({**kwargs, "buttons": buttons})
+        if votes:
+            rows.append(
+                [
+                    InlineKeyboardButton(b["title"], callback_data=b["payload"])
+                    for b in votes
+                ]
+            )
         await self._send(
             recipient_id, text, InlineKeyboardMarkup(rows) if rows else None
         )
