@@ -52,8 +52,14 @@ def message_update(
     return {"update_id": next(_update_ids), "message": msg}
 
 
-def callback_update(chat_id: int, data: str, language: str = "de") -> Dict[str, Any]:
-    return {
+def callback_update(
+    chat_id: int,
+    data: str,
+    language: str = "de",
+    reply_markup: Optional[Dict[str, Any]] = None,
+) -> Dict[str, Any]:
+    """A pressed inline button (under a message with ``reply_markup``, if given)."""
+    update = {
         "update_id": next(_update_ids),
         "callback_query": {
             "id": str(next(_update_ids)),
@@ -69,6 +75,32 @@ def callback_update(chat_id: int, data: str, language: str = "de") -> Dict[str, 
             },
         },
     }
+    if reply_markup is not None:
+        update["callback_query"]["message"]["reply_markup"] = reply_markup
+    return update
+
+
+def group_message_update(
+    chat_id: int, text: str, reply_to: Optional[int] = None, user: int = 31337
+) -> Dict[str, Any]:
+    """A message in a group, as a staff member writes it (a reply to one of the
+    bot's messages when ``reply_to`` names it: how staff answer a ticket)."""
+    msg: Dict[str, Any] = {
+        "message_id": next(_update_ids),
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": "supergroup", "title": "OFR staff"},
+        "from": telegram_user(user, "de", "Staff"),
+        "text": text,
+    }
+    if reply_to is not None:
+        msg["reply_to_message"] = {
+            "message_id": reply_to,
+            "date": int(time.time()),
+            "chat": msg["chat"],
+            "from": BOT_USER,
+            "text": "Ticket",
+        }
+    return {"update_id": next(_update_ids), "message": msg}
 
 
 class FakeTelegram:

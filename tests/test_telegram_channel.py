@@ -19,10 +19,11 @@ from tests.fake_telegram import (
     BOT_USER,
     FakeTelegram,
     callback_update,
+    group_message_update,
     message_update,
-    telegram_user,
 )
-from tests.servers import Servers, free_port, running_bot
+from tests.mailbox import Mailbox, running_mailbox
+from tests.servers import Servers, running_bot
 
 pytestmark = pytest.mark.server
 
@@ -55,27 +56,10 @@ def upcoming_events_file(folder) -> str:
     return str(path)
 
 
-class Mailbox:
-    """A real SMTP server on this machine (aiosmtpd) that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: List[str] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope.content.decode("utf-8", errors="replace"))
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture(scope="module")
-def mailbox() -> Iterator[Any]:
-    from aiosmtpd.controller import Controller
-
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    box.port = controller.port  # type: ignore[attr-defined]
-    yield box
-    controller.stop()
+def mailbox() -> Iterator[Mailbox]:
+    with running_mailbox() as box:
+        yield box
 
 
 @pytest.fixture(scope="module")
@@ -660,24 +644,7 @@ def buttons_of(sent: Dict[str, Any]) -> list:
 def staff_update(
     text: str, reply_to: Optional[int], chat: int = STAFF_CHAT, user: int = 31337
 ) -> Dict[str, Any]:
-    """A message in a group, as a staff member writes it (a reply to a ticket when
-    ``reply_to`` names the ticket's message)."""
-    msg: Dict[str, Any] = {
-        "message_id": next(_ids),
-        "date": int(time.time()),
-        "chat": {"id": chat, "type": "supergroup", "title": "OFR staff"},
-        "from": telegram_user(user, "de", "Staff"),
-        "text": text,
-    }
-    if reply_to is not None:
-        msg["reply_to_message"] = {
-            "message_id": reply_to,
-            "date": int(time.time()),
-            "chat": msg["chat"],
-            "from": BOT_USER,
-            "text": "Ticket",
-        }
-    return {"update_id": next(_ids), "message": msg}
+    return group_message_update(chat, text, reply_to, user)
 
 
 def ask_for_a_person(bot: Servers, telegram: FakeTelegram, chat: int, language: str):
@@ -771,6 +738,75 @@ def test_deleting_the_data_deletes_the_ticket(bot, telegram):
     assert post(bot, staff_update("Antwort", reply_to=posted["message_id"])).ok
     time.sleep(1)
     assert texts_to(telegram, chat) == []  # the ticket went with the data
+
+
+# ---------------------------------------------------------------- feedback (issue 16)
+
+
+def votes_of(sent: Dict[str, Any]) -> List[Dict[str, Any]]:
+    markup = sent.get("reply_markup") or {"inline_keyboard": []}
+    return [b for b in buttons_of({"reply_markup": markup}) if b["text"] in "👍👎"]
+
+
+def test_answers_ask_for_a_vote_and_a_thumbs_down_offers_a_way_on(bot, telegram):
+    chat = next(_ids)
+    assert post(bot, message_update(chat, "hi", language="en")).ok
+    assert all(votes_of(m) == [] for m in texts_to(telegram, chat))  # no greeting
+    telegram.clear()
+    assert post(bot, message_update(chat, "Who are the partners of OFR?", "en")).ok
+    answer = texts_to(telegram, chat)[-1]
+    assert "International Organization for Migration" in answer["text"]
+    up, down = votes_of(answer)
+    assert (up["text"], down["text"]) == ("👍", "👎")
+
+    telegram.clear()
+    press = callback_update(chat, down["callback_data"], "en", answer["reply_markup"])
+    assert post(bot, press).ok
+    # One tap: the pair comes off the answer, and a way on is offered.
+    [edited] = telegram.calls_of("editMessageReplyMarkup")
+    assert votes_of(edited) == []
+    sorry = texts_to(telegram, chat)[-1]
+    assert sorry["text"].startswith("Sorry that did not help")
+    rephrase, ask_staff = buttons_of(sorry)
+    assert (rephrase["text"], ask_staff["text"]) == (
+        "Ask in other words",
+        "Ask IOM staff",
+    )
+    assert post(bot, press).ok  # pressed again before the edit arrived: counted once
+
+    telegram.clear()
+    assert post(bot, callback_update(chat, ask_staff["callback_data"], "en")).ok
+    offer = texts_to(telegram, chat)[-1]
+    assert "Who are the partners of OFR?" in offer["text"]
+    assert any(b["text"].startswith("Yes") for b in buttons_of(offer))
+
+    report = feedback_report(bot)
+    [row] = [r for r in report if r["intent"] == "ask_partners"]
+    assert (row["language"], row["not_helpful"]) == ("en", "1")
+
+
+def feedback_report(bot: Servers) -> List[Dict[str, str]]:
+    """`make feedback --format csv` against the running bot's store."""
+    import csv
+    import subprocess
+    import sys
+
+    output = subprocess.run(
+        [sys.executable, "-m", "ofr_tools.feedback", "--format", "csv"],
+        env={**os.environ, "OFR_VAR_DIR": str(bot.var_dir)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return list(csv.DictReader(output.splitlines()))
+
+
+def test_event_lists_ask_for_a_vote(bot, telegram):
+    chat = next(_ids)
+    assert post(bot, message_update(chat, "Welche Veranstaltungen gibt es?")).ok
+    listing = texts_to(telegram, chat)[-1]
+    assert "Netzwerktreffen Kiel" in listing["text"]
+    assert len(votes_of(listing)) == 2
 
 
 @pytest.mark.parametrize(

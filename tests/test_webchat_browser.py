@@ -1,15 +1,23 @@
 """The web chat in a real browser: Debian's Chromium, driven headless by Playwright,
-against the servers `make run` starts. Screenshots go to tests/artifacts/."""
+against the servers `make run` starts. Screenshots go to tests/artifacts/.
+
+The servers also run the Telegram channel (against a local stand-in for the Bot API)
+with a staff group and a local SMTP server, so that questions handed over from the
+web chat and from REST can be answered by staff here (issue 16)."""
 
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
+import requests
 
 from tests.conftest import ROOT
+from tests.fake_telegram import FakeTelegram, group_message_update
+from tests.mailbox import Mailbox, running_mailbox
 from tests.servers import Servers, running_bot
 
 pytestmark = pytest.mark.server
@@ -27,10 +35,56 @@ CHROMIUM_ARGS = [
 ]
 
 
+SECRET = "webchat-test-secret"
+STAFF_CHAT = -1009990002
+
+
 @pytest.fixture(scope="module")
-def bot(tmp_path_factory, trained_model) -> Iterator[Servers]:
-    with running_bot(tmp_path_factory.mktemp("var")) as servers:
+def telegram() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[Mailbox]:
+    with running_mailbox() as box:
+        yield box
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory, trained_model, telegram, mailbox) -> Iterator[Servers]:
+    env = {
+        "TELEGRAM_TOKEN": "123456:TEST-token",
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "TELEGRAM_API_BASE_URL": telegram.base_url,
+        "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/webhooks/telegram/webhook",
+        "TELEGRAM_STAFF_CHAT_ID": str(STAFF_CHAT),
+        "OFR_SMTP_URL": f"smtp://127.0.0.1:{mailbox.port}",
+        "OFR_STAFF_EMAIL": "ofr-staff@example.org",
+    }
+    with running_bot(tmp_path_factory.mktemp("var"), env=env) as servers:
+        telegram.wait_for("setWebhook")
         yield servers
+
+
+def staff_answer(bot: Servers, ticket_message: Dict[str, Any], text: str) -> None:
+    """A staff member replies to the ticket's message in the staff group."""
+    update = group_message_update(
+        STAFF_CHAT, text, reply_to=ticket_message["message_id"]
+    )
+    response = requests.post(
+        f"{bot.url}/webhooks/telegram/webhook",
+        json=update,
+        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        timeout=60,
+    )
+    assert response.ok
+
+
+def ticket_posted(telegram: FakeTelegram, text: str) -> Dict[str, Any]:
+    [posted] = [m for m in telegram.sent_to(STAFF_CHAT) if text in m["text"]]
+    return posted
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +214,123 @@ def test_deleting_the_conversation_clears_the_browser_history(bot, browser):
     page.locator(".ofr-chat__log").wait_for()
     assert page.locator(".ofr-chat__message--user").count() == 0
     context.close()
+
+
+# ---------------------------------------------------------------- issue 16
+
+
+def test_a_question_handed_over_from_the_web_chat_and_answered(
+    bot, browser, telegram, mailbox
+):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(
+        locale="en-GB", viewport={"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    page.goto(f"{bot.url}/webhooks/webchat/")
+    page.locator(".ofr-chat__log").wait_for()
+    question = "How does Perspektive Heimat help returnees?"
+    ask(page, question)
+    bubbles = page.locator(".ofr-chat__message--bot")
+    answer = bubbles.nth(bubbles.count() - 1)  # this one, not whatever is last later
+    votes = answer.locator(".ofr-chat__vote")
+    assert votes.count() == 2 and votes.first.get_attribute("aria-label") == "Helpful"
+
+    # 👍: one tap, a thanks, and the pair stays shown as chosen.
+    before = bot_messages(page).count()
+    votes.first.click()
+    bot_messages(page).nth(before).wait_for(timeout=30_000)
+    assert bot_messages(page).nth(before).inner_text() == "Thank you for the feedback!"
+    assert votes.first.get_attribute("aria-pressed") == "true"
+    assert votes.first.is_disabled() and votes.last.is_disabled()
+    assert page.locator(".ofr-chat__message--user").count() == 1  # no bubble for it
+
+    offer = ask(page, "I'd like to talk to someone at IOM")
+    assert question in offer and "not an emergency service" in offer
+    offered = bubbles.nth(bubbles.count() - 1)
+    offered.get_by_label("Your e-mail address for the answer (optional)").fill(
+        "counsellor@example.org"
+    )
+    page.screenshot(path=str(ARTIFACTS / "webchat-handover-offer.png"))
+    before = bot_messages(page).count()
+    offered.get_by_role("button", name="Yes, pass it on").click()
+    bot_messages(page).nth(before).wait_for(timeout=30_000)
+    done = bot_messages(page).nth(before).inner_text()
+    assert done.startswith("Done: your question is with IOM staff as ticket #")
+    assert "e-mail address you left" in done
+    number = done.split("#", 1)[1].split(".")[0]
+    posted = ticket_posted(telegram, question)
+    assert f"#{number} · EN · socketio" in posted["text"]
+    assert "left an e-mail address" in posted["text"]
+    assert "counsellor@example.org" not in posted["text"]  # staff need not see it
+
+    # The chat is open: the answer appears at once, marked as IOM staff's.
+    reply = (
+        "Hello from IOM: Perspektive Heimat runs advice centres in several countries."
+    )
+    staff_answer(bot, posted, reply)
+    from_staff = page.locator(".ofr-chat__message--staff")
+    from_staff.first.wait_for(timeout=15_000)
+    assert reply in from_staff.first.inner_text()
+    assert "IOM staff" in from_staff.first.locator(".ofr-chat__sender").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "webchat-staff-answer.png"))
+    # By e-mail too, to the address the user left, from the staff mailbox.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not mails_to(
+        mailbox, "counsellor@example.org"
+    ):
+        time.sleep(0.2)
+    [mail] = mails_to(mailbox, "counsellor@example.org")
+    assert reply in mail and f"ticket #{number}" in mail
+
+    # The user leaves; a second answer waits until they come back.
+    page.close()
+    staff_answer(bot, posted, "One more thing: the centres also advise by phone.")
+    time.sleep(3)
+    again = context.new_page()
+    again.goto(f"{bot.url}/webhooks/webchat/")
+    staff = again.locator(".ofr-chat__message--staff")
+    staff.nth(1).wait_for(timeout=15_000)
+    assert "advise by phone" in staff.nth(1).inner_text()
+    assert staff.count() == 2  # the first one once, from the browser's history
+    context.close()
+
+
+def mails_to(mailbox: Mailbox, address: str) -> List[str]:
+    return [m for m in mailbox.messages if f"To: {address}" in m]
+
+
+def rest(
+    bot: Servers, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None
+) -> List[Dict[str, Any]]:
+    body: Dict[str, Any] = {"sender": sender, "message": text}
+    if metadata:
+        body["metadata"] = metadata
+    response = requests.post(f"{bot.url}/webhooks/rest/webhook", json=body, timeout=60)
+    assert response.ok
+    return response.json()
+
+
+def test_rest_clients_vote_and_get_staff_answers_on_their_next_request(bot, telegram):
+    sender = "integration-7"
+    answers = rest(bot, sender, "Wer sind die Partner von OFR?")
+    up, down = answers[-1]["feedback"]
+    assert (up["title"], down["title"]) == ("👍", "👎")
+    assert "feedback" not in rest(bot, sender, "danke")[-1]
+    [sorry] = rest(bot, sender, down["payload"])
+    assert sorry["text"].startswith("Schade")
+    assert [b["payload"] for b in sorry["buttons"]] == ["fb:rephrase", "/ask_human"]
+
+    offer = rest(bot, sender, "/ask_human")[-1]
+    assert "Wer sind die Partner von OFR?" in offer["text"]
+    assert offer["buttons"][0]["payload"] == "handover:confirm"
+    [done] = rest(bot, sender, "handover:confirm")
+    assert done["text"].startswith("Erledigt")
+    posted = ticket_posted(telegram, "Wer sind die Partner von OFR?")
+    assert "· DE · rest" in posted["text"]
+
+    staff_answer(bot, posted, "Die Partner sind IOM, BAMF und GIZ.")
+    first, *rest_of_it = rest(bot, sender, "hallo")
+    assert first["staff_answer"] and first["text"].endswith("IOM, BAMF und GIZ.")
+    assert rest_of_it and all("staff_answer" not in m for m in rest_of_it)
+    assert all("staff_answer" not in m for m in rest(bot, sender, "hallo"))  # once

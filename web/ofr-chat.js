@@ -184,7 +184,7 @@
             other.setAttribute("aria-pressed", String(i === index));
           });
           save();
-          send(button.payload);
+          emitMessage(button.payload);
         });
         group.appendChild(b);
         return b;
@@ -207,7 +207,9 @@
       status.textContent = "";
     });
     socket.on("disconnect", function () { status.textContent = labels.offline; });
-    socket.on("bot_uttered", function (data) {
+    // Staff answers ask for an acknowledgement (ack): the server keeps them until
+    // one arrives, so a chat that closed meanwhile gets them when the user is back.
+    socket.on("bot_uttered", function (data, ack) {
       if (data && data.conversation_deleted) { forgetHistory(); return; }
       if (!data || (!data.text && !data.quick_replies && !data.buttons)) return;
       var buttons = (data.quick_replies || data.buttons || []).map(function (b) {
@@ -217,6 +219,7 @@
       if (data.feedback) message.feedback = data.feedback.map(function (b) { return { title: b.title, payload: b.payload }; });
       if (data.handover && data.handover.email) message.handoverEmail = true;
       show(message, true);
+      if (typeof ack === "function") ack(true);
     });
 
     // The bot erased the conversation: the browser forgets it too (stored messages
@@ -228,7 +231,7 @@
       socket.emit("session_request", { session_id: state.sessionId });
     }
 
-    function send(message, extra) {
+    function emitMessage(message, extra) {
       var metadata = { language: language };
       Object.keys(extra || {}).forEach(function (key) { metadata[key] = extra[key]; });
       socket.emit("user_uttered", { message: message, session_id: state.sessionId, customData: metadata });
@@ -237,7 +240,7 @@
     function ask(text, payload, extra) {
       if (!text.trim()) return;
       show({ from: "user", text: text }, true);
-      send(payload || text, extra);
+      emitMessage(payload || text, extra);
     }
 
     form.addEventListener("submit", function (event) {

@@ -167,6 +167,7 @@ class WidgetOutput(SocketIOOutput):
     async def send_text_message(
         self, recipient_id: str, text: str, **kwargs: Any
     ) -> None:
+        kwargs.pop("buttons", None)  # Rasa passes the empty part too
         await self.send_text_with_buttons(recipient_id, text, [], **kwargs)
 
     async def send_text_with_buttons(
@@ -207,6 +208,7 @@ class WaitingAnswers:
     of the cluster. Each answer is taken out once, so it is shown once."""
 
     POLL_SECONDS = 2.0
+    ACK_SECONDS = 5.0
 
     def __init__(self, sio: Any, event: str, namespace: str) -> None:
         self.sio, self.event, self.namespace = sio, event, namespace
@@ -228,32 +230,53 @@ class WaitingAnswers:
     def wake(self) -> None:
         self._woken.set()
 
-    def _connected(self, room: str) -> bool:
+    def _sockets(self, room: str) -> List[str]:
         try:
-            return any(
-                True for _ in self.sio.manager.get_participants(self.namespace, room)
-            )
+            return [
+                sid
+                for sid, _ in self.sio.manager.get_participants(self.namespace, room)
+            ]
         except KeyError:  # nobody connected to this namespace yet
-            return False
+            return []
 
     async def show(self) -> int:
-        """Show the waiting answers of connected chats; how many were shown."""
+        """Show the waiting answers of connected chats; how many were shown.
+
+        The widget acknowledges each one; an answer no socket acknowledged (it
+        closed meanwhile) waits again for the user's return."""
         store = desk().store()
         shown = 0
         for answer in await asyncio.to_thread(store.waiting):
             if channel_of(answer.conversation) != CHANNEL_NAME:
                 continue
-            if not self._connected(answer.conversation):
+            sockets = self._sockets(answer.conversation)
+            if not sockets or not await asyncio.to_thread(store.take, answer.id):
                 continue
-            if await asyncio.to_thread(store.take, answer.id):
-                await self.sio.emit(
-                    self.event,
-                    {"text": answer.text, "staff_answer": answer.ticket_id},
-                    room=answer.conversation,
-                    namespace=self.namespace,
-                )
+            data = {"text": answer.text, "staff_answer": answer.ticket_id}
+            acks = await asyncio.gather(*(self._send(sid, data) for sid in sockets))
+            if any(acks):
                 shown += 1
+            else:
+                await asyncio.to_thread(
+                    store.keep_answer,
+                    answer.conversation,
+                    answer.ticket_id,
+                    answer.text,
+                )
         return shown
+
+    async def _send(self, sid: str, data: Dict[str, Any]) -> bool:
+        try:
+            await self.sio.call(
+                self.event,
+                data,
+                to=sid,
+                namespace=self.namespace,
+                timeout=self.ACK_SECONDS,
+            )
+        except Exception:  # no acknowledgement in time, or the socket is gone
+            return False
+        return True
 
     async def _run(self) -> None:
         while True:

@@ -53,6 +53,7 @@ class TelegramOutput(OutputChannel):
     async def send_text_message(
         self, recipient_id: str, text: str, **kwargs: Any
     ) -> None:
+        kwargs.pop("buttons", None)  # Rasa passes the empty part too
         await self.send_text_with_buttons(recipient_id, text, [], **kwargs)
 
     async def send_text_with_buttons(
