@@ -100,3 +100,61 @@ def test_a_ticket_is_opened_once_posted_answered_and_deleted(store):
     assert store.by_staff_message("-100", 55) is None
     text = "\n".join(tickets_tool.lines(store.listing()))
     assert "What is OFR?" in text and "telegram:7" not in text
+
+
+def test_answers_wait_for_a_web_user_and_are_taken_once(store):
+    ticket = store.open("socketio:s1", "socketio", "en", "Q?", [], "a@example.org")
+    assert ticket.email == "a@example.org"
+    store.keep_answer("socketio:s1", ticket.id, "First")
+    store.keep_answer("socketio:s1", ticket.id, "Second")
+    store.keep_answer("rest:r1", 99, "Other")
+    waiting = store.waiting("socketio:s1")
+    assert [w.text for w in waiting] == ["First", "Second"]
+    assert [w.conversation for w in store.waiting()] == [
+        "socketio:s1",
+        "socketio:s1",
+        "rest:r1",
+    ]
+    # Two servers try to show the same answer: only one gets it.
+    assert store.take(waiting[0].id) is True
+    assert store.take(waiting[0].id) is False
+    # Deleting the user's data deletes what still waits for them.
+    store.forget_conversation("socketio:s1")
+    assert store.waiting("socketio:s1") == []
+    assert [w.text for w in store.waiting()] == ["Other"]
+
+
+def test_handover_needs_the_staff_group_and_the_telegram_bot():
+    from ofr import settings
+
+    assert not settings.read({}).handover_available
+    only_group = {"TELEGRAM_STAFF_CHAT_ID": "-1001"}
+    assert not settings.read(only_group).handover_available
+    both = {**only_group, "TELEGRAM_TOKEN": "1:x"}
+    assert settings.read(both).handover_available
+    assert not settings.read(both).answers_by_email
+    mail = {"OFR_SMTP_URL": "smtp://127.0.0.1:25", "OFR_STAFF_EMAIL": "s@example.org"}
+    assert settings.read({**both, **mail}).answers_by_email
+
+
+def test_what_staff_see_names_an_address_but_does_not_show_it():
+    from bot.channels.handover_desk import email_ok, staff_text
+    from bot.storage.tickets import Ticket
+
+    ticket = Ticket(
+        3,
+        "socketio:x",
+        "socketio",
+        "de",
+        "Frage?",
+        [Turn("user", "Frage?")],
+        "open",
+        0.0,
+        email="me@example.org",
+    )
+    text = staff_text(ticket)
+    assert text.startswith("Ticket #3 · DE · socketio")
+    assert "left an e-mail address" in text and "me@example.org" not in text
+    assert email_ok("me@example.org") and email_ok("a.b+c@sub.example.de")
+    for wrong in ("me@", "me@example", "a b@example.org", "x" * 250 + "@example.org"):
+        assert not email_ok(wrong), wrong
