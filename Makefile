@@ -14,7 +14,7 @@ export PYTHONHASHSEED ?= 0
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev train run shell publish unanswered tickets feedback read-question purge migrate-ids share-links validate evaluate run-cluster bench-load test test-unit test-fast test-nlu \
+.PHONY: help install install-dev train run shell publish unanswered tickets feedback staff-user read-question purge migrate-ids share-links validate evaluate run-cluster bench-load test test-unit test-fast test-nlu \
 	test-stories lint format bench clean telegram-polling
 
 help: ## List the targets
@@ -84,6 +84,10 @@ tickets: $(VENV)/.installed ## List the questions handed over to IOM staff (ARGS
 feedback: $(VENV)/.installed ## How helpful answers were, per intent (ARGS="--since 7 --format csv")
 	@$(PY) -m ofr_tools.feedback $(ARGS)
 
+staff-user: $(VENV)/.installed ## Create or change a staff console account (NAME=... ROLE=editor|publisher [PASSWORD_FILE=...])
+	@if [ -z "$(NAME)" ] || [ -z "$(ROLE)" ]; then echo "Give NAME and ROLE, e.g. make staff-user NAME=anna ROLE=editor (or ROLE=publisher)." >&2; exit 2; fi
+	@$(PY) -m console.staff_user "$(NAME)" "$(ROLE)" $(if $(PASSWORD_FILE),--password-file "$(PASSWORD_FILE)")
+
 purge: $(VENV)/.installed ## Delete conversations idle for more than DAYS days (default 90; ARGS=--dry-run)
 	@$(PY) -m ofr_tools.purge --days $(DAYS) $(ARGS)
 
@@ -101,12 +105,12 @@ evaluate: $(VENV)/.installed-dev $(MODEL) ## Write reports/evaluation.md: NLU pe
 	$(PY) -m ofr_tools.evaluate --model $(MODEL)
 
 lint: $(VENV)/.installed-dev ## ruff lint and format check, mypy on the project's packages
-	$(VENV)/bin/ruff check bot actions ofr ofr_tools tests bench
-	$(VENV)/bin/ruff format --check bot actions ofr ofr_tools tests bench
+	$(VENV)/bin/ruff check bot actions ofr ofr_tools console tests bench
+	$(VENV)/bin/ruff format --check bot actions ofr ofr_tools console tests bench
 	$(VENV)/bin/mypy
 
 format: $(VENV)/.installed-dev ## Format the code with ruff
-	$(VENV)/bin/ruff format bot actions ofr ofr_tools tests bench
+	$(VENV)/bin/ruff format bot actions ofr ofr_tools console tests bench
 
 test: $(VENV)/.installed-dev $(MODEL) /usr/bin/chromium /usr/sbin/nginx ## Everything: lint, validate, pytest, held-out NLU, story tests
 	$(MAKE) lint validate

@@ -230,6 +230,7 @@ def start_ofr(work: Path, model: Path) -> Server:
         **ENV,
         "RASA_PORT": str(rasa_port),
         "ACTION_PORT": str(action_port),
+        "OFR_STAFF_ADDR": f"127.0.0.1:{free_port()}",
         "OFR_VAR_DIR": str(var_dir),
         "OFR_MODEL": str(model),
         "VENV": str(VENV),

@@ -73,6 +73,8 @@ class Settings:
     # e.g. smtp://user:password@mail.example.org:587?starttls=1 (both or neither).
     smtp_url: Optional[str] = None
     staff_email: Optional[str] = None
+    # OFR_STAFF_ADDR: where the staff console listens (console/, make run).
+    staff_addr: Tuple[str, int] = ("127.0.0.1", 5080)
     # OFR_STAFF_HOURS: when staff answer, e.g. "Mon-Fri 09:00-17:00" (Berlin time).
     staff_hours: OfficeHours = field(default_factory=lambda: _DEFAULT_HOURS)
     # Problems found while reading; ``current()`` raises them, ``read()`` keeps them.
@@ -150,6 +152,13 @@ def _email(raw: str) -> str:
     if not (local and at and "." in domain) or any(c.isspace() for c in raw):
         raise ValueError(raw)
     return raw
+
+
+def _host_port(raw: str) -> Tuple[str, int]:
+    host, _, port = raw.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(raw)
+    return host.strip("[]"), int(port)
 
 
 def _chat_id(raw: str) -> int:
@@ -252,6 +261,13 @@ def read(environ: Optional[Mapping[str, str]] = None) -> Settings:
             _email,
             lambda address: True,
             "an e-mail address: give the staff mailbox, e.g. ofr-staff@example.org",
+        ),
+        staff_addr=env.number(
+            "OFR_STAFF_ADDR",
+            ("127.0.0.1", 5080),
+            _host_port,
+            lambda hp: 0 < hp[1] < 65536,
+            "an address to listen on: write it as host:port, e.g. 127.0.0.1:5080",
         ),
         staff_hours=env.number(
             "OFR_STAFF_HOURS",

@@ -10,10 +10,15 @@ var_dir=${OFR_VAR_DIR:-var}
 model=${OFR_MODEL:-models/ofr.tar.gz}
 mode=${1:-serve}
 
+# The staff console (console/): this machine only unless OFR_STAFF_ADDR says otherwise.
+staff_addr=${OFR_STAFF_ADDR:-127.0.0.1:5080}
+staff_port=${staff_addr##*:}
+staff_host=${staff_addr%:*}
+
 ports=()
 [[ -n ${ACTION_SERVER_URL:-} ]] || ports+=("$action_port")
-[[ $mode == --shell ]] || ports+=("$rasa_port")
-require_free_ports "the bot" "RASA_PORT=... ACTION_PORT=... make run" "${ports[@]}"
+[[ $mode == --shell ]] || ports+=("$rasa_port" "$staff_port")
+require_free_ports "the bot" "RASA_PORT=... ACTION_PORT=... OFR_STAFF_ADDR=host:port make run" "${ports[@]}"
 require_model "$model"
 
 mkdir -p "$var_dir"
@@ -102,17 +107,22 @@ SANIC_REQUEST_MAX_SIZE=${SANIC_REQUEST_MAX_SIZE:-1048576} \
 pids+=($!)
 # Both servers start at the same time (the Rasa server only calls actions once
 # messages arrive): start-up is the slower of the two, not their sum.
+rasa_pid=${pids[-1]}
+"$venv/bin/python" -m console.serve >"$var_dir/console.log" 2>&1 &
+pids+=($!)
 action_server_up || exit 1
-wait_for "http://localhost:$rasa_port/" 180 "${pids[-1]}" || fail "The Rasa server did not start: see $var_dir/rasa.log."
+wait_for "http://localhost:$rasa_port/" 180 "$rasa_pid" || fail "The Rasa server did not start: see $var_dir/rasa.log."
+wait_for "http://$staff_host:$staff_port/login" 60 "${pids[-1]}" || fail "The staff console did not start: see $var_dir/console.log."
 cat <<MSG
 The OFR assistant is running (logs in $var_dir/). Talk to it:
   REST:      curl -s localhost:$rasa_port/webhooks/rest/webhook -d '{"sender": "me", "message": "Was ist OFR?"}'
   $rest_note
   Web chat:  http://localhost:$rasa_port/webhooks/webchat/ (demo page with the chat widget)
   Terminal:  make shell
+  Staff:     http://$staff_host:$staff_port/ (accounts: make staff-user NAME=... ROLE=editor)
   $telegram_note
 Press Ctrl-C to stop.
 MSG
 wait -n "${pids[@]}"
-echo "A server stopped unexpectedly: see $var_dir/rasa.log and $var_dir/actions.log." >&2
+echo "A server stopped unexpectedly: see $var_dir/rasa.log, $var_dir/actions.log and $var_dir/console.log." >&2
 exit 1

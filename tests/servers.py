@@ -26,12 +26,15 @@ def free_port() -> int:
 class Servers:
     """Handles to a running bot: base URL, folders and logs."""
 
-    def __init__(self, rasa_port: int, action_port: int, var_dir: Path) -> None:
+    def __init__(
+        self, rasa_port: int, action_port: int, var_dir: Path, staff_port: int = 0
+    ) -> None:
         self.process: Optional[subprocess.Popen] = None
         self.rasa_port = rasa_port
         self.action_port = action_port
         self.var_dir = var_dir
         self.url = f"http://127.0.0.1:{rasa_port}"
+        self.staff_url = f"http://127.0.0.1:{staff_port}"
 
     def rest(self, sender: str, message: str, metadata: Optional[Dict] = None) -> list:
         body = {"sender": sender, "message": message}
@@ -110,7 +113,7 @@ def running_bot(
     var_dir: Path, env: Optional[Dict[str, str]] = None
 ) -> Iterator[Servers]:
     """Run scripts/run.sh on free ports until the block ends."""
-    servers = Servers(free_port(), free_port(), var_dir)
+    servers = Servers(free_port(), free_port(), var_dir, free_port())
     environment = {
         **os.environ,
         # Every test's messages come from this one address, many per conversation:
@@ -119,6 +122,7 @@ def running_bot(
         "OFR_RATE_PER_ADDRESS": "0",
         "RASA_PORT": str(servers.rasa_port),
         "ACTION_PORT": str(servers.action_port),
+        "OFR_STAFF_ADDR": servers.staff_url.removeprefix("http://"),
         "OFR_VAR_DIR": str(var_dir),
         **(env or {}),
     }

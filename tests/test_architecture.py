@@ -11,7 +11,7 @@ from typing import Dict, List, Set
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("ofr", "bot", "actions", "ofr_tools")
+PACKAGES = ("ofr", "bot", "actions", "ofr_tools", "console")
 
 # What each package may import of the project (besides itself).
 ALLOWED: Dict[str, Set[str]] = {
@@ -19,11 +19,13 @@ ALLOWED: Dict[str, Set[str]] = {
     "actions": {"ofr"},
     "bot": {"ofr"},
     "ofr_tools": {"ofr", "bot"},
+    "console": {"ofr", "bot", "ofr_tools"},
 }
 # Third-party packages that must stay out of a package.
 FORBIDDEN: Dict[str, Set[str]] = {
     "ofr": {"rasa", "rasa_sdk", "tensorflow", "sanic", "telegram"},
     "actions": {"rasa", "tensorflow", "sanic", "telegram"},
+    "console": {"rasa", "rasa_sdk", "tensorflow", "sanic", "telegram"},
 }
 
 

@@ -110,6 +110,7 @@ def test_api_without_a_token_is_refused(tmp_path):
             "OFR_VAR_DIR": str(tmp_path),
             "RASA_PORT": "0",
             "ACTION_PORT": "0",
+            "OFR_STAFF_ADDR": "127.0.0.1:0",
         },
         capture_output=True,
         text=True,

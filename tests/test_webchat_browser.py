@@ -54,7 +54,11 @@ def mailbox() -> Iterator[Mailbox]:
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory, trained_model, telegram, mailbox) -> Iterator[Servers]:
+    # A copy of the events file: the staff console test adds an event to it.
+    events_file = tmp_path_factory.mktemp("events") / "events.yml"
+    shutil.copy(ROOT / "data" / "events.yml", events_file)
     env = {
+        "OFR_EVENTS_FILE": str(events_file),
         "TELEGRAM_TOKEN": "123456:TEST-token",
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
         "TELEGRAM_API_BASE_URL": telegram.base_url,
@@ -334,3 +338,120 @@ def test_rest_clients_vote_and_get_staff_answers_on_their_next_request(bot, tele
     assert first["staff_answer"] and first["text"].endswith("IOM, BAMF und GIZ.")
     assert rest_of_it and all("staff_answer" not in m for m in rest_of_it)
     assert all("staff_answer" not in m for m in rest(bot, sender, "hallo"))  # once
+
+
+# ---------------------------------------------------------------- staff console (issue 18)
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_accessibility_problems(page) -> List[str]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    found = page.evaluate(
+        "axe.run(document).then(r => r.violations.map("
+        "v => ({id: v.id, impact: v.impact, nodes: v.nodes.length})))"
+    )
+    return [
+        f"{v['id']} ({v['nodes']})"
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def make_staff_user(bot: Servers, name: str, role: str) -> str:
+    import os
+    import subprocess
+    import sys
+
+    password = "a long staff password 42"
+    secret = bot.var_dir / f"{name}-password.txt"
+    secret.write_text(password + "\n", encoding="utf-8")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "console.staff_user",
+            name,
+            role,
+            "--password-file",
+            str(secret),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "OFR_VAR_DIR": str(bot.var_dir)},
+        check=True,
+        capture_output=True,
+    )
+    return password
+
+
+def test_staff_add_an_event_in_the_console_and_the_bot_tells_of_it(bot, browser):
+    from datetime import date, timedelta
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    password = make_staff_user(bot, "anna", "editor")
+    # axe-core is injected into the pages: the console's CSP would refuse it.
+    context = browser.new_context(
+        locale="en-GB", viewport={"width": 1280, "height": 900}, bypass_csp=True
+    )
+    page = context.new_page()
+    page.goto(f"{bot.staff_url}/events")
+    assert page.url.startswith(f"{bot.staff_url}/login")
+    assert serious_accessibility_problems(page) == []
+    page.screenshot(path=str(ARTIFACTS / "console-login.png"))
+    page.get_by_label("Name").fill("anna")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Events").wait_for()
+    assert page.url == f"{bot.staff_url}/events"
+    assert serious_accessibility_problems(page) == []
+    page.screenshot(path=str(ARTIFACTS / "console-events.png"), full_page=True)
+
+    page.get_by_role("link", name="Add an event").click()
+    day = (date.today() + timedelta(days=40)).isoformat()
+    page.get_by_label("Id").fill("ofr-console-lubeck")
+    title = page.get_by_role("group", name="Title")
+    title.get_by_label("English").fill("Return counselling day Lübeck")
+    title.get_by_label("German").fill("Tag der Rückkehrberatung Lübeck")
+    page.get_by_label("Start day").fill(day)
+    page.get_by_label("Start time").fill("10:00")
+    page.get_by_label("City").fill("Lübeck")
+    page.get_by_label("Land (Bundesland)").fill("Schleswig-Holstein")
+    assert serious_accessibility_problems(page) == []
+    page.screenshot(path=str(ARTIFACTS / "console-event-form.png"), full_page=True)
+    page.get_by_role("button", name="Add the event").click()
+    page.get_by_role("status").wait_for()
+    assert "Saved: ofr-console-lubeck" in page.get_by_role("status").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "console-event-saved.png"), full_page=True)
+
+    # The running bot knows of it at once.
+    answers = rest(bot, "console-visitor", "Welche Veranstaltungen gibt es in Lübeck?")
+    assert any("Tag der Rückkehrberatung Lübeck" in a.get("text", "") for a in answers)
+
+    # Cancelling asks first.
+    page.get_by_role("link", name="Cancel event ofr-console-lubeck").click()
+    page.get_by_role("heading", name="Cancel the event?").wait_for()
+    assert serious_accessibility_problems(page) == []
+    page.get_by_role("button", name="Yes, cancel the event").click()
+    page.get_by_role("status").wait_for()
+    row = page.get_by_role("row").filter(has_text="Tag der Rückkehrberatung Lübeck")
+    assert "cancelled" in row.inner_text()
+
+    # A form with mistakes says what to fix, next to each field.
+    page.goto(f"{bot.staff_url}/events/new")
+    page.get_by_label("Id").fill("Lübeck!")
+    title = page.get_by_role("group", name="Title")
+    title.get_by_label("English").fill("Counselling day")
+    title.get_by_label("German").fill("Beratungstag")
+    page.get_by_label("Start day").fill(day)
+    page.get_by_role("button", name="Add the event").click()
+    page.get_by_role("alert").wait_for()
+    assert page.get_by_label("Id").get_attribute("aria-invalid") == "true"
+    assert serious_accessibility_problems(page) == []
+    page.screenshot(path=str(ARTIFACTS / "console-event-problems.png"), full_page=True)
+
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("heading", name="Log in").wait_for()
+    page.goto(f"{bot.staff_url}/events")
+    assert page.url.startswith(f"{bot.staff_url}/login")
+    context.close()

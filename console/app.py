@@ -1,0 +1,292 @@
+"""The staff console: keep the assistant current from the browser.
+
+Server-rendered pages (Flask and Jinja2), plain HTML forms that work without
+JavaScript. Every page but the login needs a session; every form that changes
+something carries the session's CSRF token; every change goes into the audit log
+and, for files of the project, into a git commit authored by the staff member.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
+
+from console.accounts import Accounts
+from console.events_file import EventForm, EventFormError, EventsFile
+from console.history import History, HistoryError
+from ofr import settings
+from ofr.events.model import BERLIN, EventsFileError
+
+SESSION_COOKIE = "ofr_staff_session"
+LOGIN_COOKIE = "ofr_staff_login"  # the login form's CSRF token, before any session
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    root: Path  # the project: its data files and its git history
+    var_dir: Path  # staff.db lives here
+    events_file: Path
+
+    @classmethod
+    def from_settings(cls) -> ConsoleConfig:
+        configured = settings.current()
+        events = configured.events_file
+        return cls(
+            REPO,
+            configured.var_dir,
+            events if events.is_absolute() else REPO / events,
+        )
+
+
+def create_app(config: ConsoleConfig) -> Flask:
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
+    accounts = Accounts(config.var_dir / "staff.db")
+    history = History(config.root)
+    events = EventsFile(config.events_file)
+
+    # ------------------------------------------------------------ every request
+
+    def secure() -> bool:
+        return request.is_secure or request.headers.get("X-Forwarded-Proto") == "https"
+
+    @app.before_request
+    def load_session() -> Optional[ResponseReturnValue]:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        g.session = accounts.session(token) if token else None
+        g.staff = g.session.staff if g.session else None
+        if request.endpoint in ("login", "static"):
+            return None
+        if g.session is None:
+            if request.method == "GET":
+                return redirect(url_for("login", next=request.full_path.rstrip("?")))
+            abort(401)
+        if request.method == "POST" and not _same(
+            request.form.get("csrf", ""), g.session.csrf
+        ):
+            abort(403, "The form was too old or came from elsewhere: open it again.")
+        return None
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+            "base-uri 'none'; object-src 'none'"
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.context_processor
+    def page_values() -> dict:
+        return {
+            "staff": g.get("staff"),
+            "csrf": g.session.csrf if g.get("session") else "",
+        }
+
+    @app.template_filter("when")
+    def when(moment: Any) -> str:
+        if isinstance(moment, int | float):
+            return datetime.fromtimestamp(moment, BERLIN).strftime("%Y-%m-%d %H:%M")
+        if isinstance(moment, datetime):
+            return moment.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M")
+        return str(moment)
+
+    def audit(action: str, **detail: Any) -> None:
+        accounts.audit(g.staff.name, action, **detail)
+
+    def commit(paths: list[Path], message: str) -> Optional[str]:
+        try:
+            return history.commit(paths, g.staff.name, message)
+        except HistoryError as error:
+            app.logger.error("%s", error)
+            return None
+
+    # ------------------------------------------------------------ login
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login() -> ResponseReturnValue:
+        target = _local(request.values.get("next", ""))
+        if request.method == "GET":
+            if g.session is not None:
+                return redirect(target)
+            # Kept while it exists: a second tab (or the browser's favicon request,
+            # redirected here) must not invalidate the form already shown.
+            token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+            page = app.make_response(
+                render_template("login.html", login_csrf=token, next=target)
+            )
+            page.set_cookie(
+                LOGIN_COOKIE, token, httponly=True, samesite="Strict", secure=secure()
+            )
+            return page
+        if not _same(
+            request.form.get("login_csrf", ""), request.cookies.get(LOGIN_COOKIE, "")
+        ):
+            abort(
+                403, "The login form was too old or came from elsewhere: open it again."
+            )
+        name = request.form.get("name", "").strip().lower()
+        password = request.form.get("password", "")
+        keys = (f"name:{name}", f"address:{request.remote_addr}")
+        if accounts.locked(*keys):
+            return _login_again(
+                "Too many failed logins: wait 15 minutes, then try again.", target, 429
+            )
+        staff = accounts.check_password(name, password)
+        if staff is None:
+            accounts.failed(*keys)
+            return _login_again("Wrong name or password.", target, 401)
+        accounts.succeeded(keys[0])
+        accounts.audit(staff.name, "login")
+        response = redirect(target)
+        response.set_cookie(
+            SESSION_COOKIE,
+            accounts.open_session(staff),
+            httponly=True,
+            samesite="Strict",
+            secure=secure(),
+        )
+        response.delete_cookie(LOGIN_COOKIE)
+        return response
+
+    def _login_again(problem: str, target: str, status: int) -> ResponseReturnValue:
+        token = secrets.token_urlsafe(32)
+        page = app.make_response(
+            (
+                render_template(
+                    "login.html", login_csrf=token, next=target, problem=problem
+                ),
+                status,
+            )
+        )
+        page.set_cookie(
+            LOGIN_COOKIE, token, httponly=True, samesite="Strict", secure=secure()
+        )
+        return page
+
+    @app.post("/logout")
+    def logout() -> ResponseReturnValue:
+        accounts.close_session(request.cookies.get(SESSION_COOKIE, ""))
+        audit("logout")
+        response = redirect(url_for("login"))
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    # ------------------------------------------------------------ pages
+
+    @app.get("/")
+    def home() -> ResponseReturnValue:
+        return render_template("home.html", changes=history.changes(10))
+
+    @app.get("/audit")
+    def audit_log() -> ResponseReturnValue:
+        return render_template("audit.html", entries=accounts.audit_log())
+
+    # ------------------------------------------------------------ events
+
+    @app.get("/events")
+    def events_list() -> ResponseReturnValue:
+        try:
+            found = sorted(events.events(), key=lambda e: e.starts_at, reverse=True)
+            problem = None
+        except EventsFileError as error:
+            found, problem = [], str(error)
+        now = datetime.now(BERLIN)
+        return render_template("events.html", events=found, now=now, problem=problem)
+
+    @app.route("/events/new", methods=["GET", "POST"])
+    def event_new() -> ResponseReturnValue:
+        form = (
+            EventForm()
+            if request.method == "GET"
+            else EventForm.from_request(request.form)
+        )
+        if request.method == "GET":
+            return render_template("event_form.html", form=form, new=True, problems={})
+        try:
+            event = events.add(form)
+        except EventFormError as error:
+            return render_template(
+                "event_form.html", form=form, new=True, problems=error.problems
+            ), 422
+        audit("event added", id=event.id)
+        commit([config.events_file], f"Event {event.id} added in the staff console")
+        return redirect(url_for("events_list", saved=event.id))
+
+    @app.route("/events/<event_id>/edit", methods=["GET", "POST"])
+    def event_edit(event_id: str) -> ResponseReturnValue:
+        event = events.get(event_id)
+        if event is None:
+            abort(404)
+        if request.method == "GET":
+            return render_template(
+                "event_form.html",
+                form=EventForm.from_event(event),
+                new=False,
+                problems={},
+            )
+        form = EventForm.from_request(request.form)
+        try:
+            events.update(event_id, form)
+        except EventFormError as error:
+            form.id = event_id
+            return render_template(
+                "event_form.html", form=form, new=False, problems=error.problems
+            ), 422
+        audit("event changed", id=event_id)
+        commit([config.events_file], f"Event {event_id} changed in the staff console")
+        return redirect(url_for("events_list", saved=event_id))
+
+    @app.route("/events/<event_id>/cancel", methods=["GET", "POST"])
+    def event_cancel(event_id: str) -> ResponseReturnValue:
+        """Asks first: cancelling tells every subscriber."""
+        event = events.get(event_id)
+        if event is None:
+            abort(404)
+        if request.method == "GET":
+            return render_template("event_cancel.html", event=event)
+        events.cancel(event_id)
+        audit("event cancelled", id=event_id)
+        commit([config.events_file], f"Event {event_id} cancelled in the staff console")
+        return redirect(url_for("events_list", saved=event_id))
+
+    @app.errorhandler(401)
+    @app.errorhandler(403)
+    @app.errorhandler(404)
+    @app.errorhandler(413)
+    @app.errorhandler(422)
+    def problem_page(error: Any) -> ResponseReturnValue:
+        return render_template("problem.html", error=error), error.code
+
+    return app
+
+
+def _same(given: str, expected: str) -> bool:
+    return bool(given and expected) and hmac.compare_digest(given, expected)
+
+
+def _local(target: str) -> str:
+    """Only paths on this console after login (no open redirect)."""
+    parts = urlsplit(target)
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+    ):
+        return "/"
+    return target

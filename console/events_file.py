@@ -1,0 +1,272 @@
+"""Editing the events file from forms, keeping what staff wrote by hand.
+
+The file is read and written with ruamel.yaml's round trip, so its header, comments,
+quotes and the other entries stay as they were. Every change is checked with the
+bot's own validation (``ofr.events.model.parse_events``) before the file is
+replaced in one step; the running bot reloads it at its next question.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+from ofr.events.model import BERLIN, Event, EventsFileError, parse_events
+
+FORMATS = ("in_person", "online", "hybrid")
+ID = re.compile(r"[a-z0-9][a-z0-9-]{2,79}")
+
+
+class EventFormError(ValueError):
+    """What is wrong with a form, field by field (name → one sentence)."""
+
+    def __init__(self, problems: Dict[str, str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+
+
+@dataclass
+class EventForm:
+    """The fields of the event form, as text."""
+
+    id: str = ""
+    title_en: str = ""
+    title_de: str = ""
+    start_date: str = ""
+    start_time: str = ""
+    end_date: str = ""
+    end_time: str = ""
+    format: str = "in_person"
+    city: str = ""
+    state: str = ""
+    venue: str = ""
+    topics: str = ""
+    description_en: str = ""
+    description_de: str = ""
+    registration_url: str = ""
+    status: str = "scheduled"
+
+    @classmethod
+    def from_request(cls, form: Mapping[str, str]) -> EventForm:
+        return cls(
+            **{
+                name: (form.get(name) or "").strip()
+                for name in cls.__dataclass_fields__
+            }
+        )
+
+    @classmethod
+    def from_event(cls, event: Event) -> EventForm:
+        def day_and_time(value: Any) -> tuple[str, str]:
+            if value is None:
+                return "", ""
+            if isinstance(value, datetime):
+                local = value.astimezone(BERLIN)
+                return local.date().isoformat(), local.strftime("%H:%M")
+            return value.isoformat(), ""
+
+        start_date, start_time = day_and_time(event.start)
+        end_date, end_time = day_and_time(event.end)
+        venue = event.venue
+        return cls(
+            id=event.id,
+            title_en=event.title.en,
+            title_de=event.title.de,
+            start_date=start_date,
+            start_time=start_time,
+            end_date=end_date,
+            end_time=end_time,
+            format=event.format or "",
+            city=event.city or "",
+            state=event.state or "",
+            venue=venue if isinstance(venue, str) else (venue.de if venue else ""),
+            topics=", ".join(event.topics),
+            description_en=event.description.en if event.description else "",
+            description_de=event.description.de if event.description else "",
+            registration_url=str(event.registration_url or ""),
+            status=event.status,
+        )
+
+    def entry(self) -> Dict[str, Any]:
+        """The event as it goes into the file; EventFormError names bad fields."""
+        problems: Dict[str, str] = {}
+        if not ID.fullmatch(self.id):
+            problems["id"] = (
+                "Use 3 to 80 lower-case letters, digits and '-', e.g. ofr-2027-hamburg."
+            )
+        for name in ("title_en", "title_de"):
+            if not getattr(self, name):
+                problems[name] = "Write the title in both languages."
+        start = _moment(self.start_date, self.start_time, "start", problems)
+        end = (
+            _moment(self.end_date or self.start_date, self.end_time, "end", problems)
+            if self.end_date or self.end_time
+            else None
+        )
+        if self.format not in FORMATS:
+            problems["format"] = "Choose in person, online or hybrid."
+        if bool(self.description_en) != bool(self.description_de):
+            problems["description_de" if self.description_en else "description_en"] = (
+                "Write the description in both languages, or in neither."
+            )
+        if problems:
+            raise EventFormError(problems)
+        entry: Dict[str, Any] = {
+            "id": self.id,
+            "title": _both(self.title_en, self.title_de),
+            "start": start,
+        }
+        if end is not None:
+            entry["end"] = end
+        entry["format"] = self.format
+        for name in ("city", "state"):
+            if getattr(self, name):
+                entry[name] = getattr(self, name)
+        if self.venue:
+            entry["venue"] = DoubleQuotedScalarString(self.venue)
+        topics = CommentedSeq(t.strip() for t in self.topics.split(",") if t.strip())
+        if topics:
+            topics.fa.set_flow_style()
+            entry["topics"] = topics
+        if self.description_en:
+            entry["description"] = _both(self.description_en, self.description_de)
+        if self.registration_url:
+            entry["registration_url"] = self.registration_url
+        if self.status == "cancelled":
+            entry["status"] = "cancelled"
+        return entry
+
+
+def _both(en: str, de: str) -> CommentedMap:
+    """{en: "...", de: "..."} on one line, as the file's header shows it."""
+    text = CommentedMap()
+    text["en"], text["de"] = DoubleQuotedScalarString(en), DoubleQuotedScalarString(de)
+    text.fa.set_flow_style()
+    return text
+
+
+def _moment(day: str, at: str, name: str, problems: Dict[str, str]) -> Any:
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        problems[f"{name}_date"] = "Give the day as YYYY-MM-DD, e.g. 2027-02-03."
+        return None
+    if not at:
+        return when
+    try:
+        clock = time.fromisoformat(at)
+    except ValueError:
+        problems[f"{name}_time"] = (
+            "Give the time as HH:MM, e.g. 10:00, or leave it empty."
+        )
+        return None
+    return datetime.combine(when, clock, BERLIN).isoformat(timespec="minutes")
+
+
+class EventsFile:
+    """One events file, edited in place."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.yaml = YAML()
+        self.yaml.preserve_quotes = True  # type: ignore[assignment]
+        self.yaml.width = 4096  # type: ignore[assignment]
+        self.yaml.indent(mapping=2, sequence=4, offset=2)
+
+    def events(self) -> List[Event]:
+        return parse_events(self.path)
+
+    def get(self, event_id: str) -> Optional[Event]:
+        return next((e for e in self.events() if e.id == event_id), None)
+
+    def add(self, form: EventForm) -> Event:
+        entry = form.entry()
+        document = self._load()
+        if any(item.get("id") == entry["id"] for item in document["events"]):
+            raise EventFormError(
+                {"id": "An event with this id exists: choose another."}
+            )
+        document["events"].append(_commented(entry))
+        return self._save(document, entry["id"], new=True)
+
+    def update(self, event_id: str, form: EventForm) -> Event:
+        """Change an event; its id stays (subscribers and calendars know it by it)."""
+        form.id = event_id
+        entry = form.entry()
+        document = self._load()
+        for item in document["events"]:
+            if item.get("id") == event_id:
+                extra = {
+                    k: item[k]
+                    for k in item
+                    if k in ("kind", "date_precision", "source")
+                }
+                for key in list(item):
+                    del item[key]
+                for key, value in {**entry, **extra}.items():
+                    item[key] = value
+                return self._save(document, event_id)
+        raise KeyError(event_id)
+
+    def cancel(self, event_id: str) -> Event:
+        document = self._load()
+        for item in document["events"]:
+            if item.get("id") == event_id:
+                item["status"] = "cancelled"
+                return self._save(document, event_id)
+        raise KeyError(event_id)
+
+    def _load(self) -> Any:
+        document = self.yaml.load(self.path.read_text(encoding="utf-8"))
+        if document is None:
+            document = CommentedMap()
+        if document.get("events") is None:
+            document["events"] = CommentedSeq()
+        return document
+
+    def _save(self, document: Any, event_id: str, new: bool = False) -> Event:
+        """Check the whole file as the bot will read it, then replace it."""
+        out = io.StringIO()
+        self.yaml.dump(document, out)
+        text = out.getvalue()
+        if new:  # a blank line before a new entry, like between the others
+            text = re.sub(
+                rf"(?<=\S)\n(  - id: {re.escape(event_id)}\n)", r"\n\n\1", text
+            )
+        folder = self.path.parent
+        handle, temporary = tempfile.mkstemp(
+            prefix=".events-", suffix=".yml", dir=folder
+        )
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as written:
+                written.write(text)
+            try:
+                events = parse_events(Path(temporary))
+            except EventsFileError as error:
+                raise EventFormError(
+                    {"file": "; ".join(p.message for p in error.problems)}
+                ) from error
+            if self.path.exists():
+                os.chmod(temporary, self.path.stat().st_mode & 0o777)
+            os.replace(temporary, self.path)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+        return next(e for e in events if e.id == event_id)
+
+
+def _commented(entry: Dict[str, Any]) -> CommentedMap:
+    item = CommentedMap()
+    for key, value in entry.items():
+        item[key] = value
+    return item
