@@ -22,7 +22,9 @@ from werkzeug.wrappers import Response
 
 from console.accounts import Accounts
 from console.events_file import EventForm, EventFormError, EventsFile
-from console.history import History, HistoryError
+from console.history import History
+from console.services import KEY, Services, audit, commit
+from console.training_data import TrainingData
 from ofr import settings
 from ofr.events.model import BERLIN, EventsFileError
 
@@ -54,6 +56,18 @@ def create_app(config: ConsoleConfig) -> Flask:
     accounts = Accounts(config.var_dir / "staff.db")
     history = History(config.root)
     events = EventsFile(config.events_file)
+    app.extensions[KEY] = Services(
+        config.root,
+        config.var_dir,
+        accounts,
+        history,
+        events,
+        TrainingData(config.root),
+    )
+    from console import history_pages, inbox_pages, training_pages
+
+    for pages in (training_pages, inbox_pages, history_pages):
+        app.register_blueprint(pages.blueprint)
 
     # ------------------------------------------------------------ every request
 
@@ -104,16 +118,6 @@ def create_app(config: ConsoleConfig) -> Flask:
         if isinstance(moment, datetime):
             return moment.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M")
         return str(moment)
-
-    def audit(action: str, **detail: Any) -> None:
-        accounts.audit(g.staff.name, action, **detail)
-
-    def commit(paths: list[Path], message: str) -> Optional[str]:
-        try:
-            return history.commit(paths, g.staff.name, message)
-        except HistoryError as error:
-            app.logger.error("%s", error)
-            return None
 
     # ------------------------------------------------------------ login
 

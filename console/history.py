@@ -75,6 +75,33 @@ class History:
         )
         return self._git("rev-parse", "HEAD").strip()
 
+    def revert(self, commit: str, staff: str) -> str:
+        """Undo one of the console's commits with a new commit by ``staff``; the
+        files it changed; HistoryError when later changes stand in the way."""
+        if not any(change.commit == commit for change in self.changes(500)):
+            raise HistoryError("That is not a change made in the console.")
+        changed = self._git("show", "--name-only", "--format=", commit).split()
+        author = f"{staff} <{staff}@staff.ofr-assistant.invalid>"
+        try:
+            self._git("revert", "--no-edit", "--no-commit", commit)
+        except HistoryError:
+            self._git("revert", "--abort")
+            raise HistoryError(
+                "This change cannot be undone on its own: later changes touch the same "
+                "lines. Undo those first, or ask a developer."
+            ) from None
+        subject = self._git("log", "-n1", "--format=%s", commit).strip()
+        self._git(
+            "commit",
+            "--quiet",
+            f"--author={author}",
+            "-m",
+            f"Undo: {subject}",
+            "--",
+            *changed,
+        )
+        return "\n".join(changed)
+
     def changes(self, limit: int = 50) -> List[Change]:
         """The latest commits made in the console (by their committer)."""
         if not self.enabled:

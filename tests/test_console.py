@@ -306,3 +306,205 @@ def test_make_staff_user_reads_a_password_file(tmp_path, monkeypatch, capsys):
     missing = str(tmp_path / "nope.txt")
     assert staff_user.main(["maria", "editor", "--password-file", missing]) == 1
     assert "cannot be read" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- training data, inbox, history
+
+PROJECT_PARTS = (
+    "data",
+    "docs/intents.md",
+    "domain.yml",
+    "tests/nlu",
+    "tests/event_questions",
+    "tests/stories",
+)
+
+
+@pytest.fixture
+def full_project(tmp_path: Path) -> Path:
+    """The files the project checks read, in a git repository of their own."""
+    root = tmp_path / "full"
+    for part in PROJECT_PARTS:
+        source, target = ROOT / part, root / part
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            shutil.copy(source, target)
+    git = ["git", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run(
+        [
+            *git,
+            "-c",
+            "user.name=dev",
+            "-c",
+            "user.email=dev@example.org",
+            "commit",
+            "-qm",
+            "start",
+        ],
+        check=True,
+    )
+    return root
+
+
+@pytest.fixture
+def full_client(full_project: Path, tmp_path: Path) -> Iterator[Any]:
+    var = tmp_path / "fullvar"
+    config = ConsoleConfig(full_project, var, full_project / "data" / "events.yml")
+    console = create_app(config)
+    Accounts(var / "staff.db").set_user("anna", "editor", PASSWORD)
+    with console.test_client() as browser:
+        assert log_in(browser).status_code == 302
+        yield browser
+
+
+def test_examples_are_added_changed_removed_and_checked(full_client, full_project):
+    en = full_project / "data" / "nlu" / "en" / "partners.yml"
+    before = en.read_text(encoding="utf-8")
+    page = full_client.get("/intents?q=partners")
+    assert "ask_partners" in page.text and "who is behind OFR" in page.text
+    token = csrf_of(full_client, "/intents/ask_partners")
+    new = "which outfits team up in the OFR thing"
+    response = full_client.post(
+        "/intents/ask_partners/examples",
+        data={"csrf": token, "lang": "en", "text": new},
+    )
+    assert response.status_code == 302
+    assert f"    - {new}\n- intent: ask_iom" in en.read_text(encoding="utf-8")
+    assert git_log(full_project).splitlines()[0] == (
+        "anna|Example added for ask_partners (en) in the staff console"
+    )
+    changed = "which outfits team up in the OFR project"
+    full_client.post(
+        "/intents/ask_partners/examples/change",
+        data={"csrf": token, "lang": "en", "old": new, "text": changed},
+    )
+    assert changed in en.read_text(encoding="utf-8")
+    full_client.post(
+        "/intents/ask_partners/examples/remove",
+        data={"csrf": token, "lang": "en", "text": changed},
+    )
+    assert en.read_text(encoding="utf-8") == before  # comments and layout kept
+
+    # Refused, with the reason: a duplicate, a held-out question, an empty text.
+    for text, reason in [
+        ("who are the partners", "already there"),
+        (held_out_question("en", "partners.yml"), "held-out test question"),
+        ("  ", "as a user would ask it"),
+    ]:
+        response = full_client.post(
+            "/intents/ask_partners/examples",
+            data={"csrf": token, "lang": "en", "text": text},
+            follow_redirects=True,
+        )
+        assert reason in response.text, text
+    assert en.read_text(encoding="utf-8") == before
+    assert full_client.get("/intents/no_such_intent").status_code == 404
+    bad_language = {"csrf": token, "lang": "../x", "text": "hello there"}
+    assert (
+        full_client.post(
+            "/intents/ask_partners/examples", data=bad_language
+        ).status_code
+        == 422
+    )
+
+
+def held_out_question(language: str, topic: str) -> str:
+    from ofr_tools.evaluation import held_out_texts
+
+    path_texts = held_out_texts(
+        language, ROOT / "tests" / "nlu", ROOT / "tests" / "event_questions"
+    )
+    wanted = (ROOT / "tests" / "nlu" / language / topic).read_text(encoding="utf-8")
+    return next(text for text in path_texts if text in wanted and len(text) > 20)
+
+
+def test_a_change_is_undone_from_the_history(full_client, full_project):
+    en = full_project / "data" / "nlu" / "en" / "partners.yml"
+    before = en.read_text(encoding="utf-8")
+    token = csrf_of(full_client, "/intents/ask_partners")
+    full_client.post(
+        "/intents/ask_partners/examples",
+        data={"csrf": token, "lang": "en", "text": "who else is in on ofr besides iom"},
+    )
+    page = full_client.get("/history").text
+    commit = re.search(r'action="/history/([0-9a-f]{40})/undo"', page).group(1)
+    assert (
+        full_client.post(f"/history/{commit}/undo", data={"csrf": token}).status_code
+        == 302
+    )
+    assert en.read_text(encoding="utf-8") == before
+    assert git_log(full_project).splitlines()[0].startswith("anna|Undo: Example added")
+    # Only the console's own commits can be undone.
+    start = subprocess.run(
+        ["git", "-C", str(full_project), "rev-list", "--max-parents=0", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    refused = full_client.post(
+        f"/history/{start}/undo", data={"csrf": token}, follow_redirects=True
+    )
+    assert "not a change made in the console" in refused.text
+
+
+def test_the_inbox_turns_an_unanswered_question_into_an_example(
+    full_client, full_project, tmp_path, rasa_domain
+):
+    import asyncio
+
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.storage.tracker_store import SQLTrackerStore
+
+    var = tmp_path / "fullvar"
+    store = SQLTrackerStore(rasa_domain, dialect="sqlite", db=str(var / "tracker.db"))
+    tracker = DialogueStateTracker("socketio:x", rasa_domain.slots)
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(
+        UserUttered(
+            "wer zahlt eigentlich die ofr-leute", intent={"name": "nlu_fallback"}
+        )
+    )
+    tracker.update(SlotSet("language", "de"))
+    tracker.update(ActionExecuted("action_did_you_mean"))
+    tracker.update(BotUttered("Meinten Sie …?"))
+    tracker.update(ActionExecuted("action_listen"))
+    asyncio.run(store.save(tracker))
+    (var / "endpoints.yml").write_text(
+        f"tracker_store:\n  type: bot.storage.tracker_store.SQLTrackerStore\n  dialect: sqlite\n  db: {var / 'tracker.db'}\n",
+        encoding="utf-8",
+    )
+    page = full_client.get("/inbox").text
+    assert "wer zahlt eigentlich die ofr-leute" in page
+    token = csrf_of(full_client, "/inbox")
+    key = re.search(r'name="key" value="([^"]+)"', page).group(1)
+    response = full_client.post(
+        "/inbox/add",
+        data={
+            "csrf": token,
+            "lang": "de",
+            "text": "wer zahlt eigentlich die ofr-leute",
+            "key": key,
+            "intent": "ask_partners",
+        },
+        follow_redirects=True,
+    )
+    assert "is now an example of ask_partners" in response.text
+    de = (full_project / "data" / "nlu" / "de" / "partners.yml").read_text(
+        encoding="utf-8"
+    )
+    assert "- wer zahlt eigentlich die ofr-leute\n" in de
+    assert (
+        "wer zahlt eigentlich die ofr-leute</strong>"
+        not in full_client.get("/inbox").text
+    )
+    wrong = {"csrf": token, "lang": "de", "text": "x", "key": key, "intent": "nonsense"}
+    assert (
+        "Choose an intent"
+        in full_client.post("/inbox/add", data=wrong, follow_redirects=True).text
+    )

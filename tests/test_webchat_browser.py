@@ -450,6 +450,20 @@ def test_staff_add_an_event_in_the_console_and_the_bot_tells_of_it(bot, browser)
     assert serious_accessibility_problems(page) == []
     page.screenshot(path=str(ARTIFACTS / "console-event-problems.png"), full_page=True)
 
+    # The other pages: readable, and without serious accessibility problems.
+    for path, heading, shot in [
+        ("/inbox", "Inbox", "console-inbox.png"),
+        ("/intents", "Training data", "console-intents.png"),
+        ("/intents/ask_partners", "ask_partners", "console-intent.png"),
+        ("/history", "History", "console-history.png"),
+        ("/audit", "Audit log", "console-audit.png"),
+        ("/", "Keep the assistant current", "console-home.png"),
+    ]:
+        page.goto(f"{bot.staff_url}{path}")
+        page.get_by_role("heading", name=heading).first.wait_for()
+        assert serious_accessibility_problems(page) == [], path
+        page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("heading", name="Log in").wait_for()
     page.goto(f"{bot.staff_url}/events")
