@@ -127,9 +127,10 @@ test-stories: $(VENV)/.installed-dev $(MODEL) ## Rasa test stories; any predicti
 	$(RASA) test core --stories tests/stories --model $(MODEL) \
 		--fail-on-prediction-errors --out reports/stories
 
-bench: $(VENV)/.installed-dev $(MODEL) ## OFR vs a plain `rasa init` bot: latency, req/s, memory, start-up, training (~15 min; never fails on timing)
+bench: $(VENV)/.installed-dev $(MODEL) ## OFR vs a plain `rasa init` bot: latency, req/s, memory, start-up, training; the console's train-publish loop (~20 min; never fails on timing)
 	$(PY) bench/nlu.py
 	$(PY) bench/alerts.py
+	$(PY) bench/console_loop.py
 	$(PY) bench/compare.py $(ARGS)
 
 BENCH_URL ?= http://127.0.0.1:5005

@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response
 from console.accounts import Accounts
 from console.events_file import EventForm, EventFormError, EventsFile
 from console.history import History
+from console.pipeline import Pipeline
 from console.services import KEY, Services, audit, commit
 from console.training_data import TrainingData
 from ofr import settings
@@ -42,11 +43,12 @@ class ConsoleConfig:
     @classmethod
     def from_settings(cls) -> ConsoleConfig:
         configured = settings.current()
+        root = configured.project_dir or REPO
         events = configured.events_file
         return cls(
-            REPO,
+            root,
             configured.var_dir,
-            events if events.is_absolute() else REPO / events,
+            events if events.is_absolute() else root / events,
         )
 
 
@@ -63,10 +65,11 @@ def create_app(config: ConsoleConfig) -> Flask:
         history,
         events,
         TrainingData(config.root),
+        Pipeline(config.root, config.var_dir),
     )
-    from console import history_pages, inbox_pages, training_pages
+    from console import history_pages, inbox_pages, model_pages, training_pages
 
-    for pages in (training_pages, inbox_pages, history_pages):
+    for pages in (training_pages, inbox_pages, history_pages, model_pages):
         app.register_blueprint(pages.blueprint)
 
     # ------------------------------------------------------------ every request

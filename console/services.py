@@ -13,6 +13,7 @@ from flask import current_app, g
 from console.accounts import Accounts
 from console.events_file import EventsFile
 from console.history import History, HistoryError
+from console.pipeline import Pipeline
 from console.training_data import TrainingData
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ class Services:
     history: History
     events: EventsFile
     training: TrainingData
+    pipeline: Pipeline
 
 
 def services() -> Services:

@@ -24,7 +24,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from ofr_tools import check_project
-from ofr_tools.evaluation import held_out_texts, near_copy, normalise_example
+from ofr_tools.held_out import held_out_texts, near_copy, normalise_example
 
 LANGUAGES = ("en", "de")
 MAX_EXAMPLE = 300

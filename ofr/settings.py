@@ -75,6 +75,9 @@ class Settings:
     staff_email: Optional[str] = None
     # OFR_STAFF_ADDR: where the staff console listens (console/, make run).
     staff_addr: Tuple[str, int] = ("127.0.0.1", 5080)
+    # OFR_PROJECT_DIR: the project folder the console edits, trains and commits in
+    # (None: this checkout).
+    project_dir: Optional[Path] = None
     # OFR_STAFF_HOURS: when staff answer, e.g. "Mon-Fri 09:00-17:00" (Berlin time).
     staff_hours: OfficeHours = field(default_factory=lambda: _DEFAULT_HOURS)
     # Problems found while reading; ``current()`` raises them, ``read()`` keeps them.
@@ -152,6 +155,11 @@ def _email(raw: str) -> str:
     if not (local and at and "." in domain) or any(c.isspace() for c in raw):
         raise ValueError(raw)
     return raw
+
+
+def _project_dir(raw: str) -> Optional[Path]:
+    path = Path(raw)
+    return path if (path / "domain.yml").is_file() else None
 
 
 def _host_port(raw: str) -> Tuple[str, int]:
@@ -261,6 +269,13 @@ def read(environ: Optional[Mapping[str, str]] = None) -> Settings:
             _email,
             lambda address: True,
             "an e-mail address: give the staff mailbox, e.g. ofr-staff@example.org",
+        ),
+        project_dir=env.number(
+            "OFR_PROJECT_DIR",
+            None,
+            _project_dir,
+            lambda path: path is not None,
+            "a project folder (one with domain.yml)",
         ),
         staff_addr=env.number(
             "OFR_STAFF_ADDR",

@@ -12,7 +12,7 @@ import argparse
 import re
 from pathlib import Path
 
-from ofr_tools.evaluation import held_out_texts, near_copy, normalise_example
+from ofr_tools.held_out import held_out_texts, near_copy, normalise_example
 
 ROOT = Path(__file__).resolve().parent.parent
 

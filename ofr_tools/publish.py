@@ -13,6 +13,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -21,9 +22,12 @@ from ofr import settings
 WAIT_SECONDS = 900
 
 
+class PublishError(RuntimeError):
+    """A server did not take the model (one sentence saying why)."""
+
+
 def fail(message: str) -> None:
-    print(message, file=sys.stderr)
-    sys.exit(1)
+    raise PublishError(message)
 
 
 def admin_token() -> str:
@@ -44,8 +48,9 @@ def server_urls() -> list[str]:
     return settings.current().rasa_urls
 
 
-def publish(url: str, model: Path, token: str) -> None:
-    """Start loading on one server and wait until it answers with the new model."""
+def publish(url: str, model: Path, token: str, say: Any = print) -> None:
+    """Start loading on one server and wait until it answers with the new model;
+    PublishError when it does not."""
     try:
         answer = requests.put(
             f"{url}/webhooks/model/publish",
@@ -63,7 +68,7 @@ def publish(url: str, model: Path, token: str) -> None:
         except ValueError:
             reason = answer.text
         fail(f"{url} did not take the model ({answer.status_code}): {reason}.")
-    print(f"{url}: loading {model.name}; the current model answers meanwhile.")
+    say(f"{url}: loading {model.name}; the current model answers meanwhile.")
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         time.sleep(2)
@@ -77,7 +82,7 @@ def publish(url: str, model: Path, token: str) -> None:
             continue  # busy; ask again
         last = status.get("publishing") or {}
         if last.get("state") == "done":
-            print(f"{url}: now answering with {status['model']} ({last['seconds']} s).")
+            say(f"{url}: now answering with {status['model']} ({last['seconds']} s).")
             return
         if last.get("state") == "failed":
             fail(
@@ -91,11 +96,15 @@ def main() -> None:
     parser.add_argument("model", nargs="?", default="models/ofr.tar.gz")
     args = parser.parse_args()
     model = Path(args.model).resolve()
-    if not model.is_file():
-        fail(f"No trained model at {args.model}: run make train first.")
-    token = admin_token()
-    for url in server_urls():
-        publish(url, model, token)
+    try:
+        if not model.is_file():
+            fail(f"No trained model at {args.model}: run make train first.")
+        token = admin_token()
+        for url in server_urls():
+            publish(url, model, token)
+    except PublishError as error:
+        print(error, file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

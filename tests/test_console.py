@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -508,3 +509,64 @@ def test_the_inbox_turns_an_unanswered_question_into_an_example(
         "Choose an intent"
         in full_client.post("/inbox/add", data=wrong, follow_redirects=True).text
     )
+
+
+def test_only_publishers_publish_and_a_worse_model_needs_a_reason(
+    app, tmp_path, monkeypatch
+):
+    from console.pipeline import Job
+    from console.services import KEY
+    from tests.servers import free_port
+
+    # Nothing answers here: the publish step must fail, never reach a real bot.
+    monkeypatch.setenv("OFR_VAR_DIR", str(tmp_path))
+    (tmp_path / "admin-token").write_text("t" * 32, encoding="utf-8")
+    monkeypatch.setenv("RASA_PORT", str(free_port()))
+    monkeypatch.delenv("OFR_PUBLISH_URLS", raising=False)
+
+    pipeline = app.extensions[KEY].pipeline
+    model = tmp_path / "console-test.tar.gz"
+    model.write_bytes(b"not a real model")
+    pipeline.job = Job(
+        "anna",
+        state="ready",
+        model=model,
+        scores={
+            "en": {"accuracy": 0.95, "right": 95, "total": 100},
+            "de": {"accuracy": 0.97, "right": 97, "total": 100},
+        },
+        running={
+            "en": {"accuracy": 0.96, "right": 96, "total": 100},
+            "de": {"accuracy": 0.96, "right": 96, "total": 100},
+        },
+    )
+    assert pipeline.job.worse() == ["en"]
+    with app.test_client() as editor:
+        log_in(editor, "anna")
+        page = editor.get("/model").text
+        assert "Only publishers may publish" in page and "worse" in page
+        response = editor.post(
+            "/model/publish", data={"csrf": csrf_of(editor, "/model")}
+        )
+        assert response.status_code == 403
+    with app.test_client() as publisher:
+        log_in(publisher, "paul")
+        token = csrf_of(publisher, "/model")
+        refused = publisher.post(
+            "/model/publish", data={"csrf": token}, follow_redirects=True
+        )
+        assert "worse in English: give a reason" in refused.text
+        assert pipeline.job.state == "ready"
+        reason = "The German answers matter more this week."
+        publisher.post("/model/publish", data={"csrf": token, "reason": reason})
+    entry = app.accounts.audit_log()[0]
+    assert (entry.name, entry.action, entry.detail["reason"]) == (
+        "paul",
+        "publishing a worse model started",
+        reason,
+    )
+    # Without a bot to publish to, the step fails and says why.
+    deadline = time.time() + 30
+    while pipeline.job.state == "publishing" and time.time() < deadline:
+        time.sleep(0.2)
+    assert pipeline.job.state == "failed" and pipeline.job.error

@@ -1,0 +1,240 @@
+"""Train, check, publish: one job at a time, in the background of the console.
+
+1. **Train** a model from the project's files (``rasa train``; Rasa's cache in
+   ``.rasa`` keeps every part whose inputs did not change, e.g. the dialogue
+   policies after a new example).
+2. **Check** it on the held-out test sets (console/model_check.py), beside the
+   model the bot answers with now (scored once per model and test sets, then
+   remembered in ``$OFR_VAR_DIR/console/scores``).
+3. **Publish** it through the publish route (``make publish``'s code) when neither
+   language got worse; a publisher may publish a worse model with a reason, which
+   the audit log keeps.
+
+Steps run as processes of their own, so the console never loads TensorFlow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from ofr import settings
+
+KEEP_MODELS = 3  # console models kept besides the one in use
+LOG_LINES = 12
+_MEANINGFUL = ("Starting to train component", "Restored component", "Your Rasa model")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+Scores = Dict[str, Dict[str, float]]
+
+
+class PipelineError(RuntimeError):
+    """Why a step cannot start (one sentence)."""
+
+
+@dataclass
+class Job:
+    started_by: str
+    started: float = field(default_factory=time.time)
+    state: str = "training"  # training, checking, ready, publishing, published, failed
+    model: Optional[Path] = None
+    scores: Optional[Scores] = None
+    running: Optional[Scores] = None
+    running_model: Optional[str] = None
+    error: Optional[str] = None
+    lines: List[str] = field(default_factory=list)
+    seconds: Dict[str, float] = field(default_factory=dict)
+    published_by: Optional[str] = None
+
+    @property
+    def busy(self) -> bool:
+        return self.state in ("training", "checking", "publishing")
+
+    @property
+    def elapsed(self) -> float:
+        return time.time() - self.started
+
+    def worse(self) -> List[str]:
+        """The languages in which the new model answers fewer held-out questions
+        right than the one in use."""
+        if not self.scores or not self.running:
+            return []
+        return [
+            language
+            for language, new in self.scores.items()
+            if new["accuracy"] < self.running.get(language, {}).get("accuracy", 0.0)
+        ]
+
+
+def _environment() -> Dict[str, str]:
+    """What `make train` sets: the same training as on the command line."""
+    return {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "RASA_TELEMETRY_ENABLED": "false",
+        "PYTHONHASHSEED": "0",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    }
+
+
+class Pipeline:
+    def __init__(self, root: Path, var_dir: Path) -> None:
+        self.root = root
+        self.folder = var_dir / "console"
+        self.job: Optional[Job] = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ the model in use
+
+    def published(self) -> Path:
+        """The model the bot answers with: the console's last publication, else
+        the one `make run` starts with."""
+        record = self.folder / "published.json"
+        if record.is_file():
+            path = Path(json.loads(record.read_text(encoding="utf-8"))["model"])
+            if path.is_file():
+                return path
+        return self.root / "models" / "ofr.tar.gz"
+
+    def _scores_of(self, model: Path) -> Scores:
+        """Held-out scores of ``model``, computed once per model and test sets."""
+        digest = hashlib.sha256()
+        with model.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        for folder in ("tests/nlu", "tests/event_questions"):
+            for path in sorted((self.root / folder).rglob("*.yml")):
+                digest.update(path.read_bytes())
+        cached = self.folder / "scores" / f"{digest.hexdigest()}.json"
+        if not cached.is_file():
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            self._run(
+                [sys.executable, "-m", "console.model_check", str(model), str(cached)]
+            )
+        return json.loads(cached.read_text(encoding="utf-8"))
+
+    # ------------------------------------------------------------ steps
+
+    def start(self, staff: str) -> Job:
+        with self._lock:
+            if self.job is not None and self.job.busy:
+                raise PipelineError(
+                    f"{self.job.started_by} started a training "
+                    f"{self.job.elapsed:.0f} s ago: wait for it to finish."
+                )
+            self.job = Job(staff)
+            job = self.job
+        threading.Thread(target=self._train_and_check, args=(job,), daemon=True).start()
+        return job
+
+    def _train_and_check(self, job: Job) -> None:
+        try:
+            self._tidy_models()
+            name = time.strftime("console-%Y%m%d-%H%M%S")
+            began = time.time()
+            self._run(
+                [
+                    sys.executable,
+                    "-m",
+                    "rasa",
+                    "train",
+                    "--fixed-model-name",
+                    name,
+                    "--out",
+                    "models",
+                ],
+                job,
+            )
+            job.seconds["train"] = time.time() - began
+            job.model = self.root / "models" / f"{name}.tar.gz"
+            if not job.model.is_file():
+                raise PipelineError(
+                    "Training ended without a model: see the lines above."
+                )
+            job.state, began = "checking", time.time()
+            job.lines.append("Checking the new model on the held-out questions…")
+            job.scores = self._scores_of(job.model)
+            in_use = self.published()
+            job.running_model = in_use.name
+            if in_use.is_file():
+                job.lines.append(f"Checking {in_use.name}, the model in use…")
+                job.running = self._scores_of(in_use)
+            job.seconds["check"] = time.time() - began
+            job.state = "ready"
+        except (PipelineError, OSError, ValueError, KeyError) as error:
+            job.state, job.error = "failed", str(error)
+
+    def publish(self, staff: str) -> Job:
+        """Publish the checked model (the caller has checked the role and, for a
+        worse model, the reason)."""
+        with self._lock:
+            job = self.job
+            if job is None or job.state != "ready" or job.model is None:
+                raise PipelineError(
+                    "There is no checked model to publish: train one first."
+                )
+            job.state = "publishing"
+        threading.Thread(target=self._publish, args=(job, staff), daemon=True).start()
+        return job
+
+    def _publish(self, job: Job, staff: str) -> None:
+        from ofr_tools.publish import PublishError, admin_token
+        from ofr_tools.publish import publish as publish_to
+
+        assert job.model is not None
+        began = time.time()
+        try:
+            token = admin_token()
+            for url in settings.current().rasa_urls:
+                publish_to(url, job.model, token, say=job.lines.append)
+        except PublishError as error:
+            job.state, job.error = "failed", str(error)
+            return
+        job.seconds["publish"] = time.time() - began
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "published.json").write_text(
+            json.dumps({"model": str(job.model), "by": staff, "at": time.time()}),
+            encoding="utf-8",
+        )
+        job.state, job.published_by = "published", staff
+
+    # ------------------------------------------------------------ helpers
+
+    def _run(self, command: List[str], job: Optional[Job] = None) -> None:
+        process = subprocess.Popen(
+            command,
+            cwd=self.root,
+            env=_environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
+        tail: List[str] = []
+        assert process.stdout is not None
+        for line in process.stdout:
+            line = _ANSI.sub("", line).rstrip()
+            tail = (tail + [line])[-LOG_LINES:]
+            if job is not None and any(mark in line for mark in _MEANINGFUL):
+                job.lines.append(line.split(" - ", 1)[-1].strip())
+        if process.wait() != 0:
+            raise PipelineError(
+                f"{' '.join(command[1:4])} failed: " + " | ".join(tail[-3:])
+            )
+
+    def _tidy_models(self) -> None:
+        """Old console models go; the one in use and the newest stay."""
+        models = sorted((self.root / "models").glob("console-*.tar.gz"))
+        in_use = self.published().resolve()
+        for old in models[:-KEEP_MODELS]:
+            if old.resolve() != in_use:
+                old.unlink(missing_ok=True)
