@@ -22,7 +22,7 @@ from bot.storage.conversations import SQLConversations, StoreUnavailable
 from bot.storage.feedback import FeedbackStore, Vote, feedback_store_for
 from ofr import settings
 from ofr_tools.store_arguments import add_endpoints_argument, open_store_of
-from ofr_tools.unanswered import day, period
+from ofr_tools.unanswered import add_period_arguments, period
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
@@ -123,27 +123,7 @@ def feedback_store(args: argparse.Namespace) -> FeedbackStore:
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_endpoints_argument(parser)
-    parser.add_argument(
-        "--since",
-        type=int,
-        default=30,
-        metavar="DAYS",
-        help="the last DAYS days (default 30)",
-    )
-    parser.add_argument(
-        "--from",
-        dest="start",
-        type=day,
-        metavar="YYYY-MM-DD",
-        help="first day (instead of --since)",
-    )
-    parser.add_argument(
-        "--to",
-        dest="end",
-        type=day,
-        metavar="YYYY-MM-DD",
-        help="last day, included (default today)",
-    )
+    add_period_arguments(parser)
     parser.add_argument("--format", choices=("text", "csv"), default="text")
     args = parser.parse_args(argv)
     if args.since < 1:

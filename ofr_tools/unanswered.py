@@ -38,11 +38,8 @@ def day(text: str) -> date:
         ) from None
 
 
-def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="List the questions the bot could not answer, grouped by wording."
-    )
-    add_endpoints_argument(parser)
+def add_period_arguments(parser: argparse.ArgumentParser) -> None:
+    """--since DAYS, or --from and --to: the period a report covers (``period``)."""
     parser.add_argument(
         "--since",
         type=int,
@@ -64,6 +61,14 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         metavar="YYYY-MM-DD",
         help="last day, included (default today)",
     )
+
+
+def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="List the questions the bot could not answer, grouped by wording."
+    )
+    add_endpoints_argument(parser)
+    add_period_arguments(parser)
     parser.add_argument("--format", choices=("text", "markdown", "csv"), default="text")
     args = parser.parse_args(argv)
     if args.since < 1:

@@ -20,29 +20,23 @@ from tests.conftest import ROOT
 PASSWORD = "correct horse battery"
 
 
+def git_repository(root: Path) -> Path:
+    """``root`` as a git repository with one commit by a developer."""
+    git = ["git", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    author = ["-c", "user.name=dev", "-c", "user.email=dev@example.org"]
+    subprocess.run([*git, *author, "commit", "-qm", "start"], check=True)
+    return root
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the project's events file in a git repository of its own."""
     root = tmp_path / "project"
     (root / "data").mkdir(parents=True)
     shutil.copy(ROOT / "data" / "events.yml", root / "data" / "events.yml")
-    git = ["git", "-C", str(root)]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run(
-        [
-            *git,
-            "-c",
-            "user.name=dev",
-            "-c",
-            "user.email=dev@example.org",
-            "commit",
-            "-qm",
-            "start",
-        ],
-        check=True,
-    )
-    return root
+    return git_repository(root)
 
 
 @pytest.fixture
@@ -332,23 +326,7 @@ def full_project(tmp_path: Path) -> Path:
             shutil.copytree(source, target)
         else:
             shutil.copy(source, target)
-    git = ["git", "-C", str(root)]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run(
-        [
-            *git,
-            "-c",
-            "user.name=dev",
-            "-c",
-            "user.email=dev@example.org",
-            "commit",
-            "-qm",
-            "start",
-        ],
-        check=True,
-    )
-    return root
+    return git_repository(root)
 
 
 @pytest.fixture
