@@ -163,6 +163,8 @@ def _project_dir(raw: str) -> Optional[Path]:
 
 
 def _host_port(raw: str) -> Tuple[str, int]:
+    if raw == "off":  # scripts/run.sh starts no console
+        return ("", 0)
     host, _, port = raw.rpartition(":")
     if not host or not port.isdigit():
         raise ValueError(raw)
@@ -281,8 +283,8 @@ def read(environ: Optional[Mapping[str, str]] = None) -> Settings:
             "OFR_STAFF_ADDR",
             ("127.0.0.1", 5080),
             _host_port,
-            lambda hp: 0 < hp[1] < 65536,
-            "an address to listen on: write it as host:port, e.g. 127.0.0.1:5080",
+            lambda hp: hp == ("", 0) or 0 < hp[1] < 65536,
+            "an address to listen on: write it as host:port, e.g. 127.0.0.1:5080, or off",
         ),
         staff_hours=env.number(
             "OFR_STAFF_HOURS",

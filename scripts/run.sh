@@ -10,14 +10,17 @@ var_dir=${OFR_VAR_DIR:-var}
 model=${OFR_MODEL:-models/ofr.tar.gz}
 mode=${1:-serve}
 
-# The staff console (console/): this machine only unless OFR_STAFF_ADDR says otherwise.
+# The staff console (console/): this machine only unless OFR_STAFF_ADDR says otherwise;
+# OFR_STAFF_ADDR=off starts none (make run-cluster's instances).
 staff_addr=${OFR_STAFF_ADDR:-127.0.0.1:5080}
 staff_port=${staff_addr##*:}
 staff_host=${staff_addr%:*}
+[[ $mode == --shell ]] && staff_addr=off
 
 ports=()
 [[ -n ${ACTION_SERVER_URL:-} ]] || ports+=("$action_port")
-[[ $mode == --shell ]] || ports+=("$rasa_port" "$staff_port")
+[[ $mode == --shell ]] || ports+=("$rasa_port")
+[[ $staff_addr == off ]] || ports+=("$staff_port")
 require_free_ports "the bot" "RASA_PORT=... ACTION_PORT=... OFR_STAFF_ADDR=host:port make run" "${ports[@]}"
 require_model "$model"
 
@@ -108,18 +111,25 @@ pids+=($!)
 # Both servers start at the same time (the Rasa server only calls actions once
 # messages arrive): start-up is the slower of the two, not their sum.
 rasa_pid=${pids[-1]}
-"$venv/bin/python" -m console.serve >"$var_dir/console.log" 2>&1 &
-pids+=($!)
+if [[ $staff_addr != off ]]; then
+  "$venv/bin/python" -m console.serve >"$var_dir/console.log" 2>&1 &
+  pids+=($!)
+  staff_note="Staff:     http://$staff_host:$staff_port/ (accounts: make staff-user NAME=... ROLE=editor)"
+else
+  staff_note="Staff:     console off (OFR_STAFF_ADDR=off)"
+fi
 action_server_up || exit 1
 wait_for "http://localhost:$rasa_port/" 180 "$rasa_pid" || fail "The Rasa server did not start: see $var_dir/rasa.log."
-wait_for "http://$staff_host:$staff_port/login" 60 "${pids[-1]}" || fail "The staff console did not start: see $var_dir/console.log."
+if [[ $staff_addr != off ]]; then
+  wait_for "http://$staff_host:$staff_port/login" 60 "${pids[-1]}" || fail "The staff console did not start: see $var_dir/console.log."
+fi
 cat <<MSG
 The OFR assistant is running (logs in $var_dir/). Talk to it:
   REST:      curl -s localhost:$rasa_port/webhooks/rest/webhook -d '{"sender": "me", "message": "Was ist OFR?"}'
   $rest_note
   Web chat:  http://localhost:$rasa_port/webhooks/webchat/ (demo page with the chat widget)
   Terminal:  make shell
-  Staff:     http://$staff_host:$staff_port/ (accounts: make staff-user NAME=... ROLE=editor)
+  $staff_note
   $telegram_note
 Press Ctrl-C to stop.
 MSG
