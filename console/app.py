@@ -9,6 +9,7 @@ and, for files of the project, into a git commit authored by the staff member.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,9 +19,11 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from console.accounts import Accounts
+from console.answers import Answers
 from console.events_file import EventForm, EventFormError, EventsFile
 from console.history import History
 from console.pipeline import Pipeline
@@ -30,6 +33,8 @@ from ofr import settings
 from ofr.events.model import BERLIN, EventsFileError
 
 SESSION_COOKIE = "ofr_staff_session"
+# A link ends before a closing punctuation mark ("… https://example.org.").
+_LINK = re.compile(r"(https?://[^\s<>\"]*[^\s<>\".,;:!?)])")
 LOGIN_COOKIE = "ofr_staff_login"  # the login form's CSRF token, before any session
 REPO = Path(__file__).resolve().parent.parent
 
@@ -66,10 +71,23 @@ def create_app(config: ConsoleConfig) -> Flask:
         events,
         TrainingData(config.root),
         Pipeline(config.root, config.var_dir),
+        Answers(config.root),
     )
-    from console import history_pages, inbox_pages, model_pages, training_pages
+    from console import (
+        answer_pages,
+        history_pages,
+        inbox_pages,
+        model_pages,
+        training_pages,
+    )
 
-    for pages in (training_pages, inbox_pages, history_pages, model_pages):
+    for pages in (
+        training_pages,
+        answer_pages,
+        inbox_pages,
+        history_pages,
+        model_pages,
+    ):
         app.register_blueprint(pages.blueprint)
 
     # ------------------------------------------------------------ every request
@@ -113,6 +131,14 @@ def create_app(config: ConsoleConfig) -> Flask:
             "staff": g.get("staff"),
             "csrf": g.session.csrf if g.get("session") else "",
         }
+
+    @app.template_filter("chat")
+    def chat(text: str) -> Markup:
+        """Plain text as the chat shows it: line breaks kept, links clickable."""
+        parts = []
+        for line in escape(text).split("\n"):
+            parts.append(_LINK.sub(r'<a href="\1">\1</a>', str(line)))
+        return Markup("<br>".join(parts))
 
     @app.template_filter("when")
     def when(moment: Any) -> str:

@@ -11,6 +11,7 @@ from typing import Any, List, Optional
 from flask import current_app, g
 
 from console.accounts import Accounts
+from console.answers import Answers
 from console.events_file import EventsFile
 from console.history import History, HistoryError
 from console.pipeline import Pipeline
@@ -29,6 +30,7 @@ class Services:
     events: EventsFile
     training: TrainingData
     pipeline: Pipeline
+    answers: Answers
 
 
 def services() -> Services:

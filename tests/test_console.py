@@ -548,3 +548,51 @@ def test_only_publishers_publish_and_a_worse_model_needs_a_reason(
     while pipeline.job.state == "publishing" and time.time() < deadline:
         time.sleep(0.2)
     assert pipeline.job.state == "failed" and pipeline.job.error
+
+
+def test_an_answer_is_previewed_changed_and_checked(full_client, full_project):
+    domain = full_project / "domain.yml"
+    before = domain.read_text(encoding="utf-8")
+    page = full_client.get("/answers?q=returningfromgermany")
+    assert "utter_iom" in page.text
+    form = full_client.get("/answers/utter_iom").text
+    english = re.search(r'name="text_en"[^>]*>([^<]*)</textarea>', form).group(1)
+    german = re.search(r'name="text_de"[^>]*>([^<]*)</textarea>', form).group(1)
+    import html
+
+    english, german = html.unescape(english), html.unescape(german)
+    token = csrf_of(full_client, "/answers/utter_iom")
+    new = english + "\nMore: https://www.returningfromgermany.de/en/programmes"
+    preview = full_client.post(
+        "/answers/utter_iom",
+        data={"csrf": token, "text_en": new, "text_de": german, "action": "preview"},
+    )
+    assert (
+        '<br>More: <a href="https://www.returningfromgermany.de/en/programmes">'
+        in preview.text
+    )
+    assert domain.read_text(encoding="utf-8") == before  # a preview saves nothing
+    saved = full_client.post(
+        "/answers/utter_iom",
+        data={"csrf": token, "text_en": new, "text_de": german, "action": "save"},
+    )
+    assert saved.status_code == 302
+    after = domain.read_text(encoding="utf-8")
+    changed = [
+        (a, b)
+        for a, b in zip(before.splitlines(), after.splitlines(), strict=True)
+        if a != b
+    ]
+    assert len(changed) == 1  # one line: every other byte of domain.yml stays
+    assert changed[0][1].endswith(
+        '\\nMore: https://www.returningfromgermany.de/en/programmes"'
+    )
+    assert git_log(full_project).splitlines()[0] == (
+        "anna|Answer utter_iom changed (en) in the staff console"
+    )
+    empty = full_client.post(
+        "/answers/utter_iom",
+        data={"csrf": token, "text_en": " ", "text_de": german, "action": "save"},
+    )
+    assert empty.status_code == 422 and "cannot be empty" in empty.text
+    assert full_client.get("/answers/utter_nothing").status_code == 404

@@ -499,6 +499,8 @@ def test_staff_add_an_event_in_the_console_and_the_bot_tells_of_it(bot, browser)
         ("/inbox", "Inbox", "console-inbox.png"),
         ("/intents", "Training data", "console-intents.png"),
         ("/intents/ask_partners", "ask_partners", "console-intent.png"),
+        ("/answers", "Answers", "console-answers.png"),
+        ("/answers/utter_iom", "utter_iom", "console-answer.png"),
         ("/history", "History", "console-history.png"),
         ("/audit", "Audit log", "console-audit.png"),
         ("/", "Keep the assistant current", "console-home.png"),
@@ -507,6 +509,17 @@ def test_staff_add_an_event_in_the_console_and_the_bot_tells_of_it(bot, browser)
         page.get_by_role("heading", name=heading).first.wait_for()
         assert serious_accessibility_problems(page) == [], path
         page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+
+    # An answer's preview shows it as the chat does.
+    page.goto(f"{bot.staff_url}/answers/utter_iom")
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_role("heading", name="Preview: as users see it").wait_for()
+    assert (
+        page.locator(".preview a[href='https://www.returningfromgermany.de']").count()
+        == 2
+    )
+    assert serious_accessibility_problems(page) == []
+    page.screenshot(path=str(ARTIFACTS / "console-answer-preview.png"), full_page=True)
 
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("heading", name="Log in").wait_for()
