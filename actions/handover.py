@@ -18,11 +18,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ReplyAction
 from ofr import settings
-from ofr.handover import HANDOVER_KEY, hours_note, question_and_turns
+from ofr.handover import CONFIRM_PAYLOAD, HANDOVER_KEY, hours_note, question_and_turns
 from ofr.messages import message
 
-# Answered by the channels (bot/channels/handover_desk.py).
-CONFIRM_PAYLOAD = "handover:confirm"
 CHANNELS = {"telegram", "socketio", "rest"}
 
 

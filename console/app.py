@@ -158,14 +158,7 @@ def create_app(config: ConsoleConfig) -> Flask:
                 return redirect(target)
             # Kept while it exists: a second tab (or the browser's favicon request,
             # redirected here) must not invalidate the form already shown.
-            token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
-            page = app.make_response(
-                render_template("login.html", login_csrf=token, next=target)
-            )
-            page.set_cookie(
-                LOGIN_COOKIE, token, httponly=True, samesite="Strict", secure=secure()
-            )
-            return page
+            return login_page(target, request.cookies.get(LOGIN_COOKIE))
         if not _same(
             request.form.get("login_csrf", ""), request.cookies.get(LOGIN_COOKIE, "")
         ):
@@ -176,13 +169,16 @@ def create_app(config: ConsoleConfig) -> Flask:
         password = request.form.get("password", "")
         keys = (f"name:{name}", f"address:{request.remote_addr}")
         if accounts.locked(*keys):
-            return _login_again(
-                "Too many failed logins: wait 15 minutes, then try again.", target, 429
+            return login_page(
+                target,
+                None,
+                "Too many failed logins: wait 15 minutes, then try again.",
+                429,
             )
         staff = accounts.check_password(name, password)
         if staff is None:
             accounts.failed(*keys)
-            return _login_again("Wrong name or password.", target, 401)
+            return login_page(target, None, "Wrong name or password.", 401)
         accounts.succeeded(keys[0])
         accounts.audit(staff.name, "login")
         response = redirect(target)
@@ -196,8 +192,14 @@ def create_app(config: ConsoleConfig) -> Flask:
         response.delete_cookie(LOGIN_COOKIE)
         return response
 
-    def _login_again(problem: str, target: str, status: int) -> ResponseReturnValue:
-        token = secrets.token_urlsafe(32)
+    def login_page(
+        target: str,
+        token: Optional[str],
+        problem: Optional[str] = None,
+        status: int = 200,
+    ) -> ResponseReturnValue:
+        """The login form with its CSRF token (a new one unless ``token``)."""
+        token = token or secrets.token_urlsafe(32)
         page = app.make_response(
             (
                 render_template(

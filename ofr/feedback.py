@@ -37,6 +37,8 @@ NO_FEEDBACK = frozenset(
 )
 # Set by custom actions on the message that answers the question (actions/base.py).
 ANSWER_KEY = "ofr_answer"
+# A vote names its message by a timestamp written with six decimals.
+MATCH_SECONDS = 1e-5
 _PAYLOAD = re.compile(r"fb:(up|down):(\d{1,12}(?:\.\d{1,9})?)")
 
 

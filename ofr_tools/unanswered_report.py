@@ -21,6 +21,8 @@ from datetime import date
 from difflib import SequenceMatcher
 from typing import Any, Dict, Iterable, List, Optional
 
+from ofr.feedback import MATCH_SECONDS
+
 FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
 # data/rules/fallback.yml answers nlu_fallback with action_did_you_mean (which falls
 # back to utter_rephrase when no topic is likely enough) and out_of_scope
@@ -225,7 +227,7 @@ def _mark_thumbs_down(turns: List[_Turn], vote: Any) -> None:
     except (TypeError, ValueError):
         return
     for turn in reversed(turns):
-        if any(abs(answer - at) <= 1e-5 for answer in turn.answers):
+        if any(abs(answer - at) <= MATCH_SECONDS for answer in turn.answers):
             turn.thumbs_down = True
             return
 

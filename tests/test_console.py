@@ -16,18 +16,9 @@ from console.accounts import SESSION_IDLE_SECONDS, AccountError, Accounts
 from console.app import LOGIN_COOKIE, SESSION_COOKIE, ConsoleConfig, create_app
 from ofr.events.model import parse_events
 from tests.conftest import ROOT
+from tests.project_copy import copy_parts, git_repository
 
 PASSWORD = "correct horse battery"
-
-
-def git_repository(root: Path) -> Path:
-    """``root`` as a git repository with one commit by a developer."""
-    git = ["git", "-C", str(root)]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "."], check=True)
-    author = ["-c", "user.name=dev", "-c", "user.email=dev@example.org"]
-    subprocess.run([*git, *author, "commit", "-qm", "start"], check=True)
-    return root
 
 
 @pytest.fixture
@@ -318,15 +309,7 @@ PROJECT_PARTS = (
 @pytest.fixture
 def full_project(tmp_path: Path) -> Path:
     """The files the project checks read, in a git repository of their own."""
-    root = tmp_path / "full"
-    for part in PROJECT_PARTS:
-        source, target = ROOT / part, root / part
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target)
-        else:
-            shutil.copy(source, target)
-    return git_repository(root)
+    return git_repository(copy_parts(tmp_path / "full", PROJECT_PARTS))
 
 
 @pytest.fixture

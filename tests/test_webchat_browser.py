@@ -18,6 +18,7 @@ import requests
 from tests.conftest import ROOT
 from tests.fake_telegram import FakeTelegram, group_message_update
 from tests.mailbox import Mailbox, running_mailbox
+from tests.project_copy import copy_parts, git_repository
 from tests.servers import Servers, running_bot
 
 pytestmark = pytest.mark.server
@@ -87,33 +88,8 @@ PROJECT_PARTS = (
 
 
 def project_copy(folder: Path) -> Path:
-    import subprocess
-
-    for part in PROJECT_PARTS:
-        source, target = ROOT / part, folder / part
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target)
-        elif source.exists():
-            shutil.copy(source, target)
-    git = ["git", "-C", str(folder)]
-    subprocess.run([*git, "init", "-q"], check=True)
-    (folder / ".gitignore").write_text(".rasa/\nmodels/\n", encoding="utf-8")
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run(
-        [
-            *git,
-            "-c",
-            "user.name=dev",
-            "-c",
-            "user.email=dev@example.org",
-            "commit",
-            "-qm",
-            "copy",
-        ],
-        check=True,
-    )
-    return folder
+    copy_parts(folder, PROJECT_PARTS)
+    return git_repository(folder, ignore=(".rasa/", "models/"))
 
 
 def staff_answer(bot: Servers, ticket_message: Dict[str, Any], text: str) -> None:

@@ -26,13 +26,20 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.storage.conversation_updates import update_conversation
 from bot.storage.feedback import feedback_store_for
 from ofr import settings
-from ofr.feedback import ANSWER_KEY, REPHRASE, Vote, answer_of, payload, read_vote
+from ofr.feedback import (
+    ANSWER_KEY,
+    MATCH_SECONDS,
+    REPHRASE,
+    Vote,
+    answer_of,
+    payload,
+    read_vote,
+)
 from ofr.messages import message
 
 logger = logging.getLogger(__name__)
 
 SLOT = "feedback"
-MATCH_SECONDS = 1e-5  # timestamps go through text with six decimals
 
 
 @dataclass

@@ -35,8 +35,7 @@ from ofr.messages import message
 
 logger = logging.getLogger(__name__)
 
-PREFIX = "handover:"
-CONFIRM = PREFIX + "confirm"
+PREFIX = "handover:"  # ofr.handover.CONFIRM_PAYLOAD and any later handover button
 STAFF_ANSWER_KEY = "ofr_staff_answer"
 _EMAIL = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]{2,}")
 MAX_EMAIL = 254

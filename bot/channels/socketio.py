@@ -63,6 +63,7 @@ from bot.channels.input_limits import (
 from bot.channels.rate_limits import client_address, shared_limits
 from bot.channels.side_answers import is_side_question, side_answer
 from bot.storage.conversation_ids import channel_of, conversation_id
+from ofr import settings
 from ofr.handover import HANDOVER_KEY
 
 logger = logging.getLogger(__name__)
@@ -216,6 +217,8 @@ class WaitingAnswers:
         self._task: Optional[asyncio.Task] = None
 
     def start(self) -> None:
+        if not settings.current().handover_available:
+            return  # nothing can wait: no database round every few seconds
         desk().on_waiting.append(self.wake)
         self._task = asyncio.create_task(self._run())
 
