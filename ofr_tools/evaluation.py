@@ -10,12 +10,15 @@ they are annotated: on the topic files, not on the unseen sets.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
 from rasa.core.agent import Agent
+from rasa.core.channels.channel import UserMessage
+from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.loading import load_data
 from sklearn.metrics import f1_score
 
@@ -39,6 +42,34 @@ __all__ = [
 ]
 
 LANGUAGES = ("en", "de")
+BATCH = 256  # messages per run of the NLU graph
+
+
+def parse_all(agent: Agent, texts: List[str]) -> List[Dict[str, Any]]:
+    """What ``agent.parse_message`` gives for each text, many texts per run of the
+    model's NLU graph: every component processes a list of messages, so the
+    classifiers score a batch at once (about 5 times faster than one by one on
+    the held-out sets; tests/test_nlu_heldout.py checks the results are the same)."""
+    processor = agent.processor
+    assert processor is not None, "no model loaded"
+    target = processor.model_metadata.nlu_target
+    tracker = DialogueStateTracker.from_events("evaluation", [])
+    parsed: List[Dict[str, Any]] = []
+    for start in range(0, len(texts), BATCH):
+        messages = [UserMessage(text) for text in texts[start : start + BATCH]]
+        results = processor.graph_runner.run(
+            inputs={PLACEHOLDER_MESSAGE: messages, PLACEHOLDER_TRACKER: tracker},
+            targets=[target],
+        )
+        for message in results[target]:
+            data: Dict[str, Any] = {
+                TEXT: "",
+                INTENT: {"name": None, "confidence": 0.0},
+                ENTITIES: [],
+            }
+            data.update(message.as_dict(only_output_properties=True))
+            parsed.append(data)
+    return parsed
 
 
 @dataclass
@@ -162,7 +193,7 @@ def annotated_examples(folder: Path) -> List[Tuple[str, str, FrozenSet]]:
     ]
 
 
-async def _evaluate(
+def _evaluate(
     model: Path, folders: Dict[str, Path], events: Dict[str, List[Path]]
 ) -> Dict[str, LanguageReport]:
     agent = Agent.load(str(model))
@@ -179,8 +210,10 @@ async def _evaluate(
             for path in events.get(language, [])
             for text, intent, entities in event_questions(path)
         ]
-        for text, intent, entities, path in examples:
-            parsed = await agent.parse_message(text)
+        every_parse = parse_all(agent, [text for text, _, _, _ in examples])
+        for (text, intent, entities, path), parsed in zip(
+            examples, every_parse, strict=True
+        ):
             detected = next(
                 (
                     e.get("value")
@@ -233,4 +266,4 @@ def evaluate(
         if events_root is not None
         else {}
     )
-    return asyncio.run(_evaluate(model, folders, events))
+    return _evaluate(model, folders, events)

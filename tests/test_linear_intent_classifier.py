@@ -1,21 +1,24 @@
-"""The intent classifier: learns, ranks with confidences, survives saving, refuses tampering."""
+"""The intent classifier: learns, ranks with confidences, survives saving, refuses
+tampering, keeps its temperature when fine-tuned."""
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Dict, List
 
 import numpy as np
 import pytest
-import skops.io as sio
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu import intent_model_file
 from bot.nlu.linear_intent_classifier import (
-    MODEL_FILE,
     LinearIntentClassifier,
     fitted_temperature,
     folded,
@@ -129,17 +132,18 @@ def test_a_saved_classifier_ranks_exactly_as_the_trained_one(tmp_path):
     assert after == before
 
 
-def load_saved(tmp_path, content: Dict[str, Any]) -> LinearIntentClassifier:
-    """The classifier loaded from a model file that holds ``content``."""
-    storage = LocalModelStorage(tmp_path)
-    resource = Resource("intents")
-    with storage.write_to(resource) as directory:
-        sio.dump(content, directory / MODEL_FILE)
+def saved_and_loaded(tmp_path, spoil=None, finetuning=False):
+    """A trained classifier, saved, its files passed to ``spoil``, loaded again."""
+    component = classifier(tmp_path)
+    resource = component.train(training_data())
+    if spoil is not None:
+        with LocalModelStorage(tmp_path).write_to(resource) as directory:
+            spoil(Path(directory))
     return LinearIntentClassifier.load(
-        LinearIntentClassifier.get_default_config(),
-        storage,
+        component.config,
+        LocalModelStorage(tmp_path),
         resource,
-        None,  # type: ignore[arg-type]
+        SimpleNamespace(is_finetuning=finetuning),  # type: ignore[arg-type]
     )
 
 
@@ -150,10 +154,17 @@ class Planted:
         self.payload = "anything"
 
 
-def test_a_model_file_with_unexpected_types_is_refused(tmp_path, caplog):
+def test_a_model_file_with_python_objects_is_refused(tmp_path, caplog):
+    def plant(directory: Path) -> None:
+        arrays = directory / intent_model_file.ARRAYS_FILE
+        with np.load(arrays) as saved:
+            content = {key: saved[key] for key in saved.files}
+        content["coef"] = np.array([Planted()], dtype=object)
+        np.savez(arrays, **content)
+
     with caplog.at_level(logging.WARNING):
-        loaded = load_saved(tmp_path, {"classifier": Planted(), "temperature": 0.2})
-    assert "unexpected types" in caplog.text
+        loaded = saved_and_loaded(tmp_path, plant)
+    assert "train the model again" in caplog.text
     (message,) = classify(loaded, "hallo")
     assert message.get(INTENT) is None
 
@@ -184,8 +195,54 @@ def test_one_intent_alone_leaves_the_classifier_untrained(tmp_path, caplog):
 
 
 def test_a_model_file_of_another_layout_asks_to_train_again(tmp_path, caplog):
+    def older(directory: Path) -> None:
+        vocabulary = directory / intent_model_file.VOCABULARY_FILE
+        content = json.loads(vocabulary.read_text(encoding="utf-8"))
+        vocabulary.write_text(json.dumps({**content, "layout": 1}), encoding="utf-8")
+
     with caplog.at_level(logging.WARNING):
-        loaded = load_saved(tmp_path, {"pipeline": None, "temperature": 0.2})
+        loaded = saved_and_loaded(tmp_path, older)
     assert "make train" in caplog.text
     (message,) = classify(loaded, "hallo")
     assert message.get(INTENT) is None
+
+
+def test_fine_tuning_after_a_small_change_keeps_the_temperature(tmp_path, monkeypatch):
+    loaded = saved_and_loaded(tmp_path, finetuning=True)
+    before = loaded._temperature
+    monkeypatch.setitem(loaded.config, "finetune_keeps_temperature", 0.1)
+    calls = []
+    import bot.nlu.linear_intent_classifier as module
+
+    fitted = module.fitted_temperature
+    monkeypatch.setattr(
+        module,
+        "fitted_temperature",
+        lambda *args: calls.append(1) or fitted(*args),
+    )
+    more = training_data().training_examples + [
+        Message(data={TEXT: "servus beisammen", INTENT: "greet"})
+    ]
+    loaded.train(TrainingData(more))
+    assert not calls and loaded._temperature == before
+    (message,) = classify(loaded, "servus beisammen")
+    assert message.get(INTENT)["name"] == "greet"
+    # A larger change (a fifth more examples) fits the temperature again.
+    others = [
+        Message(data={TEXT: f"hallo nummer {n}", INTENT: "greet"}) for n in range(4)
+    ]
+    loaded.train(TrainingData(more + others))
+    assert calls == [1]
+
+
+def test_a_full_training_always_fits_the_temperature(tmp_path, monkeypatch):
+    loaded = saved_and_loaded(tmp_path, finetuning=False)
+    import bot.nlu.linear_intent_classifier as module
+
+    calls = []
+    fitted = module.fitted_temperature
+    monkeypatch.setattr(
+        module, "fitted_temperature", lambda *args: calls.append(1) or fitted(*args)
+    )
+    loaded.train(training_data())
+    assert calls == [1]

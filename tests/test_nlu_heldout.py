@@ -124,3 +124,23 @@ def test_entities_without_capitals(lowercase_reports, language):
     assert (
         f1 >= LOWERCASE_ENTITY_F1_FLOOR
     ), f"{language} lower case: entity P/R/F1 {precision:.3f}/{recall:.3f}/{f1:.3f}"
+
+
+def test_parsing_in_batches_gives_what_parsing_one_by_one_gives(trained_model):
+    import asyncio
+
+    from rasa.core.agent import Agent
+
+    from ofr_tools.evaluation import parse_all
+
+    agent = Agent.load(str(trained_model))
+    texts = [
+        "hi",
+        "Gibt es Veranstaltungen in München im März?",
+        "who runs ofr",
+        "webinare online",
+        "Ich berate Rückkehrende in Köln. Wo finde ich das Handbuch?",
+        "zorblax",
+    ]
+    one_by_one = [asyncio.run(agent.parse_message(text)) for text in texts]
+    assert parse_all(agent, texts) == one_by_one
