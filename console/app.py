@@ -44,6 +44,8 @@ class ConsoleConfig:
     root: Path  # the project: its data files and its git history
     var_dir: Path  # staff.db lives here
     events_file: Path
+    # Start the training worker ahead of "Train" (tests that never train: off).
+    warm_worker: bool = True
 
     @classmethod
     def from_settings(cls) -> ConsoleConfig:
@@ -70,7 +72,7 @@ def create_app(config: ConsoleConfig) -> Flask:
         history,
         events,
         TrainingData(config.root),
-        Pipeline(config.root, config.var_dir),
+        Pipeline(config.root, config.var_dir, config.warm_worker),
         Answers(config.root),
     )
     from console import (

@@ -18,6 +18,7 @@ def pipeline() -> Pipeline:
 
 @blueprint.get("/model")
 def page() -> ResponseReturnValue:
+    pipeline().warm()
     job = pipeline().job
     return render_template(
         "model.html",

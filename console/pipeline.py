@@ -1,11 +1,16 @@
 """Train, check, publish: one job at a time, in the background of the console.
 
-1. **Train** a model from the project's files (``rasa train``; Rasa's cache in
-   ``.rasa`` keeps every part whose inputs did not change, e.g. the dialogue
-   policies after a new example).
+1. **Train** a model from the project's files: Rasa fine-tunes the model in use
+   where it allows it (same configuration, domain and intents: a changed example
+   or answer), else trains from scratch; Rasa's cache in ``.rasa`` keeps every
+   part whose inputs did not change, e.g. the dialogue policies after a new example.
 2. **Check** it on the held-out test sets (console/model_check.py), beside the
    model the bot answers with now (scored once per model and test sets, then
    remembered in ``$OFR_VAR_DIR/console/scores``).
+
+Training and checking run in a worker process (console/model_job.py) that the
+console starts ahead, when staff change something or open the model page: by the
+time they press "Train", Rasa is imported and the model in use is scored.
 3. **Publish** it through the publish route (``make publish``'s code) when neither
    language got worse; a publisher may publish a worse model with a reason, which
    the audit log keeps.
@@ -18,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
@@ -25,16 +31,30 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 from ofr import settings
 
+MARK = "@@ "  # how the training worker's own messages begin (console/model_job.py)
 KEEP_MODELS = 3  # console models kept besides the one in use
 LOG_LINES = 12
 _MEANINGFUL = ("Starting to train component", "Restored component", "Your Rasa model")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 Scores = Dict[str, Dict[str, float]]
+
+
+def score_file(root: Path, var_dir: Path, model: Path) -> Path:
+    """Where the held-out scores of ``model`` are remembered: one file per model
+    and version of the test sets."""
+    digest = hashlib.sha256()
+    with model.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    for folder in ("tests/nlu", "tests/event_questions"):
+        for path in sorted((root / folder).rglob("*.yml")):
+            digest.update(path.read_bytes())
+    return var_dir / "console" / "scores" / f"{digest.hexdigest()}.json"
 
 
 class PipelineError(RuntimeError):
@@ -86,11 +106,56 @@ def _environment() -> Dict[str, str]:
     }
 
 
+class Worker:
+    """A console/model_job.py process; its output is read from the start, so that
+    it never blocks on a full pipe while it waits for its job."""
+
+    def __init__(self, root: Path, var_dir: Path, in_use: Path) -> None:
+        command = [sys.executable, "-m", "console.model_job", "--var-dir", str(var_dir)]
+        if in_use.is_file():
+            command += ["--score-first", str(in_use)]
+        self.process = subprocess.Popen(
+            command,
+            cwd=root,
+            env=_environment(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            bufsize=1,
+        )
+        self._lines: queue.Queue[Optional[str]] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def give(self, order: Dict) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(order) + "\n")
+        self.process.stdin.flush()
+
+    def lines(self) -> Iterator[str]:
+        while (line := self._lines.get()) is not None:
+            yield line
+
+
 class Pipeline:
-    def __init__(self, root: Path, var_dir: Path) -> None:
+    def __init__(self, root: Path, var_dir: Path, warm_worker: bool = True) -> None:
         self.root = root
+        # Start the training worker ahead (off in tests that never train).
+        self.warm_worker = warm_worker
         self.folder = var_dir / "console"
         self.job: Optional[Job] = None
+        self._spare: Optional[Worker] = None
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ the model in use
@@ -107,20 +172,33 @@ class Pipeline:
 
     def _scores_of(self, model: Path) -> Scores:
         """Held-out scores of ``model``, computed once per model and test sets."""
-        digest = hashlib.sha256()
-        with model.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        for folder in ("tests/nlu", "tests/event_questions"):
-            for path in sorted((self.root / folder).rglob("*.yml")):
-                digest.update(path.read_bytes())
-        cached = self.folder / "scores" / f"{digest.hexdigest()}.json"
+        cached = score_file(self.root, self.folder.parent, model)
         if not cached.is_file():
             cached.parent.mkdir(parents=True, exist_ok=True)
             self._run(
                 [sys.executable, "-m", "console.model_check", str(model), str(cached)]
             )
         return json.loads(cached.read_text(encoding="utf-8"))
+
+    # ------------------------------------------------------------ the worker
+
+    def warm(self) -> None:
+        """Have a training worker ready (console/model_job.py), unless one is."""
+        if not self.warm_worker:
+            return
+        with self._lock:
+            if self._spare is not None and self._spare.alive:
+                return
+            if self.job is not None and self.job.busy:
+                return  # the next one starts when this job ends
+            self._spare = Worker(self.root, self.folder.parent, self.published())
+
+    def _take_worker(self) -> Worker:
+        with self._lock:
+            worker, self._spare = self._spare, None
+        if worker is None or not worker.alive:
+            worker = Worker(self.root, self.folder.parent, self.published())
+        return worker
 
     # ------------------------------------------------------------ steps
 
@@ -139,39 +217,53 @@ class Pipeline:
     def _train_and_check(self, job: Job) -> None:
         try:
             self._tidy_models()
+            in_use = self.published()
+            job.running_model = in_use.name
+            worker = self._take_worker()
             name = time.strftime("console-%Y%m%d-%H%M%S")
-            began = time.time()
-            self._run(
-                [
-                    sys.executable,
-                    "-m",
-                    "rasa",
-                    "train",
-                    "--fixed-model-name",
-                    name,
-                    "--out",
-                    "models",
-                ],
-                job,
-            )
-            job.seconds["train"] = time.time() - began
-            job.model = self.root / "models" / f"{name}.tar.gz"
-            if not job.model.is_file():
+            finetune = str(in_use) if in_use.is_file() else None
+            self._work(worker, job, {"name": name, "finetune": finetune})
+            if job.model is None or not job.model.is_file():
                 raise PipelineError(
                     "Training ended without a model: see the lines above."
                 )
-            job.state, began = "checking", time.time()
-            job.lines.append("Checking the new model on the held-out questions…")
             job.scores = self._scores_of(job.model)
-            in_use = self.published()
-            job.running_model = in_use.name
             if in_use.is_file():
-                job.lines.append(f"Checking {in_use.name}, the model in use…")
                 job.running = self._scores_of(in_use)
-            job.seconds["check"] = time.time() - began
             job.state = "ready"
         except (PipelineError, OSError, ValueError, KeyError) as error:
             job.state, job.error = "failed", str(error)
+        finally:
+            self.warm()
+
+    def _work(self, worker: Worker, job: Job, order: Dict) -> None:
+        """Give ``worker`` its job and follow it to the end."""
+        worker.give(order)
+        tail: List[str] = []
+        began = time.time()
+        for raw in worker.lines():
+            line = _ANSI.sub("", raw).rstrip()
+            if not line.startswith(MARK):
+                tail = (tail + [line])[-LOG_LINES:]
+                if any(mark in line for mark in _MEANINGFUL):
+                    job.lines.append(line.split(" - ", 1)[-1].strip())
+                continue
+            message = json.loads(line[len(MARK) :])
+            if "say" in message:
+                job.lines.append(message["say"])
+            elif "trained" in message:
+                job.model = self.root / message["trained"]
+                job.seconds["train"] = time.time() - began
+                job.state, began = "checking", time.time()
+            elif "scored" in message and job.model is not None:
+                job.seconds["check"] = time.time() - began
+            elif "error" in message:
+                worker.process.wait()
+                raise PipelineError(
+                    f"Training failed: {message['error']} | " + " | ".join(tail[-2:])
+                )
+        if worker.process.wait() != 0:
+            raise PipelineError("Training failed: " + " | ".join(tail[-3:]))
 
     def publish(self, staff: str) -> Job:
         """Publish the checked model (the caller has checked the role and, for a

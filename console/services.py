@@ -43,6 +43,8 @@ def audit(action: str, **detail: Any) -> None:
 
 def commit(paths: List[Path], message: str) -> Optional[str]:
     """The change as a git commit by the logged-in staff member (None: not in git)."""
+    # A change to train comes next: have the training worker ready.
+    services().pipeline.warm()
     try:
         return services().history.commit(paths, g.staff.name, message)
     except HistoryError as error:

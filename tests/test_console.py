@@ -32,7 +32,9 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def app(project: Path, tmp_path: Path) -> Any:
-    config = ConsoleConfig(project, tmp_path / "var", project / "data" / "events.yml")
+    config = ConsoleConfig(
+        project, tmp_path / "var", project / "data" / "events.yml", warm_worker=False
+    )
     console = create_app(config)
     accounts = Accounts(tmp_path / "var" / "staff.db")
     accounts.set_user("anna", "editor", PASSWORD)
@@ -315,7 +317,9 @@ def full_project(tmp_path: Path) -> Path:
 @pytest.fixture
 def full_client(full_project: Path, tmp_path: Path) -> Iterator[Any]:
     var = tmp_path / "fullvar"
-    config = ConsoleConfig(full_project, var, full_project / "data" / "events.yml")
+    config = ConsoleConfig(
+        full_project, var, full_project / "data" / "events.yml", warm_worker=False
+    )
     console = create_app(config)
     Accounts(var / "staff.db").set_user("anna", "editor", PASSWORD)
     with console.test_client() as browser:

@@ -1,0 +1,146 @@
+"""The staff console's training worker: trains a model and scores it, in a process
+that got ready before it was needed.
+
+    python -m console.model_job [--score-first MODEL]   (run in the project folder)
+
+Importing Rasa, building spaCy's pipelines and loading the language detector take
+about 15 s of a training's time; the console starts this process ahead (when a
+member of staff changes something, or opens the model page), so a training begins
+at once. While it waits, it scores the model in use (``--score-first``) when no
+score of it is remembered yet. Then it reads one job from stdin (a JSON line:
+``{"name": ..., "finetune": MODEL or null}``), trains, scores the new model on the
+held-out questions and ends: a fresh process for every training, so nothing of one
+training carries over into the next.
+
+Rasa's log lines go to stdout as they come; the worker's own messages are lines
+starting with ``@@ `` and a JSON object: ``{"ready": true}``, ``{"say": ...}``,
+``{"trained": MODEL, "seconds": ...}``, ``{"scored": MODEL, "seconds": ...}``,
+``{"error": ...}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import select
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any, List, Optional
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+warnings.simplefilter("ignore")
+
+IDLE_SECONDS = 30 * 60  # a warm worker nobody used ends
+
+
+def tell(**message: Any) -> None:
+    from console.pipeline import MARK
+
+    print(MARK + json.dumps(message), flush=True)
+
+
+def warm_up() -> None:
+    """Everything a training and a check load, loaded now."""
+    import rasa.model_training  # noqa: F401
+    from rasa.core.agent import Agent  # noqa: F401
+
+    from bot.nlu.language_detector import _lingua
+    from bot.nlu.spacy_pipelines import SUPPORTED_LANGUAGES, blank_pipeline
+    from ofr_tools import evaluation  # noqa: F401
+
+    for language in SUPPORTED_LANGUAGES:
+        blank_pipeline(language)
+    _lingua().compute_language_confidence_values("Guten Tag, good morning")
+
+
+def score(model: Path, var_dir: Path) -> float:
+    """Held-out scores of ``model`` into the console's score cache; the seconds."""
+    from console.model_check import scores
+    from console.pipeline import score_file
+
+    began = time.time()
+    target = score_file(Path.cwd(), var_dir, model)
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".part")
+        partial.write_text(json.dumps(scores(model), indent=2), encoding="utf-8")
+        partial.replace(target)
+        logging.disable(logging.NOTSET)  # scores() quietens Rasa; training speaks
+    return time.time() - began
+
+
+def train(name: str, finetune: Optional[str]) -> Path:
+    """``rasa train`` into models/<name>.tar.gz: fine-tuning ``finetune`` where
+    Rasa allows it (same configuration, domain and labels), else from scratch."""
+    import rasa.model_training
+    from rasa.shared.exceptions import InvalidConfigException
+
+    arguments = dict(
+        domain="domain.yml",
+        config="config.yml",
+        training_files=["data"],
+        output="models",
+        fixed_model_name=name,
+    )
+    if finetune and Path(finetune).is_file():
+        tell(say=f"Fine-tuning {Path(finetune).name} with the changes…")
+        try:
+            result = rasa.model_training.train(**arguments, model_to_finetune=finetune)
+            if result.model:
+                return Path(result.model)
+        except InvalidConfigException as error:
+            tell(say=f"A full training: {str(error).splitlines()[0]}")
+    else:
+        tell(say="A full training…")
+    result = rasa.model_training.train(**arguments)
+    if not result.model:
+        raise RuntimeError("Rasa ended without a model: see the lines above.")
+    return Path(result.model)
+
+
+def read_job(timeout: float) -> Optional[dict]:
+    ready, _, _ = select.select([sys.stdin], [], [], timeout)
+    if not ready:
+        return None
+    line = sys.stdin.readline()
+    return json.loads(line) if line.strip() else None
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--score-first", help="the model in use, scored while waiting")
+    parser.add_argument("--var-dir", required=True)
+    args = parser.parse_args(argv)
+    var_dir = Path(args.var_dir)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stdout, format="%(name)s - %(message)s"
+    )
+    try:
+        warm_up()
+        tell(ready=True)
+        if args.score_first and Path(args.score_first).is_file():
+            tell(
+                scored=args.score_first, seconds=score(Path(args.score_first), var_dir)
+            )
+        job = read_job(IDLE_SECONDS)
+        if job is None:
+            return 0
+        began = time.time()
+        model = train(str(job["name"]), job.get("finetune"))
+        tell(trained=str(model), seconds=time.time() - began)
+        tell(say="Checking the new model on the held-out questions…")
+        tell(scored=str(model), seconds=score(model, var_dir))
+        return 0
+    except Exception as error:  # reported to the console page, in one sentence
+        tell(error=f"{type(error).__name__}: {error}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
