@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ReplyAction
-from ofr.messages import message
+from ofr.messages import has_message, message
 
 MAX_CHOICES = 3
 # Below this confidence an intent is no real candidate.
@@ -58,7 +58,12 @@ class ActionDidYouMean(ReplyAction):
     def reply(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
     ) -> List[EventType]:
-        choices = candidates(tracker.latest_message or {})
+        choices = [
+            name
+            for name in candidates(tracker.latest_message or {})
+            # A question added since the action server started may have no label.
+            if has_message(f"intent_{name}", language)
+        ]
         if not choices:
             dispatcher.utter_message(response="utter_rephrase")
             return []

@@ -80,6 +80,7 @@ def create_app(config: ConsoleConfig) -> Flask:
         history_pages,
         inbox_pages,
         model_pages,
+        question_pages,
         training_pages,
     )
 
@@ -89,6 +90,7 @@ def create_app(config: ConsoleConfig) -> Flask:
         inbox_pages,
         history_pages,
         model_pages,
+        question_pages,
     ):
         app.register_blueprint(pages.blueprint)
 

@@ -23,9 +23,19 @@ class _KeepUnknown(dict):
         return "{" + key + "}"
 
 
-@lru_cache(maxsize=1)
 def _messages() -> Dict[str, Dict[str, str]]:
+    """The file's texts, read again when it changes (the staff console adds the
+    button label of a new question while the action server runs)."""
+    return _read(MESSAGES_FILE.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=1)
+def _read(_version: int) -> Dict[str, Dict[str, str]]:
     return yaml.safe_load(MESSAGES_FILE.read_text(encoding="utf-8"))
+
+
+def has_message(name: str, language: str) -> bool:
+    return language in (_messages().get(name) or {})
 
 
 def message(name: str, language: str, **values: Any) -> str:

@@ -8,9 +8,10 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Dict, Iterator
 
 import pytest
+import yaml
 
 from console.accounts import SESSION_IDLE_SECONDS, AccountError, Accounts
 from console.app import LOGIN_COOKIE, SESSION_COOKIE, ConsoleConfig, create_app
@@ -300,6 +301,7 @@ def test_make_staff_user_reads_a_password_file(tmp_path, monkeypatch, capsys):
 
 PROJECT_PARTS = (
     "data",
+    "ofr/messages.yml",
     "docs/intents.md",
     "domain.yml",
     "tests/nlu",
@@ -583,3 +585,165 @@ def test_an_answer_is_previewed_changed_and_checked(full_client, full_project):
     )
     assert empty.status_code == 422 and "cannot be empty" in empty.text
     assert full_client.get("/answers/utter_nothing").status_code == 404
+
+
+NEWSLETTER_EN = [
+    "is there an ofr newsletter",
+    "can I subscribe to a newsletter about OFR?",
+    "newsletter?",
+    "do you send out news by mail",
+    "how do I get OFR's newsletter",
+    "I'd like regular updates in my inbox",
+    "where can i sign up for the mailing list",
+    "does the project publish a bulletin",
+    "any e-mail digest I could receive?",
+    "is there a monthly news letter for counsellors",
+    "how can volunteers stay informed by email",
+    "mailing list for practitioners, does one exist",
+    "can you put me on your distribution list",
+    "i want to receive the latest news as a subscriber",
+    "Is a newsletter planned at some point?",
+    "Where would I register for news updates?",
+    "send me the newsletter pls",
+    "how often does the newsletter come out",
+    "Does IOM email a circular about this programme?",
+    "our municipality wants your periodic news mails",
+]
+NEWSLETTER_DE = [
+    "gibt es einen ofr newsletter",
+    "kann ich einen Newsletter zu OFR abonnieren?",
+    "newsletter?",
+    "verschickt ihr Neuigkeiten per Mail",
+    "wie bekomme ich den Newsletter von OFR",
+    "ich hätte gern regelmäßige Infos im Postfach",
+    "wo trage ich mich in den Verteiler ein",
+    "gibt das Projekt ein Rundschreiben heraus",
+    "gibt es einen E-Mail-Rundbrief für Beratende?",
+    "erscheint monatlich ein Infobrief",
+    "wie bleiben Ehrenamtliche per Mail auf dem Laufenden",
+    "existiert eine Mailingliste für Fachkräfte",
+    "könnt ihr mich auf eure Verteilerliste setzen",
+    "ich möchte als Abonnentin die neuesten Nachrichten erhalten",
+    "Ist ein Newsletter geplant?",
+    "Wo melde ich mich für Neuigkeiten an?",
+    "schick mir bitte den newsletter",
+    "wie oft kommt der Newsletter raus",
+    "Verschickt die IOM einen Rundbrief zu dem Programm?",
+    "unsere Kommune möchte eure regelmäßigen Infomails",
+]
+
+
+def new_question_form(token: str, **changes: str) -> Dict[str, str]:
+    return {
+        "csrf": token,
+        "intent": "ask_newsletter",
+        "description": "whether OFR has a newsletter or mailing list",
+        "topic": "contact.yml",
+        "answer_en": "I do not know of an OFR newsletter. IOM can tell you more.",
+        "answer_de": "Ein OFR-Newsletter ist mir nicht bekannt. Die IOM weiß mehr.",
+        "examples_en": "\n".join(NEWSLETTER_EN),
+        "examples_de": "\n".join(NEWSLETTER_DE),
+        "label_en": "A newsletter",
+        "label_de": "Ein Newsletter",
+        **changes,
+    }
+
+
+def test_a_new_question_gets_answers_rule_examples_and_test_questions(
+    full_client, full_project
+):
+    from ofr_tools import check_project
+    from ofr_tools.held_out import held_out_texts, near_copy, normalise_example
+
+    page = full_client.get("/questions/new?lang=en&text=newsletter%3F&key=k1")
+    assert page.status_code == 200 and ">newsletter?</textarea>" in page.text
+    token = csrf_of(full_client, "/questions/new")
+    too_few = new_question_form(token, examples_de="\n".join(NEWSLETTER_DE[:12]))
+    refused = full_client.post("/questions", data=too_few)
+    assert refused.status_code == 422
+    assert "at least 20 German ways of asking (12 so far)" in refused.text
+    assert git_log(full_project).splitlines()[0] == "dev|start"  # nothing written
+    alike = new_question_form(
+        token, examples_en="\n".join(f"newsletter for town {n}" for n in range(20))
+    )
+    assert "worded differently" in full_client.post("/questions", data=alike).text
+    taken = new_question_form(
+        token, examples_en="\n".join(NEWSLETTER_EN[:19] + ["who is behind ofr"])
+    )
+    assert (
+        "already has “who is behind ofr”"
+        in full_client.post("/questions", data=taken).text
+    )
+    assert (
+        full_client.post(
+            "/questions", data=new_question_form(token, intent="ask_partners")
+        ).status_code
+        == 422
+    )
+
+    saved = full_client.post("/questions", data=new_question_form(token))
+    assert saved.status_code == 302
+    assert git_log(full_project).splitlines()[0] == (
+        "anna|New question ask_newsletter from the staff console"
+    )
+    changed = subprocess.run(
+        ["git", "-C", str(full_project), "show", "--numstat", "--format=", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    numbers = {line.split("\t")[2]: line.split("\t")[:2] for line in changed if line}
+    assert set(numbers) == {
+        "domain.yml",
+        "docs/intents.md",
+        "data/rules/contact.yml",
+        "data/nlu/en/contact.yml",
+        "data/nlu/de/contact.yml",
+        "tests/nlu/en/contact.yml",
+        "tests/nlu/de/contact.yml",
+        "ofr/messages.yml",
+    }
+    assert all(deleted == "0" for _, deleted in numbers.values())  # only additions
+    assert check_project.run(full_project)[0] == []
+    domain = yaml.safe_load((full_project / "domain.yml").read_text("utf-8"))
+    assert "ask_newsletter" in domain["intents"]
+    texts = [v["text"] for v in domain["responses"]["utter_newsletter"]]
+    assert texts[1].startswith("Ein OFR-Newsletter")
+    for language in ("en", "de"):
+        held = yaml.safe_load(
+            (full_project / "tests" / "nlu" / language / "contact.yml").read_text(
+                "utf-8"
+            )
+        )["nlu"][-1]
+        trained = yaml.safe_load(
+            (full_project / "data" / "nlu" / language / "contact.yml").read_text(
+                "utf-8"
+            )
+        )["nlu"][-1]
+        assert held["intent"] == trained["intent"] == "ask_newsletter"
+        held_lines = [x[2:] for x in held["examples"].splitlines()]
+        trained_lines = [x[2:] for x in trained["examples"].splitlines()]
+        assert len(held_lines) == 10 and len(trained_lines) == 10
+        assert trained_lines[0] in (NEWSLETTER_EN[0], NEWSLETTER_DE[0])
+        training = [
+            normalise_example(t)
+            for p in (full_project / "data" / "nlu" / language).glob("*.yml")
+            for block in yaml.safe_load(p.read_text("utf-8")).get("nlu", [])
+            for t in [x[2:] for x in block.get("examples", "").splitlines()]
+        ]
+        for question in held_lines:
+            assert not any(near_copy(normalise_example(question), t) for t in training)
+        assert set(held_lines) <= set(
+            held_out_texts(
+                language,
+                full_project / "tests" / "nlu",
+                full_project / "tests" / "event_questions",
+            )
+        )
+    labels = yaml.safe_load((full_project / "ofr" / "messages.yml").read_text("utf-8"))
+    assert labels["intent_ask_newsletter"] == {
+        "en": "A newsletter",
+        "de": "Ein Newsletter",
+    }
+    page = full_client.get("/intents/ask_newsletter")
+    assert "whether OFR has a newsletter" in page.text

@@ -69,3 +69,31 @@ def test_every_offered_intent_has_a_label_in_both_languages(domain):
         if intent not in NOT_OFFERED:
             for language in ("en", "de"):
                 assert message(f"intent_{intent}", language)
+
+
+async def test_a_question_added_without_a_label_yet_is_not_offered(dispatcher, domain):
+    # The staff console adds a question's label to ofr/messages.yml; a model may
+    # know an intent whose label this action server has not got.
+    tracker = unsure([("ask_brand_new", 0.35), ("ask_handbook", 0.3)])
+    await ActionDidYouMean().run(dispatcher, tracker, domain)
+    [answer] = dispatcher.messages
+    assert [b["payload"] for b in answer["buttons"]] == ["/ask_handbook", "/ask_human"]
+
+
+def test_the_texts_are_read_again_when_the_file_changes(tmp_path, monkeypatch):
+    import ofr.messages as messages
+
+    copy = tmp_path / "messages.yml"
+    copy.write_text('greeting: {en: "Hello", de: "Hallo"}\n', encoding="utf-8")
+    monkeypatch.setattr(messages, "MESSAGES_FILE", copy)
+    assert messages.message("greeting", "en") == "Hello"
+    assert not messages.has_message("intent_ask_brand_new", "en")
+    copy.write_text(
+        'greeting: {en: "Hello", de: "Hallo"}\n'
+        'intent_ask_brand_new: {en: "Brand new", de: "Ganz neu"}\n',
+        encoding="utf-8",
+    )
+    import os
+
+    os.utime(copy, ns=(1, copy.stat().st_mtime_ns + 1_000_000))
+    assert messages.message("intent_ask_brand_new", "de") == "Ganz neu"
