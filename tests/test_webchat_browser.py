@@ -513,26 +513,65 @@ def log_in_to_the_console(page, bot: Servers, name: str, password: str) -> None:
 
 
 def partners_answer(bot: Servers, text: str) -> bool:
+    """Whether the bot answers ``text`` with the partners, in either language (a
+    nonsense question has no clear language: the inbox files it under German)."""
     answers = rest(bot, f"console-check-{time.time()}", text)
     return any(
-        "International Organization for Migration" in a.get("text", "") for a in answers
+        name in a.get("text", "")
+        for a in answers
+        for name in (
+            "International Organization for Migration",
+            "Internationale Organisation für Migration",
+        )
     )
 
 
+def thanks_answer(bot: Servers, language: str) -> str:
+    text = "thank you" if language == "en" else "danke schön"
+    answers = rest(bot, f"console-thanks-{time.time()}", text)
+    return " ".join(a.get("text", "") for a in answers)
+
+
 def test_a_new_example_is_trained_checked_published_and_answered(bot, browser):
-    """Issue 18's loop: an example added in the console reaches the running bot."""
+    """Issue 18's loop: a question from the inbox becomes an example, an answer is
+    changed, and after train, check and publish the running bot answers both ways."""
     question = "zorblax quintet umbrella"
     assert not partners_answer(bot, question)  # the bot does not know it yet
+    added = " Ask me about OFR's events too."
+    assert added not in thanks_answer(bot, "en")
     password = make_staff_user(bot, "paul", "publisher")
     context = browser.new_context(
         locale="en-GB", viewport={"width": 1280, "height": 900}, bypass_csp=True
     )
     page = context.new_page()
     log_in_to_the_console(page, bot, "paul", password)
-    page.goto(f"{bot.staff_url}/intents/ask_partners")
-    page.get_by_label("New English example").fill(question)
-    page.get_by_role("button", name="Add the English example").click()
+
+    # The unanswered question waits in the inbox; it becomes an example there.
+    page.goto(f"{bot.staff_url}/inbox")
+    item = page.get_by_role("listitem").filter(has_text=question)
+    item.get_by_label("Add as an example of the intent").fill("ask_partners")
+    item.get_by_role("button", name=f"Add “{question}”").click()
+    page.get_by_role("status").filter(has_text="is now an example of").wait_for()
+    assert page.get_by_role("listitem").filter(has_text=question).count() == 0
+    assert serious_accessibility_problems(page) == []
+    page.screenshot(path=str(ARTIFACTS / "console-inbox-added.png"), full_page=True)
+
+    # The thanks get one more sentence in English.
+    page.goto(f"{bot.staff_url}/answers/utter_thank")
+    english = page.get_by_label("English", exact=True)
+    english.fill(english.input_value() + added)
+    page.get_by_role("button", name="Save").click()
     page.get_by_role("status").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "console-answer-saved.png"), full_page=True)
+
+    # A new question, started from the inbox's form: its page and its checks.
+    page.goto(f"{bot.staff_url}/questions/new")
+    page.get_by_label("Name of the intent").fill("ask_newsletter")
+    page.get_by_label("English ways of asking (one per line, at least 20)").fill(
+        "is there a newsletter\nnewsletter please"
+    )
+    assert serious_accessibility_problems(page) == []
+    page.screenshot(path=str(ARTIFACTS / "console-new-question.png"), full_page=True)
 
     page.goto(f"{bot.staff_url}/model")
     started = time.monotonic()
@@ -553,6 +592,8 @@ def test_a_new_example_is_trained_checked_published_and_answered(bot, browser):
     published = time.monotonic() - started
     page.screenshot(path=str(ARTIFACTS / "console-model-published.png"), full_page=True)
     assert partners_answer(bot, question)
+    assert thanks_answer(bot, "en").endswith(added.strip())
+    assert added not in thanks_answer(bot, "de")  # the German text stays
     print(
         f"console loop: checked after {checked:.0f} s, answered after {published:.0f} s"
     )
