@@ -147,7 +147,7 @@ def test_wrong_passwords_are_limited(app):
     assert log_in(app.test_client(), name="paul").status_code == 429
 
 
-def test_every_change_needs_the_csrf_token(client, project):
+def test_every_change_needs_the_csrf_token(client, project, app):
     before = (project / "data" / "events.yml").read_text(encoding="utf-8")
     for path, data in [
         ("/logout", {}),
@@ -157,6 +157,15 @@ def test_every_change_needs_the_csrf_token(client, project):
     ]:
         assert client.post(path, data=data).status_code == 403, path
         assert client.post(path, data={**data, "csrf": "wrong"}).status_code == 403
+    # Every other change too (the login form has a token of its own, tested below).
+    posts = [
+        rule.build({arg: "ofr-2018-berlin" for arg in rule.arguments})[1]
+        for rule in app.url_map.iter_rules()
+        if "POST" in rule.methods and rule.endpoint != "login"
+    ]
+    assert "/questions" in posts and "/model/publish" in posts
+    for path in posts:
+        assert client.post(path, data={"csrf": "wrong"}).status_code == 403, path
     assert (project / "data" / "events.yml").read_text(encoding="utf-8") == before
     assert client.get("/events").status_code == 200  # still logged in
 
