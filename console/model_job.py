@@ -31,6 +31,8 @@ import warnings
 from pathlib import Path
 from typing import Any, List, Optional
 
+from ofr_tools import training
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
@@ -43,20 +45,6 @@ def tell(**message: Any) -> None:
     from console.pipeline import MARK
 
     print(MARK + json.dumps(message), flush=True)
-
-
-def warm_up() -> None:
-    """Everything a training and a check load, loaded now."""
-    import rasa.model_training  # noqa: F401
-    from rasa.core.agent import Agent  # noqa: F401
-
-    from bot.nlu.language_detector import _lingua
-    from bot.nlu.spacy_pipelines import SUPPORTED_LANGUAGES, blank_pipeline
-    from ofr_tools import evaluation  # noqa: F401
-
-    for language in SUPPORTED_LANGUAGES:
-        blank_pipeline(language)
-    _lingua().compute_language_confidence_values("Guten Tag, good morning")
 
 
 def score(model: Path, var_dir: Path) -> float:
@@ -73,35 +61,6 @@ def score(model: Path, var_dir: Path) -> float:
         partial.replace(target)
         logging.disable(logging.NOTSET)  # scores() quietens Rasa; training speaks
     return time.time() - began
-
-
-def train(name: str, finetune: Optional[str]) -> Path:
-    """``rasa train`` into models/<name>.tar.gz: fine-tuning ``finetune`` where
-    Rasa allows it (same configuration, domain and labels), else from scratch."""
-    import rasa.model_training
-    from rasa.shared.exceptions import InvalidConfigException
-
-    arguments = dict(
-        domain="domain.yml",
-        config="config.yml",
-        training_files=["data"],
-        output="models",
-        fixed_model_name=name,
-    )
-    if finetune and Path(finetune).is_file():
-        tell(say=f"Fine-tuning {Path(finetune).name} with the changes…")
-        try:
-            result = rasa.model_training.train(**arguments, model_to_finetune=finetune)
-            if result.model:
-                return Path(result.model)
-        except InvalidConfigException as error:
-            tell(say=f"A full training: {str(error).splitlines()[0]}")
-    else:
-        tell(say="A full training…")
-    result = rasa.model_training.train(**arguments)
-    if not result.model:
-        raise RuntimeError("Rasa ended without a model: see the lines above.")
-    return Path(result.model)
 
 
 def read_job(timeout: float) -> Optional[dict]:
@@ -122,7 +81,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         level=logging.INFO, stream=sys.stdout, format="%(name)s - %(message)s"
     )
     try:
-        warm_up()
+        training.warm_up()
         tell(ready=True)
         if args.score_first and Path(args.score_first).is_file():
             tell(
@@ -132,7 +91,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         if job is None:
             return 0
         began = time.time()
-        model = train(str(job["name"]), job.get("finetune"))
+        model = training.train(
+            str(job["name"]), job.get("finetune"), lambda text: tell(say=text)
+        )
         tell(trained=str(model), seconds=time.time() - began)
         tell(say="Checking the new model on the held-out questions…")
         tell(scored=str(model), seconds=score(model, var_dir))
