@@ -30,6 +30,7 @@ from bot.storage.conversation_ids import (  # noqa: E402
     external_id,
 )
 from bot.storage.event_alerts import METADATA, alert_store_for, delete_chat
+from bot.storage.schema import create_tables
 from bot.storage.tickets import delete_tickets, ticket_store_for
 from ofr import settings
 
@@ -185,7 +186,9 @@ class SQLConversations:
         newer = self.table.alias("newer")
         conversations = deleted = 0
         if not dry_run:
-            METADATA.create_all(self.engine)  # alert and ticket tables, if not there
+            create_tables(
+                METADATA, self.engine
+            )  # alert and ticket tables, if not there
         with self.engine.begin() as connection:
             if connection.dialect.name == "sqlite":
                 # Overwrite deleted rows, so the texts do not linger in the file.

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.storage.rasa_stores import unwrap
+from bot.storage.schema import create_tables
 from ofr.events.changes import Change, Version, compare
 from ofr.events.event_filter import EventFilter, filter_key, matches
 from ofr.events.model import Event
@@ -123,7 +124,7 @@ class AlertStore:
         self.engine = engine
         self._local_lock = threading.Lock()
         self._recorded: Optional[List[Event]] = None  # the list last recorded
-        METADATA.create_all(engine)
+        create_tables(METADATA, engine)
 
     @property
     def _postgres(self) -> bool:

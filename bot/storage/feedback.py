@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional
 import sqlalchemy as sa
 
 from bot.storage.event_alerts import METADATA, engine_beside
+from bot.storage.schema import create_tables
 
 VOTES = sa.Table(
     "ofr_feedback",
@@ -43,7 +44,7 @@ class Vote:
 class FeedbackStore:
     def __init__(self, engine: sa.engine.Engine) -> None:
         self.engine = engine
-        METADATA.create_all(engine, tables=[VOTES])
+        create_tables(METADATA, engine, [VOTES])
 
     def add(
         self,

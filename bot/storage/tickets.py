@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional
 import sqlalchemy as sa
 
 from bot.storage.event_alerts import METADATA, engine_beside
+from bot.storage.schema import create_tables
 from ofr.handover import Turn
 
 TICKETS = sa.Table(
@@ -91,7 +92,7 @@ def _ticket(row: Any) -> Ticket:
 class TicketStore:
     def __init__(self, engine: sa.engine.Engine) -> None:
         self.engine = engine
-        METADATA.create_all(engine, tables=[TICKETS, WAITING])
+        create_tables(METADATA, engine, [TICKETS, WAITING])
 
     def open(
         self,
