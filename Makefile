@@ -31,7 +31,7 @@ node_modules/.installed: package.json package-lock.json
 
 # Debian's Chromium for the browser test of the web chat (root installs it).
 /usr/bin/chromium:
-	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji; \
 	else echo "Chromium is missing: run 'sudo apt-get install chromium', then make test again." >&2; exit 1; fi
 
 # nginx for make run-cluster and the cluster test (root installs it).
