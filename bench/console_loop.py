@@ -116,8 +116,8 @@ def run(work: Path) -> Dict[str, float]:
     )
     rasa, staff = f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{staff_port}"
     try:
-        deadline = warm_from = time.monotonic() + 300
-        warm_from -= 300
+        warm_from = time.monotonic()
+        deadline = warm_from + 300
         while "Press Ctrl-C to stop." not in (work / "run.log").read_text():
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"The bot did not start: see {work / 'run.log'}")

@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Tuple
 import yaml
 
 from ofr_tools import check_project
+from ofr_tools.check_project import child
 
 LANGUAGES = ("en", "de")
 MAX_ANSWER = 4000
@@ -31,18 +32,12 @@ class Answer:
     has_buttons: bool
 
 
-def _child(node: yaml.Node, key: str) -> Optional[yaml.Node]:
-    if not isinstance(node, yaml.MappingNode):
-        return None
-    return next((v for k, v in node.value if getattr(k, "value", None) == key), None)
-
-
 def _language(variation: yaml.Node) -> Optional[str]:
-    condition = _child(variation, "condition")
+    condition = child(variation, "condition")
     if not isinstance(condition, yaml.SequenceNode):
         return None
     for item in condition.value:
-        name, value = _child(item, "name"), _child(item, "value")
+        name, value = child(item, "name"), child(item, "value")
         if getattr(name, "value", None) == "language":
             return getattr(value, "value", None)
     return None
@@ -64,14 +59,14 @@ class Answers:
     ) -> Dict[str, List[Tuple[str, yaml.Node, yaml.Node]]]:
         """response → [(language, variation node, text node)]."""
         document = yaml.compose(source)
-        responses = _child(document, "responses") if document is not None else None
+        responses = child(document, "responses") if document is not None else None
         found: Dict[str, List[Tuple[str, yaml.Node, yaml.Node]]] = {}
         if not isinstance(responses, yaml.MappingNode):
             return found
         for key, variations in responses.value:
             entries: List[Tuple[str, yaml.Node, yaml.Node]] = []
             for variation in getattr(variations, "value", []):
-                language, text = _language(variation), _child(variation, "text")
+                language, text = _language(variation), child(variation, "text")
                 if language in LANGUAGES and isinstance(text, yaml.ScalarNode):
                     entries.append((language, variation, text))
             found[key.value] = entries
@@ -82,7 +77,7 @@ class Answers:
         answers = []
         for name, entries in self._responses(source).items():
             texts = {language: text.value for language, _, text in entries}
-            buttons = any(_child(variation, "buttons") for _, variation, _ in entries)
+            buttons = any(child(variation, "buttons") for _, variation, _ in entries)
             answers.append(Answer(name, texts, buttons))
         return answers
 
@@ -116,8 +111,11 @@ class Answers:
         for start, end, replacement in spans:  # from the end, so offsets stay right
             after = after[:start] + replacement + after[end:]
         self.path.write_text(after, encoding="utf-8")
-        problems, _ = check_project.run(self.root)
-        if problems:
+        try:
+            problems, _ = check_project.run(self.root)
+            if problems:
+                raise AnswerError(" ".join(str(p) for p in problems[:3]))
+        except BaseException:
             self.path.write_text(before, encoding="utf-8")
-            raise AnswerError(" ".join(str(p) for p in problems[:3]))
+            raise
         return self.path

@@ -1,25 +1,15 @@
 """Score a model on the held-out test sets, for the console's "check" step.
 
-    python -m console.model_check MODEL OUT.json    (run in the project folder)
-
-Writes per language how many held-out questions (tests/nlu, tests/event_questions)
-the model gives the right intent, as ``make evaluate`` counts them. Runs as its own
-process: the console itself never loads TensorFlow.
+Per language, how many held-out questions (tests/nlu, tests/event_questions) the
+model gives the right intent, as ``make evaluate`` counts them. Called in the
+training worker (console/model_job.py): the console itself never loads TensorFlow.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import sys
-import warnings
 from pathlib import Path
-from typing import Dict, List, Optional
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-warnings.simplefilter("ignore")
+from typing import Dict
 
 
 def scores(model: Path) -> Dict[str, Dict[str, float]]:
@@ -41,20 +31,3 @@ def scores(model: Path) -> Dict[str, Dict[str, float]]:
             "accuracy": round(report.accuracy, 4),
         }
     return result
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print(__doc__.splitlines()[2].strip(), file=sys.stderr)
-        return 2
-    model, out = Path(args[0]), Path(args[1])
-    if not model.is_file():
-        print(f"No model at {model}.", file=sys.stderr)
-        return 1
-    out.write_text(json.dumps(scores(model), indent=2), encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,8 +8,8 @@ about 15 s of a training's time; the console starts this process ahead (when a
 member of staff changes something, or opens the model page), so a training begins
 at once. While it waits, it scores the model in use (``--score-first``) when no
 score of it is remembered yet. Then it reads one job from stdin (a JSON line:
-``{"name": ..., "finetune": MODEL or null}``), trains, scores the new model on the
-held-out questions and ends: a fresh process for every training, so nothing of one
+``{"name": ..., "finetune": MODEL or null, "in_use": MODEL or null}``), trains,
+scores the new model and the model in use on the held-out questions and ends: a fresh process for every training, so nothing of one
 training carries over into the next.
 
 Rasa's log lines go to stdout as they come; the worker's own messages are lines
@@ -97,6 +97,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         tell(trained=str(model), seconds=time.time() - began)
         tell(say="Checking the new model on the held-out questions…")
         tell(scored=str(model), seconds=score(model, var_dir))
+        in_use = job.get("in_use")
+        if in_use and Path(in_use).is_file():  # at once when scored while waiting
+            tell(scored=in_use, seconds=score(Path(in_use), var_dir))
         return 0
     except Exception as error:  # reported to the console page, in one sentence
         tell(error=f"{type(error).__name__}: {error}")

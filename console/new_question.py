@@ -28,8 +28,9 @@ from typing import Dict, List, Tuple
 import yaml
 
 from console.answers import MAX_ANSWER, quoted
-from console.training_data import LANGUAGES, plain
+from console.training_data import LANGUAGES, TrainingDataError, one_line, plain
 from ofr_tools import check_project
+from ofr_tools.check_project import child
 from ofr_tools.held_out import held_out_texts, near_copy, normalise_example
 
 HELD_OUT_PER_LANGUAGE = 10
@@ -120,6 +121,9 @@ class Questions:
                     tests.write_text('version: "3.1"\nnlu:\n', encoding="utf-8")
                 write(tests, _nlu_block(question.intent, splits[language].held_out))
             rules = self.root / "data" / "rules" / question.topic
+            if not rules.exists():
+                originals[rules] = ""
+                rules.write_text('version: "3.1"\n\nrules:\n', encoding="utf-8")
             write(rules, _rule(question.intent, question.response, _rule_indent(rules)))
             self._write_description(question, originals)
             self._write_label(question, originals)
@@ -173,18 +177,21 @@ class Questions:
                 raise QuestionError(
                     f"Keep the {name} answer under {MAX_ANSWER} characters."
                 )
-        data = TrainingData(self.root)
+        every_intent = TrainingData(self.root).intents()
         splits = {}
         for language in LANGUAGES:
             name = LANGUAGE_NAMES[language]
-            examples = question.examples.get(language, [])
+            try:
+                examples = [one_line(e) for e in question.examples.get(language, [])]
+            except TrainingDataError as error:
+                raise QuestionError(str(error)) from error
             if len(examples) < NEEDED:
                 raise QuestionError(
                     f"Write at least {NEEDED} {name} ways of asking ({len(examples)} "
                     f"so far): {TRAINING_PER_LANGUAGE} teach the bot, "
                     f"{HELD_OUT_PER_LANGUAGE} are kept aside to test it."
                 )
-            taken = [e for i in data.intents() for e in i.examples[language]]
+            taken = [e for i in every_intent for e in i.examples[language]]
             known = {normalise_example(plain(e)): e for e in taken}
             held = [
                 normalise_example(q)
@@ -197,6 +204,8 @@ class Questions:
             seen = set()
             for example in examples:
                 wanted = normalise_example(plain(example))
+                if not wanted:
+                    raise QuestionError("Write each way of asking as a user would.")
                 if wanted in seen:
                     raise QuestionError(f"“{example}” is there twice.")
                 seen.add(wanted)
@@ -223,8 +232,8 @@ class Questions:
         before = path.read_text(encoding="utf-8")
         originals.setdefault(path, before)
         document = yaml.compose(before)
-        intents = _child(document, "intents")
-        responses = _child(document, "responses")
+        intents = child(document, "intents")
+        responses = child(document, "responses")
         if not isinstance(intents, yaml.SequenceNode) or not isinstance(
             responses, yaml.MappingNode
         ):
@@ -270,21 +279,16 @@ class Questions:
         where = labels[-1] + 1 if labels else len(lines)
         en, de = (_flow(question.labels[language]) for language in LANGUAGES)
         lines.insert(where, f"intent_{question.intent}: {{en: {en}, de: {de}}}\n")
-        path.write_text("".join(lines), encoding="utf-8")
-        if not isinstance(yaml.safe_load(path.read_text(encoding="utf-8")), dict):
+        if not isinstance(yaml.safe_load("".join(lines)), dict):
             raise QuestionError(f"{MESSAGES} would not read any more.")
+        # The running action server reads this file: never let it see half of it.
+        partial = path.with_suffix(".yml.part")
+        partial.write_text("".join(lines), encoding="utf-8")
+        partial.replace(path)
 
 
 def _flow(text: str) -> str:
     return json.dumps(" ".join(text.split()), ensure_ascii=False)
-
-
-def _child(node: object, key: str) -> object:
-    if isinstance(node, yaml.MappingNode):
-        for name, value in node.value:
-            if name.value == key:
-                return value
-    return None
 
 
 def _last_leaf(node: yaml.Node) -> int:
@@ -309,7 +313,7 @@ def _appended(before: str, block: str) -> str:
 
 
 def _nlu_block(intent: str, examples: List[str]) -> str:
-    lines = "".join(f"    - {' '.join(example.split())}\n" for example in examples)
+    lines = "".join(f"    - {example}\n" for example in examples)
     return f"- intent: {intent}\n  examples: |\n{lines}"
 
 

@@ -171,13 +171,10 @@ class Pipeline:
         return self.root / "models" / "ofr.tar.gz"
 
     def _scores_of(self, model: Path) -> Scores:
-        """Held-out scores of ``model``, computed once per model and test sets."""
+        """Held-out scores of ``model``, as the worker left them."""
         cached = score_file(self.root, self.folder.parent, model)
         if not cached.is_file():
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            self._run(
-                [sys.executable, "-m", "console.model_check", str(model), str(cached)]
-            )
+            raise PipelineError(f"The check left no scores of {model.name}.")
         return json.loads(cached.read_text(encoding="utf-8"))
 
     # ------------------------------------------------------------ the worker
@@ -221,8 +218,8 @@ class Pipeline:
             job.running_model = in_use.name
             worker = self._take_worker()
             name = time.strftime("console-%Y%m%d-%H%M%S")
-            finetune = str(in_use) if in_use.is_file() else None
-            self._work(worker, job, {"name": name, "finetune": finetune})
+            known = str(in_use) if in_use.is_file() else None
+            self._work(worker, job, {"name": name, "finetune": known, "in_use": known})
             if job.model is None or not job.model.is_file():
                 raise PipelineError(
                     "Training ended without a model: see the lines above."
@@ -231,8 +228,10 @@ class Pipeline:
             if in_use.is_file():
                 job.running = self._scores_of(in_use)
             job.state = "ready"
-        except (PipelineError, OSError, ValueError, KeyError) as error:
+        except PipelineError as error:
             job.state, job.error = "failed", str(error)
+        except Exception as error:  # the job must end, or no training starts again
+            job.state, job.error = "failed", f"{type(error).__name__}: {error}"
         finally:
             self.warm()
 
@@ -291,6 +290,9 @@ class Pipeline:
         except PublishError as error:
             job.state, job.error = "failed", str(error)
             return
+        except Exception as error:  # the job must end, or no training starts again
+            job.state, job.error = "failed", f"{type(error).__name__}: {error}"
+            return
         job.seconds["publish"] = time.time() - began
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "published.json").write_text(
@@ -300,28 +302,6 @@ class Pipeline:
         job.state, job.published_by = "published", staff
 
     # ------------------------------------------------------------ helpers
-
-    def _run(self, command: List[str], job: Optional[Job] = None) -> None:
-        process = subprocess.Popen(
-            command,
-            cwd=self.root,
-            env=_environment(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-        )
-        tail: List[str] = []
-        assert process.stdout is not None
-        for line in process.stdout:
-            line = _ANSI.sub("", line).rstrip()
-            tail = (tail + [line])[-LOG_LINES:]
-            if job is not None and any(mark in line for mark in _MEANINGFUL):
-                job.lines.append(line.split(" - ", 1)[-1].strip())
-        if process.wait() != 0:
-            raise PipelineError(
-                f"{' '.join(command[1:4])} failed: " + " | ".join(tail[-3:])
-            )
 
     def _tidy_models(self) -> None:
         """Old console models go; the one in use and the newest stay."""

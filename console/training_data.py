@@ -105,7 +105,7 @@ class TrainingData:
     # ------------------------------------------------------------ changing
 
     def add(self, intent: str, language: str, text: str) -> Path:
-        text = _one_line(text)
+        text = one_line(text)
         self._refuse_copies(intent, language, text)
         return self._change(intent, language, lambda lines: lines + [text])
 
@@ -118,7 +118,7 @@ class TrainingData:
         return self._change(intent, language, without)
 
     def replace(self, intent: str, language: str, old: str, new: str) -> Path:
-        new = _one_line(new)
+        new = one_line(new)
         self._refuse_copies(intent, language, new, ignore=old)
 
         def swapped(lines: List[str]) -> List[str]:
@@ -192,7 +192,8 @@ def _lines(block: str) -> List[str]:
     ]
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
+    """An example as it is kept: one line, spaces collapsed, within the limits."""
     text = " ".join(text.split())
     if len(text) > MAX_EXAMPLE:
         raise TrainingDataError(f"Keep an example under {MAX_EXAMPLE} characters.")

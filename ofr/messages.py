@@ -23,15 +23,27 @@ class _KeepUnknown(dict):
         return "{" + key + "}"
 
 
+_last_good: Dict[str, Dict[str, str]] = {}
+
+
 def _messages() -> Dict[str, Dict[str, str]]:
     """The file's texts, read again when it changes (the staff console adds the
-    button label of a new question while the action server runs)."""
-    return _read(MESSAGES_FILE.stat().st_mtime_ns)
+    button label of a new question while the action server runs); a file that does
+    not read keeps the last good version."""
+    stat = MESSAGES_FILE.stat()
+    return _read(stat.st_mtime_ns, stat.st_size, MESSAGES_FILE)
 
 
 @lru_cache(maxsize=1)
-def _read(_version: int) -> Dict[str, Dict[str, str]]:
-    return yaml.safe_load(MESSAGES_FILE.read_text(encoding="utf-8"))
+def _read(_mtime: int, _size: int, path: Path) -> Dict[str, Dict[str, str]]:
+    global _last_good
+    try:
+        texts = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        texts = None
+    if isinstance(texts, dict):
+        _last_good = texts
+    return _last_good
 
 
 def has_message(name: str, language: str) -> bool:

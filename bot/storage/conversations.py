@@ -186,9 +186,8 @@ class SQLConversations:
         newer = self.table.alias("newer")
         conversations = deleted = 0
         if not dry_run:
-            create_tables(
-                METADATA, self.engine
-            )  # alert and ticket tables, if not there
+            # The alert and ticket tables, if they are not there yet.
+            create_tables(METADATA, self.engine)
         with self.engine.begin() as connection:
             if connection.dialect.name == "sqlite":
                 # Overwrite deleted rows, so the texts do not linger in the file.
