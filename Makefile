@@ -64,7 +64,7 @@ run-cluster: $(MODEL) /usr/sbin/nginx ## Start 2 Rasa servers behind nginx (5000
 shell: $(MODEL) ## Chat with the bot in the terminal (starts the action server)
 	@scripts/run.sh --shell
 
-DAYS ?= 90
+DAYS ?= $(or $(OFR_RETENTION_DAYS),90)
 ARGS ?=
 
 BOT ?=
@@ -88,7 +88,7 @@ staff-user: $(VENV)/.installed ## Create or change a staff console account (NAME
 	@if [ -z "$(NAME)" ] || [ -z "$(ROLE)" ]; then echo "Give NAME and ROLE, e.g. make staff-user NAME=anna ROLE=editor (or ROLE=publisher)." >&2; exit 2; fi
 	@$(PY) -m console.staff_user "$(NAME)" "$(ROLE)" $(if $(PASSWORD_FILE),--password-file "$(PASSWORD_FILE)")
 
-purge: $(VENV)/.installed ## Delete conversations idle for more than DAYS days (default 90; ARGS=--dry-run)
+purge: $(VENV)/.installed ## Delete conversations idle for more than DAYS days now (default OFR_RETENTION_DAYS or 90; the bot also does it daily; ARGS=--dry-run)
 	@$(PY) -m ofr_tools.purge --days $(DAYS) $(ARGS)
 
 migrate-ids: $(VENV)/.installed ## Once, bot stopped: move conversations stored before 2026-11-29 to <channel>:<id> (ARGS=--dry-run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ReplyAction
 from ofr import settings
+from ofr.dialogue.state import SHOWN_SLOT, shown_from_slot, shown_to_slot
 from ofr.events import formatting as event_format
 from ofr.events.event_filter import EventFilter, filter_key, matches
 from ofr.events.formatting import describe, topic_label
@@ -27,6 +28,8 @@ from ofr.events.store import default_store
 from ofr.messages import message
 
 PAST_LIMIT = 8
+# At most this many found events are remembered for "the Cologne one".
+MAX_LISTED = 50
 # The Telegram channel's name, and the prefixes of the buttons its alert service
 # answers itself (bot/channels/telegram/alerts.py; actions do not import bot/).
 TELEGRAM = "telegram"
@@ -51,6 +54,32 @@ def _button(
         json.dumps(entities, ensure_ascii=False) if entities else ""
     )
     return {"title": title, "payload": payload}
+
+
+def shown(
+    events: List[Event],
+    kind: str,
+    year: Optional[int] = None,
+    listed: List[Event] = (),  # type: ignore[assignment]
+) -> List[EventType]:
+    """Remember what this answer showed, in order: follow-ups refer to it
+    ("the second one", "what time?", "und die danach?"; ofr/dialogue)."""
+    value = shown_to_slot(
+        [e.id for e in events], kind, year, [e.id for e in listed[:MAX_LISTED]]
+    )
+    return [SlotSet(SHOWN_SLOT, value)]
+
+
+def _one_year(events: List[Event], wanted: EventFilter) -> Optional[int]:
+    """The year a history answer is about, when it is about one."""
+    period = wanted.period
+    if (
+        period is not None
+        and period.start.year == (period.end - timedelta(days=1)).year
+    ):
+        return period.start.year
+    years = {e.start.year for e in events}
+    return years.pop() if len(years) == 1 else None
 
 
 def _past_button(language: str) -> Dict[str, str]:
@@ -177,7 +206,7 @@ def _find_upcoming(
     found = search(events, wanted, moment)
     slots: List[EventType] = [SlotSet("event_filter", wanted.to_slot())]
     if not found:
-        slots += [SlotSet("event_offset", 0)]
+        slots += [SlotSet("event_offset", 0)] + shown([], "list")
         slots += _nothing_upcoming(dispatcher, wanted, language, events, moment)
     return found, slots
 
@@ -218,7 +247,12 @@ def list_upcoming(
     if offset + len(page) < len(found):
         buttons.append(_button(message("button_more", language), "more_events"))
     dispatcher.utter_message(text="\n".join([header, *lines]), buttons=buttons)
-    return slots + [SlotSet("event_offset", offset + len(page))]
+    # Numbered as shown so far, so that "the fifth" on the second page is number 5.
+    return (
+        slots
+        + [SlotSet("event_offset", offset + len(page))]
+        + shown(found[: offset + len(page)], "list", listed=found)
+    )
 
 
 def _programme_buttons(wanted: EventFilter, language: str) -> List[Dict[str, str]]:
@@ -305,7 +339,7 @@ def answer_next(
         buttons.append(_button(message("button_next_events", language), "more_events"))
     dispatcher.utter_message(text=header + "\n\n" + text, buttons=buttons)
     _attach_ics(dispatcher, event, language)
-    return slots + [SlotSet("event_offset", 1)]
+    return slots + [SlotSet("event_offset", 1)] + shown([event], "next")
 
 
 def _find_past(
@@ -319,18 +353,39 @@ def _find_past(
     return past_filter, found, slots
 
 
+def known_years(index: EventIndex) -> str:
+    """The years of the events in the file, e.g. "2018–2023" (never written into an
+    answer text: staff add events, and the range changes with them)."""
+    events = [event for event in index.events if not event.cancelled] or index.events
+    if not events:
+        return ""
+    first = min(event.starts_at.year for event in events)
+    last = max(event.ends_at.year for event in events)
+    return str(first) if first == last else f"{first}–{last}"
+
+
+def _none_past(index: EventIndex, where: str, language: str) -> str:
+    """No past event matches: say so, and which years the events file covers."""
+    if not len(index):
+        return message("events_none_at_all", language)
+    return message(
+        "past_none_matching", language, filter=where, years=known_years(index)
+    )
+
+
 def answer_latest(
     dispatcher: CollectingDispatcher, wanted: EventFilter, language: str
 ) -> List[EventType]:
     """The most recent matching past event."""
-    past_filter, found, slots = _find_past(default_store().index(), wanted)
+    index = default_store().index()
+    past_filter, found, slots = _find_past(index, wanted)
     where = describe(past_filter, language)
     if not found:
         dispatcher.utter_message(
-            text=message("past_none_matching", language, filter=where),
+            text=_none_past(index, where, language),
             buttons=[_past_button(language)],
         )
-        return slots
+        return slots + shown([], "latest")
     event = found[0]
     text = (
         message("latest_found", language, filter=where)
@@ -339,7 +394,7 @@ def answer_latest(
     )
     buttons = [_past_button(language)]
     dispatcher.utter_message(text=text, buttons=buttons)
-    return slots
+    return slots + shown([event], "latest", event.start.year)
 
 
 def _past_block(event: Event, language: str, with_description: bool) -> str:
@@ -356,7 +411,7 @@ def answer_past(
     past_filter, found, slots = _find_past(index, wanted)
     where = describe(past_filter, language)
     if not found:
-        text = message("past_none_matching", language, filter=where)
+        text = _none_past(index, where, language)
         if past_filter.period is not None:
             # "Anything in Erfurt lately?" — say when the last one there was.
             earlier = search(index, past_filter.changed(period=None), now())
@@ -372,16 +427,16 @@ def answer_past(
             buttons=_programme_buttons(past_filter, language)
             + [_past_button(language)],
         )
-        return slots
-    shown = found[:PAST_LIMIT]
+        return slots + shown([], "past", _one_year([], past_filter))
+    listed = found[:PAST_LIMIT]
     blocks = [message("past_found", language, filter=where)]
-    for event in shown:
-        blocks.append(_past_block(event, language, with_description=len(shown) <= 3))
+    for event in listed:
+        blocks.append(_past_block(event, language, with_description=len(listed) <= 3))
     dispatcher.utter_message(
         text="\n".join(blocks),
-        buttons=[_details_button(e, language) for e in shown[:4]],
+        buttons=[_details_button(e, language) for e in listed[:4]],
     )
-    return slots
+    return slots + shown(listed, "past", _one_year(listed, past_filter))
 
 
 # Words in almost every title: they name no particular event.
@@ -433,12 +488,29 @@ class ActionEventDetails(ReplyAction):
         store = default_store()
         index = store.index()
         moment = now()
+        telegram = _on_telegram(tracker)
+        aspect = _entity(tracker, "aspect")
         event_id = _entity(tracker, "event_id")
         if event_id:
             found = store.get(event_id)
             if found:
-                _tell_details(
-                    dispatcher, found, language, moment, _on_telegram(tracker)
+                return _tell_details(
+                    dispatcher, found, language, moment, telegram, aspect
+                )
+        if aspect:
+            # "What time?" with several events on screen: which of those.
+            in_view = shown_from_slot(tracker.get_slot(SHOWN_SLOT))
+            candidates = [
+                e for e in (store.get(i) for i in (in_view.ids if in_view else ())) if e
+            ]
+            if len(candidates) == 1:
+                return _tell_details(
+                    dispatcher, candidates[0], language, moment, telegram, aspect
+                )
+            if candidates:
+                dispatcher.utter_message(
+                    text=message("event_pick_one", language),
+                    buttons=[_details_button(e, language) for e in candidates[:6]],
                 )
                 return []
         wanted = wanted_filter(tracker, language, intent="ask_event_details")
@@ -466,10 +538,9 @@ class ActionEventDetails(ReplyAction):
                 return []
             candidates = ahead
         if len(candidates) == 1:
-            _tell_details(
-                dispatcher, candidates[0], language, moment, _on_telegram(tracker)
+            return _tell_details(
+                dispatcher, candidates[0], language, moment, telegram, aspect
             )
-            return []
         if candidates:
             dispatcher.utter_message(
                 text=message("event_pick_one", language),
@@ -495,8 +566,10 @@ def _tell_details(
     language: str,
     moment: datetime,
     telegram: bool = False,
-) -> None:
-    """The details; on Telegram with "remind me the day before" while it can."""
+    aspect: Optional[str] = None,
+) -> List[EventType]:
+    """The details, led by the answer to the part asked about ("what time?"); on
+    Telegram with "remind me the day before" while it can."""
     is_upcoming = event.ends_at > moment and not event.cancelled
     text = event_format.details(
         event,
@@ -504,6 +577,9 @@ def _tell_details(
         settings.current().calendar_url(event.id) if is_upcoming else None,
         registration=is_upcoming,
     )
+    lead = event_format.aspect_answer(event, aspect, language) if aspect else None
+    if lead:
+        text = lead + "\n\n" + text
     if not is_upcoming and not event.cancelled:
         text += "\n\n" + message("event_past_note", language)
     buttons = []
@@ -517,6 +593,8 @@ def _tell_details(
     dispatcher.utter_message(text=text, buttons=buttons)
     if is_upcoming:
         _attach_ics(dispatcher, event, language)
+    year = None if is_upcoming else event.start.year
+    return shown([event], "details", year)
 
 
 def _attach_ics(dispatcher: CollectingDispatcher, event: Event, language: str) -> None:

@@ -66,6 +66,9 @@ class Settings:
     telegram_start_retry_max_seconds: float = 60.0
     # OFR_ALERT_POLL_SECONDS: how often the events file is checked for alerts.
     alert_poll_seconds: float = 10.0
+    # OFR_RETENTION_DAYS: the Rasa server deletes conversations idle for longer, once
+    # a day (bot/storage/retention.py; the privacy answer promises it).
+    retention_days: int = 90
     # TELEGRAM_STAFF_CHAT_ID: the staff group that gets handed-over questions
     # (None: no handover; the bot points to IOM's contact details instead).
     telegram_staff_chat_id: Optional[int] = None
@@ -249,6 +252,14 @@ def read(environ: Optional[Mapping[str, str]] = None) -> Settings:
             float,
             lambda s: 0.5 <= s <= 3600,
             "a number of seconds: give one from 0.5 to 3600, or leave it unset",
+        ),
+        retention_days=env.number(
+            "OFR_RETENTION_DAYS",
+            90,
+            _whole,
+            lambda n: 1 <= n <= 3650,
+            "a number of days: give a whole number from 1 to 3650 (default 90), "
+            "or leave it unset",
         ),
         telegram_staff_chat_id=env.number(
             "TELEGRAM_STAFF_CHAT_ID",

@@ -4,7 +4,10 @@
 
 `rasa data validate` checks Rasa's formats; these are the rules of this project: both
 languages everywhere, no example under two intents, stories and rules that only use
-what the domain defines, a usable events file. Prints one line per problem,
+what the domain defines, a usable events file, and answers that state only sourced
+facts (every number, date, e-mail address, phone number and URL of an answer is in
+data/facts.yml, the same in English and German, and no answer hard-codes the years
+the events file knows). Prints one line per problem,
 ``file:line: what is wrong — what to do``, and exits 1; prints a one-line summary and
 exits 0 when all is well. ROOT (default: this repository) lets tests check a copy.
 """
@@ -17,7 +20,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 import yaml
 from rasa.shared.core.constants import (
@@ -34,6 +37,11 @@ MIN_EXAMPLES = 10
 LANGUAGES = {"en": "English", "de": "German"}
 DIALOGUE_FOLDERS = ("data/stories", "data/rules", "tests/stories")
 EVENTS_FILE = "data/events.yml"
+FACTS_FILE = "data/facts.yml"
+MESSAGES_FILE = "ofr/messages.yml"
+# The sources of ../shared/CONTENT.md, and "project" for what the assistant's own
+# code and settings do (e.g. how long conversations are kept).
+SOURCES = ("S1", "S2", "S3", "S4", "S4b", "S5", "S6", "S7", "project")
 # [München](city) or [online]{"entity": "format", "value": "online"} -> the text only
 _ENTITY = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -472,6 +480,261 @@ def _with_advice(what: str) -> str:
     return f"{what} — fix it; the header of {EVENTS_FILE} shows every field"
 
 
+# ------------------------------------------------------------------ answers and facts
+
+# What an answer states that a reader could act on wrongly: URLs (with or without
+# https://), e-mail addresses, phone numbers, times and numbers (dates, years,
+# counts). {placeholders} are filled in by code and are not looked at.
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+_URL_CHARS = r"[^\s<>\"'“”„«»()\[\]]"
+_URL = re.compile(rf"\b(?:https?://|www\.){_URL_CHARS}+", re.IGNORECASE)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_DOMAIN = re.compile(
+    rf"\b(?:[a-z0-9-]+\.)+(?:de|org|int|com|net|eu|info)\b(?:/{_URL_CHARS}*)?",
+    re.IGNORECASE,
+)
+_PHONE = re.compile(r"\+\d[\d \t()/-]{5,}\d")
+_TIME = re.compile(r"\b\d{1,2}:\d{2}\b")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# Formatting numbers: the "1. " of a numbered list at the start of a line.
+_LIST_NUMBER = re.compile(r"(?m)^[ \t]*\d{1,2}[.)][ \t]")
+_THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
+_YEAR_RANGES = (
+    re.compile(r"\b(\d{4})\s*(?:–|—|-|\bto\b|\bbis\b|\buntil\b|\btill\b)\s*(\d{4})\b"),
+    re.compile(r"\b(?:between|zwischen)\s+(\d{4})\s+(?:and|und)\s+(\d{4})\b"),
+)
+
+
+@dataclass(frozen=True)
+class AnswerText:
+    """One language of one answer: a response of domain.yml or a message text."""
+
+    path: str
+    key: str
+    language: str
+    text: str
+    line: int
+
+    @property
+    def name(self) -> str:
+        kind = "response" if self.path == "domain.yml" else "text"
+        return f"{kind} '{self.key}'"
+
+
+def tokens(text: str) -> Dict[str, str]:
+    """The checkable tokens of a text: normalised form -> the form as written.
+
+    URLs lose their scheme, ``www.``, a trailing slash and sentence punctuation;
+    phone numbers keep only ``+`` and digits; ``1,000`` and ``1.000`` are ``1000``,
+    ``2,5`` is ``2.5``. Placeholders and the numbers of a numbered list are skipped.
+    """
+    found: Dict[str, str] = {}
+    rest = _PLACEHOLDER.sub(" ", text)
+
+    def take(pattern: re.Pattern, normalise: Callable[[str], str]) -> None:
+        nonlocal rest
+        for match in pattern.finditer(rest):
+            written = match.group(0).rstrip(".,;:!?")
+            found.setdefault(normalise(written), written)
+        rest = pattern.sub(" ", rest)
+
+    take(_URL, _plain_url)
+    take(_EMAIL, str.lower)
+    take(_DOMAIN, _plain_url)
+    take(_PHONE, lambda phone: "+" + re.sub(r"\D", "", phone))
+    rest = _LIST_NUMBER.sub(" ", rest)
+    take(_TIME, lambda time: time.zfill(5))
+    take(_NUMBER, _plain_number)
+    return found
+
+
+def _plain_url(url: str) -> str:
+    url = re.sub(r"^https?://", "", url.lower())
+    return url.removeprefix("www.").rstrip("/")
+
+
+def _plain_number(number: str) -> str:
+    if _THOUSANDS.fullmatch(number):
+        return re.sub(r"[.,]", "", number)
+    return number.replace(",", ".")
+
+
+def answer_texts(
+    root: Path, domain: Optional[Domain], problems: List[Problem]
+) -> List[AnswerText]:
+    """Every answer in both languages: domain.yml's responses, the message texts."""
+    texts = []
+    for response, (_, variations) in (domain.responses if domain else {}).items():
+        for variation in items(variations):
+            language = next(
+                (
+                    scalar(child(condition, "value"))
+                    for condition in items(child(variation, "condition"))
+                    if scalar(child(condition, "name")) == "language"
+                ),
+                None,
+            )
+            node = child(variation, "text")
+            text = scalar(node)
+            if language in LANGUAGES and node is not None and text is not None:
+                texts.append(
+                    AnswerText("domain.yml", response, language, text, line_of(node))
+                )
+    path = root / MESSAGES_FILE
+    if path.is_file():  # a partial copy of the project (tests) may leave it out
+        for key, value in pairs(compose(path, root, problems)):
+            for language in LANGUAGES:
+                node = child(value, language)
+                text = scalar(node)
+                if node is not None and text is not None:
+                    texts.append(
+                        AnswerText(
+                            MESSAGES_FILE, key.value, language, text, line_of(node)
+                        )
+                    )
+    return texts
+
+
+def load_facts(root: Path, problems: List[Problem]) -> Tuple[Dict[str, str], int]:
+    """The tokens the facts file states (normalised -> as written) and how many facts
+    it has; each fact needs an id, both languages, a known source and a date."""
+    path = root / FACTS_FILE
+    if not path.is_file():
+        problems.append(
+            Problem(
+                FACTS_FILE,
+                1,
+                "is missing, so no number, date or address of an answer has a "
+                "source — restore it from git (docs/staff.md explains it)",
+            )
+        )
+        return {}, 0
+    known: Dict[str, str] = {}
+    seen: Set[str] = set()
+    facts = items(child(compose(path, root, problems), "facts"))
+    for number, fact in enumerate(facts, start=1):
+        fact_id = scalar(child(fact, "id"))
+        name = f"fact '{fact_id}'" if fact_id else f"fact {number}"
+        found = _fact_problems(fact, fact_id, seen, known)
+        problems += [Problem(FACTS_FILE, line_of(fact), f"{name} {f}") for f in found]
+        seen.add(fact_id or "")
+    return known, len(facts)
+
+
+def _fact_problems(
+    fact: yaml.Node, fact_id: Optional[str], seen: Set[str], known: Dict[str, str]
+) -> List[str]:
+    """What is wrong with one fact (each the end of a sentence); adds its tokens to
+    ``known``."""
+    found = []
+    if not fact_id:
+        found.append("has no id — add 'id:' with a short unique name, e.g. 'id: x-y'")
+    elif fact_id in seen:
+        found.append("uses an id that an earlier fact has — give each fact its own id")
+    texts = {}
+    for language, language_name in LANGUAGES.items():
+        text = scalar(child(fact, language))
+        if not text or not text.strip():
+            found.append(
+                f"has no {language_name} text — add '{language}: \"...\"' saying the "
+                "fact in the project's own words"
+            )
+            continue
+        texts[language] = tokens(text)
+        known.update(texts[language])
+    if len(texts) == 2:
+        for token in sorted(set(texts["en"]) ^ set(texts["de"])):
+            written = {**texts["en"], **texts["de"]}[token]
+            found.append(
+                f"has '{written}' in one language only — write the same numbers, "
+                "dates and addresses in its English and German text"
+            )
+    source = child(fact, "source")
+    named = [scalar(s) for s in items(source)] or [scalar(source)]
+    unknown = [s for s in named if s not in SOURCES]
+    if unknown:
+        found.append(
+            f"names the source '{unknown[0]}' — use one of "
+            f"{', '.join(SOURCES[:-1])} (../shared/CONTENT.md) or 'project'"
+        )
+    date = scalar(child(fact, "date"))
+    if not date or not date.strip():
+        found.append(
+            "has no date — add 'date:' with when its source published it, e.g. "
+            "'date: \"2021\"', or 'date: undated' when the source gives none"
+        )
+    return found
+
+
+def event_years(root: Path) -> Set[str]:
+    """The years of the events in the events file (none if it is broken)."""
+    try:
+        events = parse_events(root / EVENTS_FILE)
+    except EventsFileError:
+        return set()
+    years = set()
+    for event in events:
+        for when in (event.start, event.end):
+            if when is not None:
+                years.add(str(when.year))
+    return years
+
+
+def check_answers(
+    texts: List[AnswerText], known: Dict[str, str], years: Set[str]
+) -> List[Problem]:
+    """An answer states only numbers, dates and addresses that a sourced fact has,
+    says the same in both languages, and leaves the events' years to the events
+    file, which staff change without touching the answers."""
+    problems = []
+    by_key: Dict[Tuple[str, str], Dict[str, AnswerText]] = {}
+    for answer in texts:
+        by_key.setdefault((answer.path, answer.key), {})[answer.language] = answer
+        language = LANGUAGES[answer.language]
+        for token, written in tokens(answer.text).items():
+            if token not in known:
+                problems.append(
+                    Problem(
+                        answer.path,
+                        answer.line,
+                        f"{answer.name} ({language}) states '{written}', which no "
+                        f"fact in {FACTS_FILE} has — add the fact with its source "
+                        f"to {FACTS_FILE}, or take '{written}' out of the answer",
+                    )
+                )
+        text = _PLACEHOLDER.sub(" ", answer.text)
+        for pattern in _YEAR_RANGES:
+            for match in pattern.finditer(text):
+                if match.group(1) in years and match.group(2) in years:
+                    problems.append(
+                        Problem(
+                            answer.path,
+                            answer.line,
+                            f"{answer.name} ({language}) hard-codes the event years "
+                            f"'{match.group(0)}', which change whenever staff edit "
+                            f"{EVENTS_FILE} — compute them in the action and pass "
+                            "them as a {placeholder}, or leave them out",
+                        )
+                    )
+    for (path, _), languages in by_key.items():
+        if len(languages) < 2:
+            continue  # a missing language is check_response_languages' problem
+        english, german = tokens(languages["en"].text), tokens(languages["de"].text)
+        for token in sorted(set(english) ^ set(german)):
+            has, lacks = ("en", "de") if token in english else ("de", "en")
+            written = english.get(token) or german[token]
+            problems.append(
+                Problem(
+                    path,
+                    languages[lacks].line,
+                    f"{languages[has].name} has '{written}' in {LANGUAGES[has]} but "
+                    f"not in {LANGUAGES[lacks]} — say the same in both languages, or "
+                    "take it out of both",
+                )
+            )
+    return problems
+
+
 # ------------------------------------------------------------------ main
 
 
@@ -490,12 +753,17 @@ def run(root: Path) -> Tuple[List[Problem], str]:
     problems += check_duplicate_examples(nlu)
     event_problems, events = check_events(root)
     problems += event_problems
+    known, facts = load_facts(root, problems)
+    problems += check_answers(
+        answer_texts(root, domain, problems), known, event_years(root)
+    )
     languages = Counter(e.language for e in nlu.examples)
     summary = (
         f"Project checks passed: {len(domain.intents) if domain else 0} intents "
         f"({languages['en']} English and {languages['de']} German examples), "
         f"{len(domain.responses) if domain else 0} responses in both languages, "
-        f"{dialogues} stories and rules, {events} events."
+        f"{dialogues} stories and rules, {events} events, {facts} facts with "
+        "sources behind the answers."
     )
     return problems, summary
 

@@ -18,9 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the files the checks read: domain, data and the test stories."""
+    """A copy of the files the checks read: domain, data (with the events and the
+    facts file), the message texts and the test stories."""
     shutil.copy(ROOT / "domain.yml", tmp_path / "domain.yml")
     shutil.copytree(ROOT / "data", tmp_path / "data")
+    (tmp_path / "ofr").mkdir()
+    shutil.copy(ROOT / "ofr" / "messages.yml", tmp_path / "ofr" / "messages.yml")
     shutil.copytree(ROOT / "tests" / "stories", tmp_path / "tests" / "stories")
     return tmp_path
 
@@ -227,3 +230,186 @@ def test_an_intent_without_a_rule(project, capsys) -> None:
         f"domain.yml:{line}: intent 'ask_handbook' has no rule, so the bot would not "
         "answer it — add a rule to data/rules/ (intent, then the response or action)"
     ]
+
+
+# ------------------------------------------------------------------ answers and facts
+
+
+def replace_once(path: Path, old: str, new: str) -> int:
+    """Replace the one occurrence of ``old``; return its line (1-based)."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return text[: text.index(old)].count("\n") + 1
+
+
+def unsourced(where: str, line: int, name: str, language: str, token: str) -> str:
+    return (
+        f"{where}:{line}: {name} ({language}) states '{token}', which no fact in "
+        f"data/facts.yml has — add the fact with its source to data/facts.yml, or "
+        f"take '{token}' out of the answer"
+    )
+
+
+def test_an_answer_stating_a_number_without_a_source(project, capsys) -> None:
+    """The planted claim is in both languages, so only the missing source is wrong."""
+    domain = project / "domain.yml"
+    english = replace_once(domain, "about 40 countries when", "about 45 countries when")
+    german = replace_once(domain, "waren es etwa 40 Länder", "waren es etwa 45 Länder")
+    code, output = check(project, capsys)
+    assert code == 1
+    name = "response 'utter_starthilfeplus'"
+    assert output == [
+        unsourced("domain.yml", english, name, "English", "45"),
+        unsourced("domain.yml", german, name, "German", "45"),
+    ]
+
+
+def test_a_message_with_an_unsourced_phone_number_and_address(project, capsys):
+    messages = project / "ofr" / "messages.yml"
+    text = messages.read_text(encoding="utf-8")
+    start = text.index("action_unavailable:")
+    end = text.index("\n# ", start)
+    planted = text[start:end].replace(
+        "lschardt@iom.int, +49 30 27877 8816",
+        "ofr@example.org, +49 (0)30 1234-5678",
+    )
+    messages.write_text(text[:start] + planted + text[end:], encoding="utf-8")
+    line = text[:start].count("\n") + 2  # the English text, below the key
+    code, output = check(project, capsys)
+    assert code == 1
+    name = "text 'action_unavailable'"
+    assert output == [
+        unsourced("ofr/messages.yml", line, name, "English", "ofr@example.org"),
+        unsourced("ofr/messages.yml", line, name, "English", "+49 (0)30 1234-5678"),
+        unsourced("ofr/messages.yml", line + 1, name, "German", "ofr@example.org"),
+        unsourced("ofr/messages.yml", line + 1, name, "German", "+49 (0)30 1234-5678"),
+    ]
+
+
+def test_english_and_german_stating_different_dates(project, capsys) -> None:
+    messages = project / "ofr" / "messages.yml"
+    line = replace_once(
+        messages,
+        "or contact IOM directly: lschardt@iom.int, +49 30 27877 8816 (contact "
+        "details as published in 2021).",
+        "or contact IOM directly: lschardt@iom.int, +49 30 27877 8816.",
+    )
+    code, output = check(project, capsys)
+    assert code == 1
+    assert output == [
+        f"ofr/messages.yml:{line}: text 'handover_failed' has '2021' in German but "
+        "not in English — say the same in both languages, or take it out of both"
+    ]
+
+
+def test_an_answer_that_hard_codes_the_years_of_the_events(project, capsys) -> None:
+    messages = project / "ofr" / "messages.yml"
+    english = replace_once(
+        messages, "The events I know of are from {years}.", "They are from 2018–2023."
+    )
+    german = replace_once(
+        messages,
+        "liegen im Zeitraum {years}.",
+        "stammen aus den Jahren 2018 bis 2023.",
+    )
+    code, output = check(project, capsys)
+    assert code == 1
+    todo = (
+        "which change whenever staff edit data/events.yml — compute them in the "
+        "action and pass them as a {placeholder}, or leave them out"
+    )
+    assert output == [
+        f"ofr/messages.yml:{english}: text 'past_none_matching' (English) hard-codes "
+        f"the event years '2018–2023', {todo}",
+        f"ofr/messages.yml:{german}: text 'past_none_matching' (German) hard-codes "
+        f"the event years '2018 bis 2023', {todo}",
+    ]
+
+
+def test_a_range_of_years_without_events_is_no_event_range(project, capsys) -> None:
+    """ "As published 2017–2020" (utter_bamf) is a source's date, not event years."""
+    assert "2017–2020" in (project / "domain.yml").read_text(encoding="utf-8")
+    code, _ = check(project, capsys)
+    assert code == 0
+
+
+def test_removing_a_fact_reports_every_answer_that_rests_on_it(project, capsys):
+    facts = project / "data" / "facts.yml"
+    text = facts.read_text(encoding="utf-8")
+    start = text.index("  - id: starthilfeplus\n")
+    end = text.index("  - id: ", start + 1)
+    facts.write_text(text[:start] + text[end:], encoding="utf-8")
+    code, output = check(project, capsys)
+    assert code == 1
+    assert [o.split(": ", 1)[1].split(" states ")[0] for o in output] == [
+        "response 'utter_starthilfeplus' (English)",
+        "response 'utter_starthilfeplus' (German)",
+    ]
+    assert all("states '40'" in o for o in output)
+
+
+FACT_2019 = """  - id: events-2019
+    en: "In 2019, a series of dialogues"""
+
+
+def test_a_fact_needs_a_known_source_a_date_and_both_languages(project, capsys):
+    facts = project / "data" / "facts.yml"
+    line = replace_once(facts, FACT_2019, FACT_2019)
+    replace_once(
+        facts,
+        '    source: S1\n    date: "2021"\n\n  - id: events-2020',
+        "    source: S9\n\n  - id: events-2020",
+    )
+    replace_once(
+        facts, "2019 fand eine Reihe von Dialogen", "2018 fand eine Reihe von Dialogen"
+    )
+    code, output = check(project, capsys)
+    assert code == 1
+    fact = f"data/facts.yml:{line}: fact 'events-2019'"
+    assert output == [
+        f"{fact} has '{year}' in one language only — write the same numbers, dates "
+        "and addresses in its English and German text"
+        for year in ("2018", "2019")
+    ] + [
+        f"{fact} names the source 'S9' — use one of S1, S2, S3, S4, S4b, S5, S6, "
+        "S7 (../shared/CONTENT.md) or 'project'",
+        f"{fact} has no date — add 'date:' with when its source published it, "
+        "e.g. 'date: \"2021\"', or 'date: undated' when the source gives none",
+    ]
+
+
+def test_without_the_facts_file_every_number_lacks_a_source(project, capsys):
+    (project / "data" / "facts.yml").unlink()
+    code, output = check(project, capsys)
+    assert code == 1
+    assert output[0] == (
+        "data/facts.yml:1: is missing, so no number, date or address of an answer "
+        "has a source — restore it from git (docs/staff.md explains it)"
+    )
+    assert any("response 'utter_contact' (English) states '2021'" in o for o in output)
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        # URLs: scheme, www., a trailing slash and a full stop do not count.
+        (
+            "See https://www.returningfromgermany.de/. Or returningfromgermany.de",
+            {"returningfromgermany.de"},
+        ),
+        ("Write to LSchardt@iom.int.", {"lschardt@iom.int"}),
+        ("Call +49 30 27877 8816 or +49 (30) 27877-8816", {"+4930278778816"}),
+        # German and English dates of one day carry the same tokens.
+        ("am 5. März 2018", {"5", "2018"}),
+        ("on 5 March 2018", {"5", "2018"}),
+        ("1,000 or 1.000 people; 2,5 or 2.5 days", {"1000", "2.5"}),
+        ("from 9:00 to 17:00", {"09:00", "17:00"}),
+        ("REAG/GARP 2.0", {"2.0"}),
+        # Placeholders and the numbers of a numbered list are not statements.
+        ("Ticket #{number}, {shown} of {total}", set()),
+        ("Three messages:\n1. first\n2. second", set()),
+    ],
+)
+def test_tokens(text, found) -> None:
+    assert set(check_project.tokens(text)) == found

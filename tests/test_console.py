@@ -570,6 +570,17 @@ def test_an_answer_is_previewed_changed_and_checked(full_client, full_project):
         in preview.text
     )
     assert domain.read_text(encoding="utf-8") == before  # a preview saves nothing
+    # make validate's facts check: a link no fact in data/facts.yml has, and in the
+    # English text only, is refused with the check's own words; nothing is saved.
+    refused = full_client.post(
+        "/answers/utter_iom",
+        data={"csrf": token, "text_en": new, "text_de": german, "action": "save"},
+    )
+    assert refused.status_code == 422
+    assert "https://www.returningfromgermany.de/en/programmes" in refused.text
+    assert "which no fact in data/facts.yml has" in refused.text
+    assert domain.read_text(encoding="utf-8") == before
+    new = english + "\nMore: https://www.returningfromgermany.de"  # a sourced link
     saved = full_client.post(
         "/answers/utter_iom",
         data={"csrf": token, "text_en": new, "text_de": german, "action": "save"},
@@ -582,9 +593,7 @@ def test_an_answer_is_previewed_changed_and_checked(full_client, full_project):
         if a != b
     ]
     assert len(changed) == 1  # one line: every other byte of domain.yml stays
-    assert changed[0][1].endswith(
-        '\\nMore: https://www.returningfromgermany.de/en/programmes"'
-    )
+    assert changed[0][1].endswith('\\nMore: https://www.returningfromgermany.de"')
     assert git_log(full_project).splitlines()[0] == (
         "anna|Answer utter_iom changed (en) in the staff console"
     )

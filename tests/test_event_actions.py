@@ -124,7 +124,7 @@ async def test_upcoming_events_a_page_at_a_time(dispatcher, domain):
         intent="ask_events",
     )
     text = messages[0]["text"]
-    assert text.startswith("Kommende OFR-Veranstaltungen — 3 von 5:")
+    assert text.startswith("Kommende OFR-Veranstaltungen – 3 von 5:")
     assert (
         "1. Online-Dialog: Rückkehrerinnen — Mittwoch, 9. Dezember 2026, 14:00–15:30 Uhr"
         in text
@@ -146,7 +146,9 @@ async def test_upcoming_events_a_page_at_a_time(dispatcher, domain):
         intent="more_events",
         slots={"event_filter": slots["event_filter"], "event_offset": 3},
     )
-    assert more[0]["text"].startswith("Weitere Veranstaltungen — 4 bis 5 von 5:")
+    assert more[0]["text"].startswith(
+        "Weitere kommende Veranstaltungen – 4 bis 5 von 5:"
+    )
     assert ids_in(more[0]) == ["test-2027-munich", "test-2027-cologne"]
     assert all(b["payload"] != "/more_events" for b in more[0]["buttons"])
 
@@ -404,6 +406,52 @@ async def test_the_latest_event(dispatcher, domain):
     assert slots["event_filter"]["scope"] == "past"
 
 
+async def test_no_past_match_names_the_years_the_events_file_has(
+    dispatcher, domain, monkeypatch, tmp_path
+):
+    """The range is computed, never written into the answer: an event that staff
+    add to the file moves it, in both languages."""
+    events = tmp_path / "events.yml"
+    events.write_text(
+        FIXTURE.read_text(encoding="utf-8") + "\n  - id: test-2016-bonn\n"
+        "    title: {en: Early meeting, de: Frühes Treffen}\n"
+        "    start: 2016-05-04\n"
+        "    format: in_person\n"
+        "    city: Bonn\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("OFR_EVENTS_FILE", str(events))
+    for language, text, expected in (
+        ("en", "past events in hamburg?", "The events I know of are from 2016–2027."),
+        (
+            "de",
+            "vergangene Veranstaltungen in Hamburg?",
+            "Die Veranstaltungen, die ich kenne, liegen im Zeitraum 2016–2027.",
+        ),
+    ):
+        dispatcher.messages.clear()
+        messages, _ = await run(
+            ActionPastEvents(),
+            dispatcher,
+            domain,
+            text=text,
+            intent="ask_past_events",
+            slots={"language": language},
+        )
+        assert expected in messages[0]["text"]
+
+
+def test_known_years_of_one_year_and_of_no_events() -> None:
+    from ofr.events.index import EventIndex
+    from ofr.events.model import Event
+
+    one = Event(
+        id="a", title={"en": "A", "de": "A"}, start="2021-03-01", format="online"
+    )
+    assert event_actions.known_years(EventIndex([one])) == "2021"
+    assert event_actions.known_years(EventIndex([])) == ""
+
+
 async def test_nothing_recent_names_the_last_one_there(dispatcher, domain):
     messages, _ = await run(
         ActionPastEvents(),
@@ -415,12 +463,16 @@ async def test_nothing_recent_names_the_last_one_there(dispatcher, domain):
     )
     text = messages[0]["text"]
     assert text.startswith("I know of no past OFR events in Neu-Ulm (")
+    # The years come from the events file (2019 to 2027 in the fixture).
+    assert "The events I know of are from 2019–2027." in text
     assert (
         "The most recent one in Neu-Ulm I know of:\n• Counselling for Pakistan" in text
     )
 
 
-async def test_registration_without_a_link_goes_through_iom(dispatcher, domain):
+async def test_registration_without_a_link_says_so_and_names_the_contact(
+    dispatcher, domain
+):
     messages, _ = await run(
         ActionEventDetails(),
         dispatcher,
@@ -430,7 +482,14 @@ async def test_registration_without_a_link_goes_through_iom(dispatcher, domain):
         slots={"language": "en"},
     )
     assert messages[0]["text"].startswith("Workshop Munich")
-    assert "To register, write to Lilith Schardt at IOM" in messages[0]["text"]
+    # No source says registration goes through the OFR contact: the answer says
+    # what it does not know and gives the contact, dated, for questions.
+    assert "I have no registration details for this event." in messages[0]["text"]
+    assert (
+        "you can contact IOM: Lilith Schardt, lschardt@iom.int, +49 30 27877 8816 "
+        "(contact details as published in 2021)"
+    ) in messages[0]["text"]
+    assert "To register" not in messages[0]["text"]
     assert "hybrid" in messages[0]["text"]
 
 

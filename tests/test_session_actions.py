@@ -48,14 +48,14 @@ async def test_session_start_language(dispatcher, domain, metadata, previous, ex
             [],
             "en",
             "de",
-            "Gern — ich antworte ab jetzt auf Deutsch.",
+            "Gern – ich antworte ab jetzt auf Deutsch.",
         ),
         (
             "andere Sprache bitte",
             [],
             "de",
             "de",
-            "Gern — ich antworte ab jetzt auf Deutsch.",
+            "Gern – ich antworte ab jetzt auf Deutsch.",
         ),
     ],
 )

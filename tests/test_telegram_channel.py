@@ -881,7 +881,10 @@ def test_remind_me_sends_one_reminder_the_day_before(bot, telegram):
     assert "/webhooks/calendar/events/remind-kiel.ics" in reminders[0]["text"]
     # Too late for another one now.
     assert post(bot, callback_update(chat, remind["callback_data"], "en")).ok
-    assert "too soon for a reminder" in texts_to(telegram, chat)[-1]["text"]
+    assert (
+        "starts in less than a day or has already started, so a reminder the day "
+        "before is no longer possible" in texts_to(telegram, chat)[-1]["text"]
+    )
 
 
 def test_alerts_survive_a_restart_nothing_lost_nothing_twice(bot, telegram):

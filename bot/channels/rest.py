@@ -52,6 +52,7 @@ from bot.channels.input_limits import (
 )
 from bot.channels.rate_limits import client_address, shared_limits
 from bot.channels.side_answers import is_side_question, side_answer
+from bot.dialogue.follow_ups import as_typed, each_message
 from bot.storage.conversation_ids import conversation_id, external_id
 from ofr import settings
 
@@ -234,20 +235,8 @@ class ValidatedRestInput(RestInput):
                 return response.json(
                     [{"recipient_id": msg.sender, "text": note(problem, language)}]
                 )
-            if is_side_question(msg.text):
-                reply = await side_answer(
-                    msg.text, conversation, CHANNEL_NAME, msg.metadata or {}
-                )
-                answer: Dict[str, Any] = {
-                    "recipient_id": msg.sender,
-                    "text": reply.text,
-                }
-                if reply.buttons:
-                    answer["buttons"] = reply.buttons
-                return response.json(
-                    await _waiting_answers(conversation, msg.sender) + [answer]
-                )
-            if bool_arg(request, "stream", default=False):
+            streamed = not is_side_question(msg.text)
+            if streamed and bool_arg(request, "stream", default=False):
                 return response.stream(
                     self.stream_response(
                         on_new_message,
@@ -260,21 +249,40 @@ class ValidatedRestInput(RestInput):
                 )
             collector = _Answers()
             collector.messages.extend(await _waiting_answers(conversation, msg.sender))
-            try:
-                await on_new_message(
-                    UserMessage(
-                        msg.text,
-                        collector,
-                        conversation,
-                        input_channel=msg.input_channel,
-                        metadata=msg.metadata,
+            parts = (
+                each_message(msg.text, conversation, _tracker_store(request))
+                if not is_side_question(msg.text)
+                else as_typed(msg.text)
+            )
+            async for part, extra in parts:
+                metadata = {**(msg.metadata or {}), **extra}
+                if is_side_question(part):
+                    reply = await side_answer(
+                        part, conversation, CHANNEL_NAME, metadata or {}
                     )
-                )
-            except CancelledError:
-                logger.error("Rasa did not answer a REST message in time.")
-            except Exception:
-                # Logged without the message text (personal data).
-                logger.exception("Rasa failed to handle a REST message.")
+                    answer: Dict[str, Any] = {
+                        "recipient_id": msg.sender,
+                        "text": reply.text,
+                    }
+                    if reply.buttons:
+                        answer["buttons"] = reply.buttons
+                    collector.messages.append(answer)
+                    continue
+                try:
+                    await on_new_message(
+                        UserMessage(
+                            part,
+                            collector,
+                            conversation,
+                            input_channel=msg.input_channel,
+                            metadata=metadata,
+                        )
+                    )
+                except CancelledError:
+                    logger.error("Rasa did not answer a REST message in time.")
+                except Exception:
+                    # Logged without the message text (personal data).
+                    logger.exception("Rasa failed to handle a REST message.")
             return response.json(collector.messages)
 
         return rest

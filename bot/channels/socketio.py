@@ -62,6 +62,7 @@ from bot.channels.input_limits import (
 )
 from bot.channels.rate_limits import client_address, shared_limits
 from bot.channels.side_answers import is_side_question, side_answer
+from bot.dialogue.follow_ups import as_typed, each_message
 from bot.storage.conversation_ids import channel_of, conversation_id
 from ofr import settings
 from ofr.handover import HANDOVER_KEY
@@ -394,10 +395,18 @@ class ValidatedSocketIOInput(SocketIOInput):
                     namespace=namespace,
                 )
                 return
+            parts = (
+                as_typed(text)
+                if is_side_question(text)
+                else each_message(text, conversation, tracker_store.get("store"))
+            )
+            async for part, extra in parts:
+                await answer(part, conversation, {**(metadata or {}), **extra})
+
+        async def answer(text: str, conversation: str, metadata: Dict) -> None:
+            """One message: a side button's reply, or Rasa's answer."""
             if is_side_question(text):
-                reply = await side_answer(
-                    text, conversation, CHANNEL_NAME, metadata or {}
-                )
+                reply = await side_answer(text, conversation, CHANNEL_NAME, metadata)
                 parts: Dict[str, Any] = {"text": reply.text}
                 if reply.buttons:
                     parts["quick_replies"] = [
@@ -413,7 +422,7 @@ class ValidatedSocketIOInput(SocketIOInput):
                     WidgetOutput(sio, self.bot_message_evt),
                     conversation,
                     input_channel=self.name(),
-                    metadata=metadata or {},
+                    metadata=metadata,
                 )
             )
 

@@ -33,6 +33,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.components import BuiltByRasa
+from ofr.dialogue.state import FIRST_MESSAGE_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,16 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
 _ENTITY_MARKUP = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 
 _LINGUA_CODES = {Language.ENGLISH: "en", Language.GERMAN: "de"}
+
+
+def _opens_conversation(message: Message) -> bool:
+    """The first message of a conversation whose channel gave no language."""
+    metadata = message.get("metadata")
+    return (
+        isinstance(metadata, dict)
+        and bool(metadata.get(FIRST_MESSAGE_KEY))
+        and not metadata.get("language")
+    )
 
 
 @lru_cache(maxsize=1)
@@ -122,6 +133,9 @@ class LanguageDetectorComponent(BuiltByRasa, GraphComponent):
             "max_word_evidence": 1.2,
             # One-word messages ("events?", "hello") need stronger evidence.
             "single_word_threshold": 2.0,
+            # The first message of a conversation without a channel's hint: no
+            # earlier evidence to weigh, so a lean is enough ("thanks!", "hi there").
+            "first_message_threshold": 0.5,
             # Language used for tokenization when the evidence is undecided.
             "default_language": "de",
             # Names that are no evidence for a language (programmes, organisations)
@@ -272,12 +286,16 @@ class LanguageDetectorComponent(BuiltByRasa, GraphComponent):
         """'en' or 'de' when the text is clearly in one language, else None."""
         return self._decide(self.score(text), text)
 
-    def _decide(self, value: float, text: str) -> Optional[str]:
+    def _decide(self, value: float, text: str, first: bool = False) -> Optional[str]:
+        """``first``: the conversation's first message, with no channel hint. There
+        is no earlier evidence to weigh, so the message's own decides ("thanks!")."""
         needed = self._config["threshold"]
         count = len(words(self.without_names(text)))
-        if count == 0 or (count == 1 and len(words(text)) > 1):
+        if count == 0 or (count == 1 and len(words(text)) > 1 and not first):
             return None  # only names, or one word beside names: no evidence
-        if count == 1:
+        if first:
+            needed = self._config["first_message_threshold"]
+        elif count == 1:
             needed = max(needed, self._config["single_word_threshold"])
         if value >= needed:
             return "de"
@@ -306,7 +324,7 @@ class LanguageDetectorComponent(BuiltByRasa, GraphComponent):
         for message in messages:
             text = message.get(TEXT) or ""
             value = self.score(text)
-            language = self._decide(value, text)
+            language = self._decide(value, text, _opens_conversation(message))
             message.set(LANGUAGE_ATTRIBUTE, self._lean(value))
             if language:
                 entity = {

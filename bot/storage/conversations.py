@@ -3,6 +3,10 @@
 SQL stores (SQLite, PostgreSQL) are read with SQLAlchemy straight from Rasa's
 ``events`` table, without rebuilding trackers; Redis stores are read key by key.
 Nothing here writes message texts or sender ids anywhere.
+
+The tools open the store an endpoints file names (``open_store``); the Rasa server
+purges its own store with the same code once a day (``conversations_in``,
+``bot/storage/retention.py``), which also covers the in-memory store.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from bot.storage.conversation_ids import (  # noqa: E402
     external_id,
 )
 from bot.storage.event_alerts import METADATA, alert_store_for, delete_chat
+from bot.storage.rasa_stores import unwrap
 from bot.storage.schema import create_tables
 from bot.storage.tickets import delete_tickets, ticket_store_for
 from ofr import settings
@@ -68,6 +73,26 @@ def open_store(endpoints: Path) -> SQLConversations | RedisConversations:
     raise StoreUnavailable(
         f"The tracker store type {config.type!r} in {endpoints} is not supported "
         "here: use an SQL (SQLite, PostgreSQL) or Redis tracker store."
+    )
+
+
+def conversations_in(
+    tracker_store: Any,
+) -> SQLConversations | RedisConversations | InMemoryConversations:
+    """The running server's own tracker store (under Rasa's wrappers), to purge it
+    in place: the same deletion as ``make purge``, without an endpoints file."""
+    from rasa.core.tracker_store import InMemoryTrackerStore, RedisTrackerStore
+
+    store = unwrap(tracker_store)
+    if isinstance(store, SQLTrackerStore):
+        return SQLConversations.of_engine(store.engine)
+    if isinstance(store, RedisTrackerStore):
+        return RedisConversations.of_store(store)
+    if isinstance(store, InMemoryTrackerStore):
+        return InMemoryConversations(store)
+    raise StoreUnavailable(
+        f"The tracker store {type(store).__name__} cannot be purged: use an SQL, "
+        "Redis or in-memory tracker store."
     )
 
 
@@ -134,6 +159,19 @@ class SQLConversations:
             ) from error
         if not found:
             raise self._nothing_found()
+
+    @classmethod
+    def of_engine(cls, engine: sa.engine.Engine) -> SQLConversations:
+        """The conversations behind an engine the running server already has."""
+        conversations = cls.__new__(cls)
+        conversations.engine = engine
+        url = engine.url
+        conversations.where = (
+            str(url.database)
+            if url.get_backend_name() == "sqlite"
+            else f"{url.drivername}://{url.host or ''}/{url.database}"
+        )
+        return conversations
 
     def _nothing_found(self) -> StoreUnavailable:
         return StoreUnavailable(
@@ -209,6 +247,10 @@ class SQLConversations:
                     )
                     _forget_chat_alerts(connection, sender_id)
                     delete_tickets(connection, sender_id)
+        if deleted and self.engine.dialect.name == "sqlite":
+            # The old pages also sit in the write-ahead log until a checkpoint.
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return conversations, deleted
 
     def migrate_ids(self, dry_run: bool = False) -> Tuple[int, int]:
@@ -302,6 +344,15 @@ class RedisConversations:
             ) from error
         self.prefix = self.store.key_prefix
 
+    @classmethod
+    def of_store(cls, store: Any) -> RedisConversations:
+        """The conversations of a Redis tracker store the running server has."""
+        conversations = cls.__new__(cls)
+        conversations.store = store
+        conversations.prefix = store.key_prefix
+        conversations.where = "the Redis tracker store"
+        return conversations
+
     def _dialogues(self) -> Iterator[Tuple[str, Events]]:
         for key in self.store.red.scan_iter(match=self.prefix + "*", count=500):
             stored = self.store.red.get(key)
@@ -348,11 +399,7 @@ class RedisConversations:
                 except (redis.WatchError, ValueError):
                     continue
             conversations, deleted = conversations + 1, deleted + len(events)
-            var_dir = settings.current().var_dir
-            ticket_store_for(None, var_dir).forget_conversation(key[len(self.prefix) :])
-            chat = _telegram_chat(key[len(self.prefix) :])
-            if chat is not None:
-                alert_store_for(None, var_dir).forget_chat(chat)
+            _forget_tickets_and_alerts(key[len(self.prefix) :])
         return conversations, deleted
 
     def migrate_ids(self, dry_run: bool = False) -> Tuple[int, int]:
@@ -373,6 +420,43 @@ class RedisConversations:
             else:
                 left += 1
         return moved, left
+
+
+class InMemoryConversations:
+    """Rasa's in-memory tracker store: serialised dialogues in a dict of the running
+    server. Only the server itself can purge it (``conversations_in``); call
+    ``purge`` in the server's event loop, so no turn is saved while it runs."""
+
+    where = "the in-memory tracker store"
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def purge(self, cutoff: float, dry_run: bool = False) -> Tuple[int, int]:
+        """Delete conversations whose last event is before ``cutoff``."""
+        conversations = deleted = 0
+        for sender_id, stored in list(self.store.store.items()):
+            try:
+                events = json.loads(stored).get("events") or []
+            except (TypeError, ValueError):
+                continue
+            if not _older(events, cutoff):
+                continue
+            conversations, deleted = conversations + 1, deleted + len(events)
+            if not dry_run:
+                del self.store.store[sender_id]
+                _forget_tickets_and_alerts(sender_id)
+        return conversations, deleted
+
+
+def _forget_tickets_and_alerts(conversation: str) -> None:
+    """A purged conversation of a store outside SQL takes its tickets and, for a
+    Telegram chat, its event alerts and reminders (in the var folder) with it."""
+    var_dir = settings.current().var_dir
+    ticket_store_for(None, var_dir).forget_conversation(conversation)
+    chat = _telegram_chat(conversation)
+    if chat is not None:
+        alert_store_for(None, var_dir).forget_chat(chat)
 
 
 def _older(events: Events, cutoff: float) -> bool:

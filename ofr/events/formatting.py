@@ -132,3 +132,28 @@ def describe(wanted: EventFilter, language: str) -> str:
         fmt = message(f"format_{wanted.format}", language)
         parts.append(message("filter_format", language, format=fmt))
     return "".join(parts)
+
+
+def aspect_answer(event: Event, aspect: str, language: str) -> Optional[str]:
+    """One line that answers the part of the event asked about ("what time?")."""
+    title = event.title.get(language)
+    if aspect == "time":
+        return message("aspect_time", language, title=title, when=when(event, language))
+    if aspect == "place":
+        place = where(event, language)
+        return (
+            message("aspect_place", language, title=title, where=place)
+            if place
+            else None
+        )
+    if aspect == "format" and event.format:
+        fmt = message(f"format_{event.format}", language)
+        return message("aspect_format", language, title=title, format=fmt)
+    if aspect == "fee":
+        return message("aspect_fee", language, title=title)
+    if aspect == "registration":
+        if event.registration_url:
+            url = str(event.registration_url)
+            return message("aspect_registration", language, title=title, url=url)
+        return message("aspect_no_registration", language, title=title)
+    return None

@@ -631,6 +631,78 @@ def _season(match: re.Match[str], today: date, past: bool) -> Tuple[Period, bool
     return Period(start, end, match.group(0).strip()), end <= today
 
 
+# Words after a cue that name no topic: articles, pronouns, event nouns, time words.
+_NOT_TOPIC_WORDS = frozenset(
+    """
+    a an the any anything something some this that these those it them me us you my
+    our your der die das den dem des ein eine einen einem einer was etwas irgendwas
+    mich uns dich euch ihnen ihr sie es dies diese diesen diesem dieser thema topic
+    subject theme events event ofr option freiwillige rueckkehr return returns
+    voluntary next coming upcoming this last past month months week weeks weekend
+    year years day days today tomorrow tonight now soon later morgen heute bald
+    monat monate monaten woche wochen wochenende jahr jahre jahren tag tage tagen
+    naechste naechsten naechstes kommende kommenden diesen letzte letzten
+    online digital virtual virtually person site vor ort hybrid live presence
+    in im am an at on of for from to with by und and or oder also too please pls bitte
+    plz thanks danke mal so da dazu drueber darueber there here hier dort
+    january february march april may june july august september october november
+    december januar februar maerz mai juni juli oktober dezember jan feb mar apr
+    jun jul aug sep sept oct okt nov dec dez monday tuesday wednesday thursday friday
+    saturday sunday montag dienstag mittwoch donnerstag freitag samstag sonntag
+    spring summer autumn fall winter fruehling fruehjahr sommer herbst
+    germany deutschland bundesweit nationwide anywhere ueberall
+    counsellors counselors counsellor counselor practitioners professionals staff
+    volunteers volunteer beginners newcomers everyone everybody people us all
+    berater beraterinnen beratende rueckkehrberatende fachleute fachkraefte
+    ehrenamtliche ehrenamtlichen ehrenamt kommunen municipalities alle jeden
+    geplant planned scheduled happening coming stattfindet stattfinden statt gibt
+    gibts los soon bald dazu davon there home hause zuhause house ones one help
+    veranstaltung besuchen attend visit join aus von zu vom new neue neuen neu
+    latest changes change more other others weitere andere anderen clients klienten leute people many viele
+    """.split()
+)
+_FREE_CUE = (
+    rf"(?:{_TOPIC_CUE}|"
+    r"(?:events?|anything|something|any|was|etwas|irgendwas|veranstaltung\w*|"
+    r"termine?|workshops?|meetings?|sessions?)\s+(?:for|für|fuer)|"
+    r"(?:people|clients|returnees|leute|klienten|menschen|rückkehrende\w*)\s+"
+    r"(?:from|aus))"
+)
+_FREE_TOPIC = re.compile(
+    rf"\b{_FREE_CUE}\s+((?:[^\W\d_][\w'-]*)(?:\s+[^\W\d_][\w'-]*){{0,2}})",
+    re.I,
+)
+_SENTENCE = re.compile(r"[^.!?]*[?]|[^.!?]+$")
+
+
+def find_free_topic(text: str) -> Optional[str]:
+    """A theme or region the topic table does not know ("anything on the Western
+    Balkans?"): the words right after a cue in the asking sentence, matched against
+    titles and descriptions. Places, formats, periods and filler words are not
+    topics."""
+    asking = [m.group(0) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+    questions = [part for part in asking if part.rstrip().endswith("?")] or asking
+    for match in _FREE_TOPIC.finditer(" ".join(questions)):
+        kept: List[str] = []
+        for word in match.group(1).split():
+            folded = fold(word)
+            noun = re.fullmatch(_EVENT_NOUN, word, re.I) is not None
+            if folded in _NOT_TOPIC_WORDS or len(folded) < 3 or noun:
+                if kept:
+                    break
+                continue
+            kept.append(word.strip("'-").lower())
+        if not kept:
+            continue
+        phrase = " ".join(kept)
+        if find_place(phrase) is not None or find_format(phrase) is not None:
+            continue
+        if _MONTH.search(phrase) or _YEAR.search(phrase):
+            continue
+        return phrase
+    return None
+
+
 def find_direction(text: str, intent: Optional[str]) -> Optional[str]:
     """next / latest / past / upcoming when the wording says which; None otherwise."""
     if _LATEST.search(text):
@@ -734,6 +806,10 @@ def read_question(
                 changes["city"] = None  # online events have no place
                 changes["state"] = None
     topic = find_topic(text)
+    if topic is None and text.startswith("/"):
+        topic = _entity(entities, "topic")  # a button's or a follow-up's payload
+    elif topic is None and intent != "ask_event_details":
+        topic = find_free_topic(text)
     if topic:
         changes["topic"] = topic
     return base.changed(**changes)

@@ -32,6 +32,7 @@ from bot.channels.telegram.buttons import ButtonPayloads
 from bot.channels.telegram.chats import CHANNEL_NAME, conversation_of, user_language
 from bot.channels.telegram.handover import HANDOVER_PREFIX, HandoverService
 from bot.channels.telegram.output import TelegramOutput
+from bot.dialogue.follow_ups import each_message
 from ofr.feedback import is_feedback
 from ofr.messages import message
 
@@ -95,14 +96,16 @@ class UpdateHandlers:
         )
         app.add_error_handler(self._error)
 
-    async def _ask_rasa(self, update: Update, text: str) -> None:
+    async def _ask_rasa(
+        self, update: Update, text: str, extra: Optional[dict] = None
+    ) -> None:
         chat = update.effective_chat
         if chat is None or self.on_new_message is None:
             return
         if self._too_fast(update):
             await self._note(update, "too_fast")
             return
-        metadata = {"language": user_language(update)}
+        metadata = {**(extra or {}), "language": user_language(update)}
         await self.on_new_message(
             UserMessage(
                 text,
@@ -150,7 +153,20 @@ class UpdateHandlers:
         if problem:
             await self._note(update, problem)
             return
-        await self._ask_rasa(update, text)
+        chat = update.effective_chat
+        if chat is None:
+            return
+        # Read in its conversation: a part that stands for a button is answered as
+        # that button would be.
+        async for part, extra in each_message(
+            text, conversation_of(chat), self.tracker_store
+        ):
+            if part != text and is_alert_button(part):
+                await self.alerts.button(update, part)
+            elif part != text and part.startswith(HANDOVER_PREFIX):
+                await self.handover.confirm(update)
+            else:
+                await self._ask_rasa(update, part, extra)
 
     def _too_fast(self, update: Update) -> bool:
         """Per chat (Telegram's servers send every update: no per-address limit)."""

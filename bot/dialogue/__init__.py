@@ -1,0 +1,1 @@
+"""The Rasa server's side of reading a message in its conversation (ofr/dialogue)."""

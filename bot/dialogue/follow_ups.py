@@ -1,0 +1,86 @@
+"""Read a typed message against its conversation before Rasa reads it on its own.
+
+Every chat channel calls ``read_follow_up`` with the text and the conversation id.
+It loads the conversation's events, builds the dialogue state (ofr/dialogue/state.py)
+and asks the resolver what the text stands for. The channel then hands on those
+messages in order, each the way a pressed button's payload would go: "ja" after
+"Shall I pass it on?" reaches the handover desk, "the second" after "Did you mean …?"
+is that topic's payload, "what time?" after one event is that event's details.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Any, AsyncIterator, Dict, Optional, Tuple
+
+from ofr.dialogue.resolver import FollowUp, resolve
+from ofr.dialogue.state import FIRST_MESSAGE_KEY, DialogueState, from_events
+from ofr.events.store import default_store
+
+logger = logging.getLogger(__name__)
+
+# What the user typed, kept in the message's metadata when a payload stands for it
+# (the conversation's review shows the typed text).
+TYPED_KEY = "ofr_typed"
+REASON_KEY = "ofr_follow_up"
+
+
+async def read_follow_up(
+    text: str, conversation: str, tracker_store: Any
+) -> Tuple[Optional[FollowUp], Optional[DialogueState]]:
+    """What ``text`` stands for in ``conversation`` (None: read it on its own), and
+    the state it was read against (None when it could not be read)."""
+    if not text or text.startswith("/") or tracker_store is None:
+        return None, None
+    try:
+        tracker = await tracker_store.retrieve(conversation)
+    except Exception:
+        logger.exception("Reading the conversation for a follow-up failed.")
+        return None, None
+    events = [event.as_dict() for event in tracker.events] if tracker else []
+    state = from_events(events, time.time())
+    try:
+        index = default_store().index()
+    except Exception:  # a broken events file is reported by the event actions
+        index = None
+    found = resolve(text, state, index, datetime.now(timezone.utc))
+    if found is not None:
+        logger.debug("Read a follow-up as %s.", found.reason)
+    return found, state
+
+
+def typed_metadata(text: str, found: Optional[FollowUp]) -> Dict[str, Any]:
+    """What the user typed and how it was read, for the message's metadata."""
+    return {TYPED_KEY: text, REASON_KEY: found.reason} if found is not None else {}
+
+
+async def each_message(
+    text: str, conversation: str, tracker_store: Any
+) -> AsyncIterator[Tuple[str, Dict[str, Any]]]:
+    """The messages ``text`` stands for, one at a time, each with the metadata to
+    add to it (how it was read; whether it opens the conversation).
+
+    The caller handles each before asking for the next, so a second request of
+    one message ("what does OFR offer, and who is it for?") is read after the
+    first was answered: its "it" then refers to that answer.
+    """
+    found, state = await read_follow_up(text, conversation, tracker_store)
+    first = {FIRST_MESSAGE_KEY: True} if state is not None and state.is_start else {}
+    if found is None:
+        yield text, first
+        return
+    for number, part in enumerate(found.messages):
+        if number > 0 and not part.startswith("/"):
+            again, _ = await read_follow_up(part, conversation, tracker_store)
+            if again is not None and again.reason != "two":
+                for resolved in again.messages:
+                    yield resolved, typed_metadata(text, again)
+                continue
+        yield part, {**typed_metadata(text, found), **(first if number == 0 else {})}
+
+
+async def as_typed(text: str) -> AsyncIterator[Tuple[str, Dict[str, Any]]]:
+    """``text`` unread (a pressed button's payload)."""
+    yield text, {}
