@@ -339,7 +339,7 @@ def answer_next(
         buttons.append(_button(message("button_next_events", language), "more_events"))
     dispatcher.utter_message(text=header + "\n\n" + text, buttons=buttons)
     _attach_ics(dispatcher, event, language)
-    return slots + [SlotSet("event_offset", 1)] + shown([event], "next")
+    return slots + [SlotSet("event_offset", 1)] + shown([event], "next", listed=found)
 
 
 def _find_past(

@@ -16,13 +16,13 @@ def warm_up() -> None:
     import rasa.model_training  # noqa: F401
     from rasa.core.agent import Agent  # noqa: F401
 
-    from bot.nlu.language_detector import _lingua
+    from bot.nlu.language_detector import lingua
     from bot.nlu.spacy_pipelines import SUPPORTED_LANGUAGES, blank_pipeline
     from ofr_tools import evaluation  # noqa: F401
 
     for language in SUPPORTED_LANGUAGES:
         blank_pipeline(language)
-    _lingua().compute_language_confidence_values("Guten Tag, good morning")
+    lingua().compute_language_confidence_values("Guten Tag, good morning")
 
 
 def train(name: str, finetune: Optional[str], say: Callable[[str], None]) -> Path:

@@ -250,7 +250,12 @@ class ValidatedRestInput(RestInput):
             collector = _Answers()
             collector.messages.extend(await _waiting_answers(conversation, msg.sender))
             parts = (
-                each_message(msg.text, conversation, _tracker_store(request))
+                each_message(
+                    msg.text,
+                    conversation,
+                    _tracker_store(request),
+                    (msg.metadata or {}).get("language"),
+                )
                 if not is_side_question(msg.text)
                 else as_typed(msg.text)
             )

@@ -398,7 +398,12 @@ class ValidatedSocketIOInput(SocketIOInput):
             parts = (
                 as_typed(text)
                 if is_side_question(text)
-                else each_message(text, conversation, tracker_store.get("store"))
+                else each_message(
+                    text,
+                    conversation,
+                    tracker_store.get("store"),
+                    (metadata or {}).get("language"),
+                )
             )
             async for part, extra in parts:
                 await answer(part, conversation, {**(metadata or {}), **extra})

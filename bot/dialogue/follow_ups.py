@@ -15,7 +15,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Dict, Optional, Tuple
 
-from ofr.dialogue.resolver import FollowUp, resolve
+from ofr.dialogue.resolver import NAMES, FollowUp, resolve
 from ofr.dialogue.state import FIRST_MESSAGE_KEY, DialogueState, from_events
 from ofr.events.store import default_store
 
@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 # What the user typed, kept in the message's metadata when a payload stands for it
 # (the conversation's review shows the typed text).
 TYPED_KEY = "ofr_typed"
+# How sure lingua must be of a first message's language that the NLU cannot see.
+SURE = 0.9
 REASON_KEY = "ofr_follow_up"
 
 
@@ -51,26 +53,54 @@ async def read_follow_up(
     return found, state
 
 
+def guess_language(text: str) -> Optional[str]:
+    """'en' or 'de' when lingua is sure of the text without its names."""
+    plain = text
+    for pattern, _ in NAMES:
+        plain = pattern.sub(" ", plain)
+    if len(plain.split()) < 3:
+        return None
+    from lingua import Language
+
+    from bot.nlu.language_detector import lingua
+
+    german = lingua().compute_language_confidence(plain, Language.GERMAN)
+    if german >= SURE:
+        return "de"
+    if german <= 1 - SURE:
+        return "en"
+    return None
+
+
 def typed_metadata(text: str, found: Optional[FollowUp]) -> Dict[str, Any]:
     """What the user typed and how it was read, for the message's metadata."""
     return {TYPED_KEY: text, REASON_KEY: found.reason} if found is not None else {}
 
 
 async def each_message(
-    text: str, conversation: str, tracker_store: Any
+    text: str, conversation: str, tracker_store: Any, hint: Optional[str] = None
 ) -> AsyncIterator[Tuple[str, Dict[str, Any]]]:
     """The messages ``text`` stands for, one at a time, each with the metadata to
     add to it (how it was read; whether it opens the conversation).
 
+    ``hint``: the channel's language for the conversation, if it gave one.
     The caller handles each before asking for the next, so a second request of
     one message ("what does OFR offer, and who is it for?") is read after the
     first was answered: its "it" then refers to that answer.
     """
     found, state = await read_follow_up(text, conversation, tracker_store)
-    first = {FIRST_MESSAGE_KEY: True} if state is not None and state.is_start else {}
+    first: Dict[str, Any] = (
+        {FIRST_MESSAGE_KEY: True} if state is not None and state.is_start else {}
+    )
     if found is None:
         yield text, first
         return
+    if first and not hint and found.messages[0].startswith("/"):
+        # A payload carries no words to tell the language by: the typed text's
+        # language starts the conversation, as a channel's hint would.
+        language = guess_language(text)
+        if language:
+            first["language"] = language
     for number, part in enumerate(found.messages):
         if number > 0 and not part.startswith("/"):
             again, _ = await read_follow_up(part, conversation, tracker_store)

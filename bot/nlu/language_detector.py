@@ -61,7 +61,7 @@ def _opens_conversation(message: Message) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _lingua() -> LanguageDetector:
+def lingua() -> LanguageDetector:
     """Load lingua's English and German models once per process."""
     return (
         LanguageDetectorBuilder.from_languages(*_LINGUA_CODES)
@@ -276,7 +276,7 @@ class LanguageDetectorComponent(BuiltByRasa, GraphComponent):
         if not unknown:
             return vocab_score
         evidence_text = " ".join(unknown)
-        p_de = _lingua().compute_language_confidence(evidence_text, Language.GERMAN)
+        p_de = lingua().compute_language_confidence(evidence_text, Language.GERMAN)
         p_de = min(max(p_de, 0.02), 0.98)
         # lingua's confidence grows trustworthy with the length of the evidence.
         reliability = min(1.0, len(evidence_text) / 20)

@@ -53,6 +53,8 @@ _AFFIRMERS = frozenset(
     }
 )  # fmt: skip
 
+_THANKS = frozenset({"thanks", "thank", "thx", "danke", "merci"})
+
 ORDINALS = {
     1: r"first|1st|erste[nmrs]?|erstes?|eins",
     2: r"second|2nd|two|zweite[nmrs]?|zweites?|zwei",
@@ -102,13 +104,17 @@ def read_yes_no(text: str) -> Optional[bool]:
     if affirmative or (content and all(w in YES_WORDS for w in content)):
         unknown = [w for w in content if w not in YES_WORDS]
         return True if len(unknown) <= 1 else None
+    if not content and any(w in YES_WORDS for w in found):
+        # "please", "go ahead"; a bare "danke" may decline an offer: no answer.
+        return None if any(w in _THANKS for w in found) else True
     return None
 
 
-def read_ordinal(text: str, count: int) -> Optional[int]:
-    """1-based choice among ``count`` options ("the second", "Nr. 2", "die letzte")."""
+def read_ordinal(text: str, count: int, max_words: int = MAX_WORDS) -> Optional[int]:
+    """1-based choice among ``count`` options ("the second", "Nr. 2", "die letzte");
+    ``max_words``: how long a message may be and still be read as a choice."""
     folded = fold(text)
-    if count <= 0 or not folded or len(folded.split()) > MAX_WORDS:
+    if count <= 0 or not folded or len(folded.split()) > max_words:
         return None
     digit = re.fullmatch(r"(?:(?:nr|no|nummer|number|option)\s*)?#?\s*(\d)", folded)
     if digit:
@@ -128,9 +134,9 @@ def read_option(text: str, titles: Sequence[str]) -> Optional[int]:
     if not folded or len(folded.split()) > MAX_WORDS:
         return None
     hits = []
+    reply_words = {w[:6] for w in folded.split() if len(w) > 3}
     for number, title in enumerate(titles, start=1):
-        title_words = {w for w in fold(title).split() if len(w) > 3}
-        reply_words = {w for w in folded.split() if len(w) > 3}
+        title_words = {w[:6] for w in fold(title).split() if len(w) > 3}
         if title_words & reply_words:
             hits.append(number)
     return hits[0] if len(hits) == 1 else None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ofr.dialogue.replies import (
@@ -53,6 +53,7 @@ def _rx(pattern: str) -> re.Pattern[str]:
 # Written against folded text (lower case, umlauts as ae/oe/ue, no punctuation).
 NARROW = _rx(
     r"\b(only|just|of these|of those|of them|among them|among these|which of|"
+    r"which ones|which are|which is|welche sind|welche ist|"
     r"any of (?:them|these|those)|nur|davon|von denen|von diesen|darunter|welche davon)\b"
 )
 AFTER = _rx(
@@ -171,7 +172,12 @@ TOPIC_QUESTION = _rx(
     r"wer entscheidet|wer kuemmert|wer ist verantwortlich|wie beantrag\w*|"
     r"seit wann|wie lange|wer macht|wer steckt|wer fuehrt|wer finanziert|"
     r"wer bezahlt|wer bietet|wer ist zustaendig|wer organisiert|wer betreibt|"
-    r"wer traegt|wer leitet|wie alt)\b"
+    r"wer traegt|wer leitet|wie alt|wer setzt|umgesetzt|durchgefuehrt|"
+    r"who carries|who delivers)\b"
+)
+AUDIENCE = _rx(
+    r"\b(who(?:s| is)? (?:it|this|that|ofr|they) (?:for|aimed at|meant for)|"
+    r"for whom|fuer wen|an wen richte\w*|wer ist die zielgruppe|zielgruppe)\b"
 )
 CONTACT_ACTIONS = frozenset(
     {"utter_contact", "utter_contact_person", "action_offer_handover"}
@@ -345,21 +351,41 @@ def _about_shown(
         if neighbour is None:
             return None
         return FollowUp((_details(neighbour),), "neighbour")
-    # "the second one", "die letzte": numbered as listed ("3 of 4": the fourth too)
-    choice = None if single else read_ordinal(text, len(listed))
+    # "the second one", "die letzte": numbered as listed ("3 of 4": the fourth too;
+    # after "the next event is …", "the second" is the one after it)
+    many = len(listed) > 1
+    choice = read_ordinal(text, len(listed), MAX_FOLLOW_UP_WORDS) if many else None
     if choice:
         return FollowUp((_details(listed[choice - 1], _aspect(folded)),), "ordinal")
     named = _named(text, folded, listed)
     if named is not None and not single:
         return FollowUp((_details(named, _aspect(folded)),), "named")
+    if FOLLOW_ON.search(folded) and (place or fmt):
+        return None  # "what about online?": the same search, another format
     aspect = _aspect(folded)
     if aspect is None or SEARCH_WORDS.search(folded) and len(folded.split()) > 4:
         return None
     if place is not None and not _same_place(place.name, current):
-        return None  # "where in Munich?" after a Hamburg event: a new question
+        # "how do I sign up for Hamburg?" after another event: the one there, if
+        # one is coming; else a new question.
+        there = [
+            e
+            for e in events.events
+            if e.kind == "event" and not e.cancelled and _same_place(place.name, e)
+            and e.id in {x.id for x in listed + in_view} | _upcoming_ids(events)
+        ]  # fmt: skip
+        if len(there) == 1:
+            return FollowUp((_details(there[0], aspect),), "named")
+        return None
     if single:
         return FollowUp((_details(current, aspect),), "aspect")
     return FollowUp((payload("ask_event_details", {"aspect": aspect}),), "which")
+
+
+def _upcoming_ids(events: EventIndex) -> set:
+    """Events not over yet (their end is after the latest start seen as past)."""
+    now = datetime.now(timezone.utc)
+    return {e.id for e in events.events if e.ends_at > now}
 
 
 def _same_place(name: str, event: Event) -> bool:
@@ -368,27 +394,29 @@ def _same_place(name: str, event: Event) -> bool:
 
 def _named(text: str, folded: str, in_view: List[Event]) -> Optional[Event]:
     """The one shown event the message names by its place or a word of its title."""
-    if len(folded.split()) > 10 or not REFERENCE.search(folded):
+    if len(folded.split()) > 14 or not REFERENCE.search(folded):
         return None
     place = find_place(text)
     if place is not None:
-        hits = [e for e in in_view if _same_place(place.name, e)]
-        return hits[0] if len(hits) == 1 else None
+        there = [e for e in in_view if _same_place(place.name, e)]
+        return there[0] if len(there) == 1 else None
     said = {w[:7] for w in folded.split() if len(w) > 3}
-    hits = []
+    scored = []
     for event in in_view:
         title = {w[:7] for w in fold(f"{event.title.en} {event.title.de}").split()}
-        if said & {w for w in title if len(w) > 3} - _COMMON_TITLE:
-            hits.append(event)
-    return hits[0] if len(hits) == 1 else None
+        hits = len(said & {w for w in title if len(w) > 3} - _COMMON_TITLE)
+        if hits:
+            scored.append((hits, event))
+    best = max((hits for hits, _ in scored), default=0)
+    chosen = [event for hits, event in scored if hits == best]
+    return chosen[0] if len(chosen) == 1 else None
 
 
 _COMMON_TITLE = frozenset(
     w[:7]
     for w in (
         "option freiwillige rueckkehr event events meeting treffen veranstaltung "
-        "return reintegration voluntary network online about with from dialogue "
-        "dialog"
+        "return reintegration voluntary network about with from"
     ).split()
 )
 
@@ -433,6 +461,10 @@ def _topic(
     folded = fold(text)
     if len(folded.split()) > MAX_FOLLOW_UP_WORDS or state.topic_action is None:
         return None
+    if AUDIENCE.search(folded) and (
+        state.topic_action in ABOUT_OFR_ACTIONS or state.topic_intent in TOPIC_INTENTS
+    ):
+        return FollowUp((payload("ask_audience"),), "topic")
     if state.topic_action == "utter_handbook" and OBTAIN.search(folded):
         return FollowUp((payload("ask_contact"),), "topic")
     if (
@@ -500,7 +532,8 @@ QUESTION_START = (
     r"gibts|gibt's|ist|sind|kann|kannst|koennen|können|welche[rsnm]?|warum|why|seit)"
 )
 CLAUSE_BREAK = re.compile(
-    r"(?:\s*,\s*|\s+)(?:and|und|&|also|außerdem|ausserdem)\s+(?="
+    r"(?:(?:\s*,\s*|\s+)(?:and|und|&|also|außerdem|ausserdem)\s+|\s*[;+]\s*"
+    r"(?:(?:and|und|also)\s+)?)(?="
     + QUESTION_START
     + r"\b)|(?<=\?)\s+(?=(?:(?:and|und|also|außerdem|ausserdem)\s+)?"
     + QUESTION_START

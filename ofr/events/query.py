@@ -91,7 +91,7 @@ _PAST = re.compile(
     r"have there been|has there been|were there|was there|have been held|"
     r"vergangene\w*|fr(?:ü|ue)here\w*|bisherige\w*|gab es|gabs|gab's|"
     r"stattgefunden|fand\w* statt|war(?:en)? (?:da|schon)|hat es gegeben|"
-    r"r(?:ü|ue)ckblick|was war)\b",
+    r"r(?:ü|ue)ckblick|was war|(?:what|which|where|when) was the|wo war|wann war)\b",
     re.I,
 )
 # Present-tense event questions ("gibt es was in Stuttgart?"): not about the history.
@@ -215,7 +215,7 @@ _STRONG_TOPICS: List[Tuple[str, str]] = [
     ("reag/garp", r"reag\s*[/ -]?\s*garp|\breag\b|\bgarp\b"),
     ("starthilfeplus", r"starthilfe\s*plus|starthilfeplus|starthilfe\+"),
     ("corona", r"corona|covid|pandemi\w*"),
-    ("women", r"wom[ae]n|female|frauen|\bfrau\b|rückkehrerinnen|returnee women"),
+    ("women", r"wom[ae]n|female|frauen|\bfrau\b|r(?:ü|ue)ckkehrerinnen|returnee women"),
     ("children", r"children|\bkids?\b|minors|kinder\w*|minderjährig\w*|familien"),
     ("trafficking", r"trafficking|menschenhandel"),
     ("health", r"health|medical|gesundheit\w*|medizin\w*|krank\w*"),
@@ -663,6 +663,7 @@ _NOT_TOPIC_WORDS = frozenset(
 )
 _FREE_CUE = (
     rf"(?:{_TOPIC_CUE}|"
+    r"(?:davon|of them|of these|of those)\s+(?:\w+\s+)?(?:for|für|fuer)|"
     r"(?:events?|anything|something|any|was|etwas|irgendwas|veranstaltung\w*|"
     r"termine?|workshops?|meetings?|sessions?)\s+(?:for|für|fuer)|"
     r"(?:people|clients|returnees|leute|klienten|menschen|rückkehrende\w*)\s+"

@@ -159,7 +159,7 @@ class UpdateHandlers:
         # Read in its conversation: a part that stands for a button is answered as
         # that button would be.
         async for part, extra in each_message(
-            text, conversation_of(chat), self.tracker_store
+            text, conversation_of(chat), self.tracker_store, user_language(update)
         ):
             if part != text and is_alert_button(part):
                 await self.alerts.button(update, part)

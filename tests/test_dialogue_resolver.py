@@ -1,0 +1,361 @@
+"""Follow-ups read in their conversation (ofr/dialogue): state, replies, resolver."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from ofr.dialogue.replies import read_option, read_ordinal, read_yes_no
+from ofr.dialogue.resolver import resolve
+from ofr.dialogue.state import (
+    OPEN_SECONDS,
+    OPEN_TURNS,
+    SHOWN_SLOT,
+    from_events,
+    shown_to_slot,
+)
+from ofr.events.store import EventsStore
+from tests.conftest import ROOT
+
+FIXTURE = ROOT / "tests" / "fixtures" / "events.yml"
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+T0 = NOW.timestamp()
+INDEX = EventsStore(FIXTURE).index()
+
+YES = {
+    "en": ["yes", "Yes!", "yep", "yeah", "sure", "ok", "okay", "y", "yes please",
+           "ok do it", "go ahead", "sure thing", "absolutely", "yup pls"],
+    "de": ["ja", "Ja!", "jo", "jap", "klar", "ja bitte", "gerne", "ok mach",
+           "jawohl", "passt", "einverstanden", "auf jeden fall", "jaa bitte"],
+}  # fmt: skip
+NO = {
+    "en": ["no", "nope", "nah", "no thanks", "nah keep it", "not now", "no way",
+           "No, thank you", "n"],
+    "de": ["nein", "nö", "nee", "ne danke", "nein danke", "lieber nicht",
+           "nee lieber nicht", "auf keinen fall", "ach doch nicht, sorry"],
+}  # fmt: skip
+NEITHER = ["hmm", "what?", "hä?", "not sure", "who are the partners?",
+           "was passiert mit meinen daten?", "danke", "ok but what does it cost?",
+           "yes, but not now, first tell me about the events in Hamburg please"]  # fmt: skip
+
+
+def user(text: str, intent: str = "x", at: float = T0) -> Dict[str, Any]:
+    return {
+        "event": "user",
+        "text": text,
+        "timestamp": at,
+        "parse_data": {"intent": {"name": intent}},
+    }
+
+
+def action(name: str) -> Dict[str, Any]:
+    return {"event": "action", "name": name}
+
+
+def bot(text: str, buttons: Optional[List[Dict[str, str]]] = None, at: float = T0):
+    return {"event": "bot", "text": text, "timestamp": at,
+            "data": {"buttons": buttons or []}}  # fmt: skip
+
+
+def slot(name: str, value: Any) -> Dict[str, Any]:
+    return {"event": "slot", "name": name, "value": value}
+
+
+def asked_to_delete(at: float = T0) -> List[Dict[str, Any]]:
+    return [
+        user("delete my data", "delete_my_data", at),
+        action("utter_confirm_delete"),
+        bot("Shall I delete?", [{"title": "Yes", "payload": "/confirm_delete"},
+                                {"title": "No", "payload": "/keep_conversation"}], at),
+        action("action_listen"),
+    ]  # fmt: skip
+
+
+def shown(ids: List[str], kind: str = "list", year: Optional[int] = None):
+    return [
+        user("events?", "ask_events"),
+        action("action_search_events" if kind != "past" else "action_past_events"),
+        slot(SHOWN_SLOT, shown_to_slot(ids, kind, year, ids)),
+        bot("…"),
+        action("action_listen"),
+    ]
+
+
+def read(events: List[Dict[str, Any]], text: str, now: float = T0):
+    return resolve(text, from_events(events, now), INDEX, NOW)
+
+
+def entities(payload: str) -> Dict[str, Any]:
+    return json.loads(payload[payload.index("{") :]) if "{" in payload else {}
+
+
+# ---------------------------------------------------------------- plain replies
+
+
+@pytest.mark.parametrize("text", YES["en"] + YES["de"])
+def test_every_spelling_of_yes_is_a_yes(text):
+    assert read_yes_no(text) is True
+
+
+@pytest.mark.parametrize("text", NO["en"] + NO["de"])
+def test_every_spelling_of_no_is_a_no(text):
+    assert read_yes_no(text) is False
+
+
+@pytest.mark.parametrize("text", NEITHER)
+def test_anything_else_is_neither(text):
+    assert read_yes_no(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("the second", 2), ("die zweite", 2), ("das zweite bitte", 2), ("2", 2),
+     ("Nr. 3", 3), ("the last one", 3), ("die letzte", 3), ("the first one", 1),
+     ("erstes", 1), ("the 3rd", 3), ("the hamburg one", None), ("the fifth", None)],
+)  # fmt: skip
+def test_ordinals(text, number):
+    assert read_ordinal(text, 3) == number
+
+
+def test_an_option_named_by_a_word_of_its_title():
+    titles = ["Who are the partners?", "Upcoming events", "Something else"]
+    assert read_option("partners", titles) == 1
+    assert read_option("die events bitte", titles) == 2
+    assert read_option("hmm", titles) is None
+
+
+# ---------------------------------------------------------------- the bot's questions
+
+
+@pytest.mark.parametrize("text", YES["en"] + YES["de"])
+def test_a_yes_confirms_the_delete_question(text):
+    found = read(asked_to_delete(), text)
+    assert found is not None and found.reason == "yes"
+    assert found.messages == ('/confirm_delete{"pending": "delete"}',)
+
+
+@pytest.mark.parametrize("text", NO["en"] + NO["de"])
+def test_a_no_keeps_the_conversation(text):
+    assert read(asked_to_delete(), text).messages == ("/keep_conversation",)
+
+
+@pytest.mark.parametrize("text", NEITHER)
+def test_anything_else_leaves_the_question_open(text):
+    found = read(asked_to_delete(), text)
+    assert found is None or "confirm_delete" not in " ".join(found.messages)
+    after = asked_to_delete() + [user(text, "ask_partners"), action("utter_partners"),
+                                 bot("partners"), action("action_listen")]  # fmt: skip
+    assert read(after, "ja").messages == ('/confirm_delete{"pending": "delete"}',)
+
+
+def test_the_question_closes_once_answered_or_old():
+    answered = asked_to_delete() + [user("/keep_conversation", "keep_conversation")]
+    assert from_events(answered, T0).pending is None
+    later = asked_to_delete()
+    for number in range(OPEN_TURNS + 1):
+        later += [user(f"q{number}", "ask_partners"), action("utter_partners")]
+    assert from_events(later, T0).pending is None
+    assert from_events(asked_to_delete(), T0 + OPEN_SECONDS + 1).pending is None
+    assert read(asked_to_delete(), "ja", T0 + OPEN_SECONDS + 1) is None
+
+
+def test_a_new_session_closes_the_question():
+    events = asked_to_delete() + [{"event": "session_started"}]
+    assert from_events(events, T0).pending is None
+
+
+def handover_offer() -> List[Dict[str, Any]]:
+    return [
+        user("can I talk to a person?", "ask_human"),
+        action("action_offer_handover"),
+        bot("Shall I pass it on?", [
+            {"title": "Yes, pass it on", "payload": "handover:confirm"},
+            {"title": "No, thanks", "payload": "/acknowledge"}]),
+        action("action_listen"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ["ja", "yes please", "klar", "ok"])
+def test_a_yes_to_the_handover_offer_is_its_button(text):
+    assert read(handover_offer(), text).messages == ("handover:confirm",)
+
+
+@pytest.mark.parametrize("text", ["nein", "nope", "no thanks"])
+def test_a_no_to_the_handover_offer(text):
+    assert read(handover_offer(), text).messages == ("/acknowledge",)
+
+
+def subscribe_offer() -> List[Dict[str, Any]]:
+    return [
+        user("tell me about new events", "subscribe_events"),
+        action("action_subscribe_events"),
+        bot("Shall I send you a message here?", [
+            {"title": "Yes: events in Bayern", "payload": "sub:state=Bayern"},
+            {"title": "Yes: all events", "payload": "sub:"},
+            {"title": "Events now", "payload": "/ask_events"}]),
+        action("action_listen"),
+    ]  # fmt: skip
+
+
+def test_answers_to_the_subscribe_offer():
+    assert read(subscribe_offer(), "ja gerne").messages == ("sub:state=Bayern",)
+    assert read(subscribe_offer(), "the second").messages == ("sub:",)
+    assert read(subscribe_offer(), "nope").messages == ("/acknowledge",)
+    assert read(subscribe_offer(), "what events are there in Bayern?") is None
+
+
+def test_the_calendar_feed_offer_is_no_question():
+    events = [user("alert me", "subscribe_events"), action("action_subscribe_events"),
+              bot("Subscribe in your calendar", [{"title": "Events now",
+                                                   "payload": "/ask_events"}])]  # fmt: skip
+    assert from_events(events, T0).pending is None
+
+
+def did_you_mean() -> List[Dict[str, Any]]:
+    return [
+        user("blub", "nlu_fallback"),
+        action("action_did_you_mean"),
+        bot("Did you mean one of these?", [
+            {"title": "Who are the partners?", "payload": "/ask_partners"},
+            {"title": "Upcoming events", "payload": "/ask_events"},
+            {"title": "Something else: ask IOM", "payload": "/ask_human"}]),
+        action("action_listen"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "payload"),
+    [("the first", "/ask_partners"), ("das zweite", "/ask_events"),
+     ("2", "/ask_events"), ("die partner", "/ask_partners"), ("nope", "/acknowledge")],
+)  # fmt: skip
+def test_answers_to_did_you_mean(text, payload):
+    assert read(did_you_mean(), text).messages == (payload,)
+
+
+def test_a_yes_to_did_you_mean_with_several_topics_is_left_to_the_nlu():
+    assert read(did_you_mean(), "yes") is None
+
+
+# ---------------------------------------------------------------- events in view
+
+
+def test_a_question_about_the_one_event_shown():
+    events = shown(["test-2027-hamburg"])
+    for text, aspect in [("what time?", "time"), ("um wie viel uhr?", "time"),
+                         ("is there a fee?", "fee"), ("kostet das was?", "fee"),
+                         ("do I need to register?", "registration"),
+                         ("muss ich mich da vorher anmelden", "registration"),
+                         ("an welchem Ort?", "place"), ("is it online?", "format")]:  # fmt: skip
+        found = read(events, text)
+        assert found is not None, text
+        assert entities(found.messages[0]) == {
+            "event_id": "test-2027-hamburg",
+            "aspect": aspect,
+        }, text
+
+
+def test_several_shown_by_number_place_or_title_word():
+    events = shown(["test-2026-online-women", "test-2027-hamburg", "test-2027-munich"])
+    assert entities(read(events, "the second one").messages[0])["event_id"] == (
+        "test-2027-hamburg"
+    )
+    assert entities(read(events, "die in münchen?").messages[0])["event_id"] == (
+        "test-2027-munich"
+    )
+    assert entities(read(events, "tell me more about the workshop").messages[0])[
+        "event_id"
+    ] == ("test-2027-munich")
+    which = read(events, "what time does it start?")
+    assert which.messages == ('/ask_event_details{"aspect": "time"}',)
+
+
+def test_narrowing_what_was_shown():
+    events = shown(["test-2026-online-women", "test-2027-hamburg", "test-2027-munich"])
+    found = read(events, "only the in-person ones of these")
+    assert found.reason == "narrow"
+    assert entities(found.messages[0]) == {"format": "in_person"}
+    assert entities(read(events, "nur die vor Ort davon").messages[0]) == {
+        "format": "in_person"
+    }
+    assert entities(read(events, "welche davon sind in bayern?").messages[0]) == {
+        "state": "Bayern"
+    }
+
+
+def test_neighbours_of_the_event_in_view():
+    events = shown(["test-2027-hamburg"], kind="details")
+    after = read(events, "und die danach?")
+    assert entities(after.messages[0])["event_id"] == "test-2027-online-march"
+    before = read(events, "the one before it?")
+    assert entities(before.messages[0])["event_id"] == "test-2026-online-women"
+
+
+def test_relative_years_of_a_history_answer():
+    events = shown(["test-2022-neu-ulm"], kind="past", year=2022)
+    assert read(events, "and the year after?").messages == (
+        '/ask_past_events{"date": "2023"}',
+    )
+    assert read(events, "und im jahr davor?").messages == (
+        '/ask_past_events{"date": "2021"}',
+    )
+    assert read(events, "and in 2019?") is None  # a year of its own: a new question
+
+
+def test_a_place_or_format_alone_changes_the_search():
+    events = shown(["test-2027-hamburg"])
+    assert entities(read(events, "und Dresden?").messages[0]) == {"city": "Dresden"}
+    assert entities(read(events, "what about online?").messages[0]) == {
+        "format": "online"
+    }
+
+
+def test_no_event_in_view_no_reading():
+    events = [user("hi", "greet"), action("utter_greet"), bot("Hello")]
+    assert read(events, "what time does it start?") is None
+    old = shown(["test-2027-hamburg"]) + [user("who is IOM?", "ask_iom"),
+                                          action("utter_iom"), bot("IOM is …")]  # fmt: skip
+    assert read(old, "what time?") is None
+
+
+# ---------------------------------------------------------------- topics, two in one
+
+
+def test_topic_follow_ups():
+    handbook = [user("handbook?", "ask_handbook"), action("utter_handbook"), bot("…")]
+    assert read(handbook, "where can I order it?").messages == ("/ask_contact",)
+    events = shown(["test-2027-hamburg"])
+    assert read(events, "who can I ask about that?").messages == ("/ask_contact",)
+    programme = [user("starthilfeplus?", "ask_starthilfeplus"),
+                 action("utter_starthilfeplus"), bot("…")]  # fmt: skip
+    assert read(programme, "since when does it exist?").messages == (
+        "/ask_starthilfeplus",
+    )
+    assert read(programme, "seit wann gibt es das?").messages == (
+        "/ask_starthilfeplus",
+    )
+    assert read(programme, "what is perspektive heimat since when?") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "messages"),
+    [
+        ("who are IOM and GIZ?", ("/ask_iom", "/ask_giz")),
+        ("is REAG/GARP the same as Perspektive Heimat?",
+         ("/ask_reag_garp", "/ask_perspektive_heimat")),
+        ("what do BMI and BMZ stand for?", None),  # one answer names both
+        ("auf Deutsch bitte – und was gibt es online?",
+         ('/switch_language{"language": "de"}', "was gibt es online?")),
+        ("what is OFR and who is it for?", ("what is OFR", "who is it for?")),
+        ("Was ist OFR? Wer sind die Partner?", ("Was ist OFR?", "Wer sind die Partner?")),
+        ("gab es 2020 veranstaltungen? wegen corona ja eher schwierig", None),
+        # Both sides answered: together they show the difference.
+        ("what is the difference between REAG and StarthilfePlus",
+         ("/ask_reag_garp", "/ask_starthilfeplus")),
+    ],
+)  # fmt: skip
+def test_two_requests_in_one_message(text, messages):
+    found = read([], text)
+    assert (found.messages if found else None) == messages
