@@ -351,6 +351,14 @@ def test_topic_follow_ups():
         ("what is OFR and who is it for?", ("what is OFR", "who is it for?")),
         ("Was ist OFR? Wer sind die Partner?", ("Was ist OFR?", "Wer sind die Partner?")),
         ("gab es 2020 veranstaltungen? wegen corona ja eher schwierig", None),
+        ("what did ofr do in 2018 and in 2019?",
+         ('/ask_past_events{"date": "2018"}', '/ask_past_events{"date": "2019"}')),
+        ("Veranstaltungen zwischen 2018 und 2020?", None),  # a range: one question
+        ("any events in hamburg or cologne?",
+         ('/ask_events{"city": "Hamburg"}', '/ask_events{"city": "Köln"}')),
+        ("gibt es online-termine in bayern und sachsen",
+         ('/ask_events{"state": "Bayern", "format": "online"}',
+          '/ask_events{"state": "Sachsen", "format": "online"}')),
         # Both sides answered: together they show the difference.
         ("what is the difference between REAG and StarthilfePlus",
          ("/ask_reag_garp", "/ask_starthilfeplus")),

@@ -638,6 +638,82 @@ def buttons_of(sent: Dict[str, Any]) -> list:
     return [b for row in sent["reply_markup"]["inline_keyboard"] for b in row]
 
 
+# ---------------------------------------------------------------- typed answers (issue 27)
+
+
+@pytest.mark.parametrize(
+    ("answer", "deleted"),
+    [("ja", True), ("jo", True), ("yes please", True), ("nope", False),
+     ("nee lieber nicht", False), ("hmm", None)],
+)  # fmt: skip
+def test_a_typed_answer_to_forget(bot, telegram, domain, answer, deleted):
+    chat = next(_ids)
+    conversation = f"telegram:{chat}"
+    post(bot, message_update(chat, "Was ist OFR?"))
+    post(bot, message_update(chat, "/forget"))
+    assert texts_to(telegram, chat)[-1]["text"] == text_of(
+        domain, "utter_confirm_delete", "de"
+    )
+    post(bot, message_update(chat, answer))
+    if deleted:
+        assert texts_to(telegram, chat)[-1]["text"] == text_of(
+            domain, "utter_data_deleted", "de"
+        )
+        assert stored_rows(bot, conversation) == 0
+        return
+    assert stored_rows(bot, conversation) > 0
+    if deleted is False:
+        assert texts_to(telegram, chat)[-1]["text"] == text_of(
+            domain, "utter_data_kept", "de"
+        )
+        return
+    # Neither: answered, and the question stays open for a plain "ja" after it.
+    post(bot, message_update(chat, "ja"))
+    assert stored_rows(bot, conversation) == 0
+
+
+@pytest.mark.parametrize("answer", ["ja gerne", "yes", "klar"])
+def test_a_typed_yes_subscribes(bot, telegram, answer):
+    chat = next(_ids)
+    assert post(
+        bot, message_update(chat, "Informier mich über neue Termine in Bayern")
+    ).ok
+    assert texts_to(telegram, chat)[-1]["text"].startswith("Soll ich Ihnen hier")
+    assert post(bot, message_update(chat, answer)).ok
+    assert "Bayern" in texts_to(telegram, chat)[-1]["text"]
+    assert post(bot, message_update(chat, "/subscriptions")).ok
+    assert "Bayern" in texts_to(telegram, chat)[-1]["text"]
+    assert post(bot, message_update(chat, "/unsubscribe")).ok
+
+
+def test_a_typed_no_subscribes_nobody(bot, telegram):
+    chat = next(_ids)
+    assert post(
+        bot, message_update(chat, "Informier mich über neue Termine in Bayern")
+    ).ok
+    assert post(bot, message_update(chat, "nein danke")).ok
+    assert post(bot, message_update(chat, "/subscriptions")).ok
+    assert "Bayern" not in texts_to(telegram, chat)[-1]["text"]
+
+
+@pytest.mark.parametrize(("answer", "language"), [("ja", "de"), ("yep", "en")])
+def test_a_typed_yes_hands_the_question_over(bot, telegram, answer, language):
+    chat = next(_ids)
+    question, request = {
+        "en": ("How does Perspektive Heimat help returnees?", "can I talk to a human"),
+        "de": (
+            "Was bietet Perspektive Heimat?",
+            "kann ich mit einem Menschen sprechen?",
+        ),
+    }[language]
+    assert post(bot, message_update(chat, question, language=language)).ok
+    assert post(bot, message_update(chat, request, language=language)).ok
+    telegram.clear()
+    assert post(bot, message_update(chat, answer, language=language)).ok
+    [posted] = telegram.sent_to(STAFF_CHAT)
+    assert question in posted["text"]
+
+
 # ---------------------------------------------------------------- handover (issue 16)
 
 
@@ -944,79 +1020,3 @@ def test_a_restart_during_a_broadcast_loses_nothing_and_sends_nothing_twice(
                 assert post(second, message_update(chat, "/unsubscribe")).ok
     finally:
         telegram.slow_down("sendMessage", 0)
-
-
-# ---------------------------------------------------------------- typed answers (issue 27)
-
-
-@pytest.mark.parametrize(
-    ("answer", "deleted"),
-    [("ja", True), ("jo", True), ("yes please", True), ("nope", False),
-     ("nee lieber nicht", False), ("hmm", None)],
-)  # fmt: skip
-def test_a_typed_answer_to_forget(bot, telegram, domain, answer, deleted):
-    chat = next(_ids)
-    conversation = f"telegram:{chat}"
-    post(bot, message_update(chat, "Was ist OFR?"))
-    post(bot, message_update(chat, "/forget"))
-    assert texts_to(telegram, chat)[-1]["text"] == text_of(
-        domain, "utter_confirm_delete", "de"
-    )
-    post(bot, message_update(chat, answer))
-    if deleted:
-        assert texts_to(telegram, chat)[-1]["text"] == text_of(
-            domain, "utter_data_deleted", "de"
-        )
-        assert stored_rows(bot, conversation) == 0
-        return
-    assert stored_rows(bot, conversation) > 0
-    if deleted is False:
-        assert texts_to(telegram, chat)[-1]["text"] == text_of(
-            domain, "utter_data_kept", "de"
-        )
-        return
-    # Neither: answered, and the question stays open for a plain "ja" after it.
-    post(bot, message_update(chat, "ja"))
-    assert stored_rows(bot, conversation) == 0
-
-
-@pytest.mark.parametrize("answer", ["ja gerne", "yes", "klar"])
-def test_a_typed_yes_subscribes(bot, telegram, answer):
-    chat = next(_ids)
-    assert post(
-        bot, message_update(chat, "Informier mich über neue Termine in Bayern")
-    ).ok
-    assert texts_to(telegram, chat)[-1]["text"].startswith("Soll ich Ihnen hier")
-    assert post(bot, message_update(chat, answer)).ok
-    assert "Bayern" in texts_to(telegram, chat)[-1]["text"]
-    assert post(bot, message_update(chat, "/subscriptions")).ok
-    assert "Bayern" in texts_to(telegram, chat)[-1]["text"]
-    assert post(bot, message_update(chat, "/unsubscribe")).ok
-
-
-def test_a_typed_no_subscribes_nobody(bot, telegram):
-    chat = next(_ids)
-    assert post(
-        bot, message_update(chat, "Informier mich über neue Termine in Bayern")
-    ).ok
-    assert post(bot, message_update(chat, "nein danke")).ok
-    assert post(bot, message_update(chat, "/subscriptions")).ok
-    assert "Bayern" not in texts_to(telegram, chat)[-1]["text"]
-
-
-@pytest.mark.parametrize(("answer", "language"), [("ja", "de"), ("yep", "en")])
-def test_a_typed_yes_hands_the_question_over(bot, telegram, answer, language):
-    chat = next(_ids)
-    question, request = {
-        "en": ("How does Perspektive Heimat help returnees?", "can I talk to a human"),
-        "de": (
-            "Was bietet Perspektive Heimat?",
-            "kann ich mit einem Menschen sprechen?",
-        ),
-    }[language]
-    assert post(bot, message_update(chat, question, language=language)).ok
-    assert post(bot, message_update(chat, request, language=language)).ok
-    telegram.clear()
-    assert post(bot, message_update(chat, answer, language=language)).ok
-    [posted] = telegram.sent_to(STAFF_CHAT)
-    assert question in posted["text"]

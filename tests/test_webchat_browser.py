@@ -240,6 +240,28 @@ def test_deleting_the_conversation_clears_the_browser_history(bot, browser):
     context.close()
 
 
+def test_a_conversation_of_follow_ups_in_the_browser(bot, browser):
+    """Issue 27: a history answer, then "the year after", then a plain "ja" to the
+    delete question, which really deletes (the widget forgets its history)."""
+    context = browser.new_context(
+        locale="de-DE", viewport={"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    page.goto(f"{bot.url}/webhooks/webchat/")
+    page.locator(".ofr-chat__log").wait_for()
+    assert "Dialoge" in ask(page, "was hat ofr 2019 gemacht?")
+    assert "Corona" in ask(page, "und im jahr danach?")
+    assert "Begleitung einer Rückkehrerin" in ask(page, "und das jahr drauf")
+    assert "löschen" in ask(page, "meine daten bitte löschen")
+    page.screenshot(path=str(ARTIFACTS / "webchat-follow-ups.png"))
+    page.locator("#ofr-chat-input").fill("ja")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "JSON.parse(localStorage.getItem('ofr-chat')).messages.length === 0"
+    )
+    context.close()
+
+
 # ---------------------------------------------------------------- issue 16
 
 

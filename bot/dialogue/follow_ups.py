@@ -10,11 +10,13 @@ is that topic's payload, "what time?" after one event is that event's details.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Dict, Optional, Tuple
+from typing import Any, AsyncIterator, Dict, List, Optional, Tuple
 
+from bot.storage.rasa_stores import unwrap
 from ofr.dialogue.resolver import NAMES, FollowUp, resolve
 from ofr.dialogue.state import FIRST_MESSAGE_KEY, DialogueState, from_events
 from ofr.events.store import default_store
@@ -29,6 +31,18 @@ SURE = 0.9
 REASON_KEY = "ofr_follow_up"
 
 
+async def conversation_events(
+    tracker_store: Any, conversation: str
+) -> List[Dict[str, Any]]:
+    """The latest session's events as dicts. The SQL store reads them without
+    building a tracker, in a thread, so the event loop keeps serving others."""
+    store = unwrap(tracker_store)
+    if hasattr(store, "latest_session_dicts"):
+        return await asyncio.to_thread(store.latest_session_dicts, conversation)
+    tracker = await tracker_store.retrieve(conversation)
+    return [event.as_dict() for event in tracker.events] if tracker else []
+
+
 async def read_follow_up(
     text: str, conversation: str, tracker_store: Any
 ) -> Tuple[Optional[FollowUp], Optional[DialogueState]]:
@@ -37,11 +51,10 @@ async def read_follow_up(
     if not text or text.startswith("/") or tracker_store is None:
         return None, None
     try:
-        tracker = await tracker_store.retrieve(conversation)
+        events = await conversation_events(tracker_store, conversation)
     except Exception:
         logger.exception("Reading the conversation for a follow-up failed.")
         return None, None
-    events = [event.as_dict() for event in tracker.events] if tracker else []
     state = from_events(events, time.time())
     try:
         index = default_store().index()

@@ -64,6 +64,11 @@ ORDINALS = {
     6: r"sixth|6th|six|sechste[nmrs]?|sechstes?|sechs",
 }
 _LAST = r"last|letzte[nmrs]?|letztes?"
+_PERIOD = re.compile(
+    r"\b(?:last|first|second|next|this|letzte\w*|erste\w*|zweite\w*|naechste\w*|"
+    r"diese\w*)\s+(?:month|week|year|weekend|time|day|half|monat\w*|woche\w*|"
+    r"jahr\w*|wochenende|mal|tag\w*|haelfte)\b"
+)
 MAX_WORDS = 6
 
 
@@ -116,6 +121,7 @@ def read_ordinal(text: str, count: int, max_words: int = MAX_WORDS) -> Optional[
     folded = fold(text)
     if count <= 0 or not folded or len(folded.split()) > max_words:
         return None
+    folded = _PERIOD.sub(" ", folded)  # "last month" is no choice
     digit = re.fullmatch(r"(?:(?:nr|no|nummer|number|option)\s*)?#?\s*(\d)", folded)
     if digit:
         number = int(digit.group(1))

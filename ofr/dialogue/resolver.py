@@ -409,6 +409,10 @@ def _named(text: str, folded: str, in_view: List[Event]) -> Optional[Event]:
             scored.append((hits, event))
     best = max((hits for hits, _ in scored), default=0)
     chosen = [event for hits, event in scored if hits == best]
+    fmt = find_format(text)
+    if len(chosen) > 1 and fmt:
+        # "der Online-Dialog" of two dialogues: the online one
+        chosen = [event for event in chosen if event.format == fmt] or chosen
     return chosen[0] if len(chosen) == 1 else None
 
 
@@ -416,7 +420,7 @@ _COMMON_TITLE = frozenset(
     w[:7]
     for w in (
         "option freiwillige rueckkehr event events meeting treffen veranstaltung "
-        "return reintegration voluntary network about with from"
+        "return reintegration voluntary network about with from online hybrid"
     ).split()
 )
 
@@ -514,6 +518,9 @@ def _two_requests(
     if len(clauses) > 1:
         return FollowUp(tuple(clauses), "two")
     folded = fold(text)
+    values = _two_values(text, folded)
+    if values is not None:
+        return values
     if (
         len(folded.split()) > 14
         or SEARCH_WORDS.search(folded)
@@ -552,6 +559,43 @@ def _clauses(text: str) -> List[str]:
     if any(len(words(p)) < 2 for p in parts) or len(words(parts[0])) < 3:
         return [text]
     return parts
+
+
+EVENT_QUESTION = _rx(
+    r"\b(events?|meetings?|workshops?|veranstaltung\w*|termine?|treffen|"
+    r"anything|something|irgendwas|was los|gibt es|gibts|did ofr|was war|"
+    r"what happened|was lief|was gab)\b"
+)
+RANGE = _rx(r"\b(between|zwischen|from \d{4} to|von \d{4} bis|bis|until|through)\b")
+SPLIT_VALUES = re.compile(r"\s+(?:and|or|und|oder|&)\s+|\s*,\s*", re.I)
+
+
+def _two_values(text: str, folded: str) -> Optional[FollowUp]:
+    """One event question about two years or two places: one answer each."""
+    if len(folded.split()) > 14 or not EVENT_QUESTION.search(folded):
+        return None
+    if RANGE.search(folded) or not SPLIT_VALUES.search(text):
+        return None
+    years = list(dict.fromkeys(YEAR.findall(folded)))
+    if len(years) >= 2:
+        return FollowUp(
+            tuple(payload("ask_past_events", {"date": y}) for y in years[:3]), "two"
+        )
+    places: List[Any] = []
+    for part in SPLIT_VALUES.split(text):
+        place = find_place(part)
+        if place is not None and place.name not in [p.name for p in places]:
+            places.append(place)
+    if len(places) < 2:
+        return None
+    fmt = find_format(text)
+    messages = []
+    for place in places[:3]:
+        entities: Dict[str, Any] = {"state" if place.is_state else "city": place.name}
+        if fmt:
+            entities["format"] = fmt
+        messages.append(payload("ask_events", entities))
+    return FollowUp(tuple(messages), "two")
 
 
 _LANGUAGES = {"deutsch": "de", "german": "de", "englisch": "en", "english": "en"}
