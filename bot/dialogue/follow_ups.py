@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 # What the user typed, kept in the message's metadata when a payload stands for it
 # (the conversation's review shows the typed text).
 TYPED_KEY = "ofr_typed"
+# Events read per message: a question stays open 3 turns, and what was shown
+# matters only while the last answers were about it; 60 events cover both.
+WINDOW = 60
 # How sure lingua must be of a first message's language that the NLU cannot see.
 SURE = 0.9
 REASON_KEY = "ofr_follow_up"
@@ -34,13 +37,14 @@ REASON_KEY = "ofr_follow_up"
 async def conversation_events(
     tracker_store: Any, conversation: str
 ) -> List[Dict[str, Any]]:
-    """The latest session's events as dicts. The SQL store reads them without
-    building a tracker, in a thread, so the event loop keeps serving others."""
+    """The conversation's recent events as dicts (the last ``WINDOW``: the state
+    needs no more). The SQL store reads them without building a tracker, in a
+    thread, so the event loop keeps serving others."""
     store = unwrap(tracker_store)
-    if hasattr(store, "latest_session_dicts"):
-        return await asyncio.to_thread(store.latest_session_dicts, conversation)
+    if hasattr(store, "recent_event_dicts"):
+        return await asyncio.to_thread(store.recent_event_dicts, conversation, WINDOW)
     tracker = await tracker_store.retrieve(conversation)
-    return [event.as_dict() for event in tracker.events] if tracker else []
+    return [event.as_dict() for event in tracker.events][-WINDOW:] if tracker else []
 
 
 async def read_follow_up(
