@@ -13,10 +13,12 @@ import hashlib
 import json
 import re
 import secrets
+import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -26,10 +28,15 @@ ROLES = ("editor", "publisher")
 NAME = re.compile(r"[a-z][a-z0-9._-]{1,31}")
 MIN_PASSWORD = 12
 SESSION_IDLE_SECONDS = 8 * 3600
-# Failed logins per name, and per address (an office shares one), before the
-# console makes them wait.
-MAX_FAILURES = {"name": 5, "address": 20}
-FAILURE_WINDOW_SECONDS = 15 * 60
+# Wrong passwords make the next attempt wait, per (name, client address): 1 s after
+# the first, then twice as long after each one more, up to LOGIN_DELAY_CAP seconds.
+# The wrong passwords of one address for all names together wait only after
+# ADDRESS_FREE_FAILURES of them (an office shares an address). Nobody is locked
+# out from elsewhere: another address starts afresh. A row is forgotten a day after
+# its last failure.
+LOGIN_DELAY_CAP = 300
+ADDRESS_FREE_FAILURES = 20
+FAILURE_MEMORY_SECONDS = 24 * 3600
 
 METADATA = sa.MetaData()
 USERS = sa.Table(
@@ -49,12 +56,13 @@ SESSIONS = sa.Table(
     sa.Column("created", sa.Float, nullable=False),
     sa.Column("last_seen", sa.Float, nullable=False),
 )
-FAILURES = sa.Table(
-    "staff_login_failures",
+THROTTLE = sa.Table(
+    "staff_login_throttle",
     METADATA,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("key", sa.String(128), nullable=False, index=True),
-    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("key", sa.String(300), primary_key=True),  # "pair:…" or "address:…"
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("next_allowed", sa.Float, nullable=False),
+    sa.Column("last", sa.Float, nullable=False),
 )
 AUDIT = sa.Table(
     "staff_audit",
@@ -99,9 +107,22 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def login_delay(failures: int) -> float:
+    """Seconds to wait after ``failures`` counted failures (none: no wait)."""
+    if failures <= 0:
+        return 0.0
+    return float(min(LOGIN_DELAY_CAP, 2 ** min(failures - 1, 30)))
+
+
+def _pair(name: str, address: str) -> str:
+    return f"pair:{name[:64]}|{address}"
+
+
 class Accounts:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.clock = time.time  # what the login delays count in (tests move it)
         self.engine = sa.create_engine(f"sqlite:///{path}")
         METADATA.create_all(self.engine)
         self.hasher = PasswordHasher()
@@ -219,32 +240,76 @@ class Accounts:
 
     # ------------------------------------------------------------ failed logins
 
-    def failed(self, *keys: str) -> None:
-        now = time.time()
-        with self.engine.begin() as connection:
-            for key in keys:
-                connection.execute(sa.insert(FAILURES).values(key=key, at=now))
-            connection.execute(
-                sa.delete(FAILURES).where(FAILURES.c.at < now - FAILURE_WINDOW_SECONDS)
+    def claim_login(
+        self, name: str, address: str, now: Optional[float] = None
+    ) -> float:
+        """Take the right to check one password for ``name`` from ``address``: 0.0
+        when granted, else the seconds to wait first.
+
+        Granting counts the attempt as failed at once, in one SQLite transaction
+        (BEGIN IMMEDIATE, so parallel attempts and other console processes take
+        turns): until ``login_succeeded`` undoes it, the next attempt of that
+        (name, address) waits. So no two passwords of a pair are checked within
+        its delay, however many arrive together."""
+        now = self.clock() if now is None else now
+        keys = (
+            (_pair(name, address), 0),
+            (f"address:{address}", ADDRESS_FREE_FAILURES),
+        )
+        with self._immediate() as db:
+            db.execute(
+                "DELETE FROM staff_login_throttle WHERE last < ?",
+                (now - FAILURE_MEMORY_SECONDS,),
+            )
+            rows = {}
+            for key, _ in keys:
+                row = db.execute(
+                    "SELECT failures, next_allowed FROM staff_login_throttle "
+                    "WHERE key = ?",
+                    (key,),
+                ).fetchone()
+                rows[key] = row or (0, 0.0)
+            wait = max(next_allowed - now for _, next_allowed in rows.values())
+            if wait > 0:
+                return wait
+            for key, free in keys:
+                failures = rows[key][0] + 1
+                db.execute(
+                    "INSERT OR REPLACE INTO staff_login_throttle "
+                    "(key, failures, next_allowed, last) VALUES (?, ?, ?, ?)",
+                    (key, failures, now + login_delay(failures - free), now),
+                )
+        return 0.0
+
+    def login_succeeded(self, name: str, address: str) -> None:
+        """The password was right: the pair starts afresh, and the address's count
+        forgets the attempt that ``claim_login`` counted."""
+        with self._immediate() as db:
+            db.execute(
+                "DELETE FROM staff_login_throttle WHERE key = ?",
+                (_pair(name, address),),
+            )
+            db.execute(
+                "UPDATE staff_login_throttle SET failures = failures - 1 "
+                "WHERE key = ? AND failures > 0",
+                (f"address:{address}",),
             )
 
-    def locked(self, *keys: str) -> bool:
-        """Too many failed logins lately for one of ``keys`` ("name:…", "address:…")."""
-        since = time.time() - FAILURE_WINDOW_SECONDS
-        with self.engine.connect() as connection:
-            for key in keys:
-                count = connection.execute(
-                    sa.select(sa.func.count())
-                    .select_from(FAILURES)
-                    .where(FAILURES.c.key == key, FAILURES.c.at >= since)
-                ).scalar()
-                if (count or 0) >= MAX_FAILURES[key.split(":", 1)[0]]:
-                    return True
-        return False
-
-    def succeeded(self, key: str) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(sa.delete(FAILURES).where(FAILURES.c.key == key))
+    @contextmanager
+    def _immediate(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction taken at its start (one at a time, across threads
+        and processes), committed at the end, rolled back on an error."""
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            db.close()
 
     # ------------------------------------------------------------ audit log
 

@@ -6,7 +6,8 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from console.answers import LANGUAGES, AnswerError
-from console.services import audit, commit, services
+from console.edits import StaleEdit
+from console.services import audit, commit, one_change, services
 
 blueprint = Blueprint("answers", __name__)
 
@@ -26,6 +27,7 @@ def listing() -> ResponseReturnValue:
 
 
 @blueprint.route("/answers/<name>", methods=["GET", "POST"])
+@one_change
 def edit(name: str) -> ResponseReturnValue:
     answers = services().answers
     answer = answers.get(name)
@@ -50,7 +52,19 @@ def edit(name: str) -> ResponseReturnValue:
             preview=True,
             problem=None,
             saved=None,
+            version=request.form.get("version", ""),  # the one the form was made from
         )
+    if request.form.get("version") != answer.version:
+        stale = StaleEdit(f"the answer {name}", answer.texts, texts)
+        return render_template(
+            "answer.html",
+            answer=answer,
+            texts=texts,
+            preview=False,
+            problem=str(stale),
+            saved=None,
+            theirs=answer.texts,
+        ), 409
     changed = {lang: t for lang, t in texts.items() if t != answer.texts.get(lang)}
     if not changed:
         return redirect(url_for("answers.edit", name=name, saved="nothing changed"))

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
+from console.edits import version, write_atomically
 from ofr_tools import check_project
 from ofr_tools.check_project import child
 
@@ -30,6 +31,12 @@ class Answer:
     name: str
     texts: Dict[str, str]  # language → text
     has_buttons: bool
+
+    @property
+    def version(self) -> str:
+        """The texts, hashed: the answer form carries it, and a save made from
+        another version is refused (someone changed the answer meanwhile)."""
+        return version({"name": self.name, "texts": self.texts})
 
 
 def _language(variation: yaml.Node) -> Optional[str]:
@@ -110,12 +117,12 @@ class Answers:
         after = before
         for start, end, replacement in spans:  # from the end, so offsets stay right
             after = after[:start] + replacement + after[end:]
-        self.path.write_text(after, encoding="utf-8")
+        write_atomically(self.path, after)
         try:
             problems, _ = check_project.run(self.root)
             if problems:
                 raise AnswerError(" ".join(str(p) for p in problems[:3]))
         except BaseException:
-            self.path.write_text(before, encoding="utf-8")
+            write_atomically(self.path, before)
             raise
         return self.path

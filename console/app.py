@@ -9,6 +9,7 @@ and, for files of the project, into a git commit authored by the staff member.
 from __future__ import annotations
 
 import hmac
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -24,10 +25,11 @@ from werkzeug.wrappers import Response
 
 from console.accounts import Accounts
 from console.answers import Answers
+from console.edits import StaleEdit
 from console.events_file import EventForm, EventFormError, EventsFile
 from console.history import History
 from console.pipeline import Pipeline
-from console.services import KEY, Services, audit, commit
+from console.services import KEY, Services, audit, commit, one_change
 from console.training_data import TrainingData
 from ofr import settings
 from ofr.events.model import BERLIN, EventsFileError
@@ -77,6 +79,7 @@ def create_app(config: ConsoleConfig) -> Flask:
     )
     from console import (
         answer_pages,
+        conversation_pages,
         history_pages,
         inbox_pages,
         model_pages,
@@ -91,6 +94,7 @@ def create_app(config: ConsoleConfig) -> Flask:
         history_pages,
         model_pages,
         question_pages,
+        conversation_pages,
     ):
         app.register_blueprint(pages.blueprint)
 
@@ -171,20 +175,26 @@ def create_app(config: ConsoleConfig) -> Flask:
             )
         name = request.form.get("name", "").strip().lower()
         password = request.form.get("password", "")
-        keys = (f"name:{name}", f"address:{request.remote_addr}")
-        if accounts.locked(*keys):
-            return login_page(
+        # The client's address: waitress takes it from X-Forwarded-For only when
+        # the request comes from the trusted proxy (OFR_TRUSTED_PROXY, serve.py).
+        address = request.remote_addr or "unknown"
+        wait = accounts.claim_login(name, address)
+        if wait > 0:
+            seconds = math.ceil(wait)
+            page = login_page(
                 target,
                 None,
-                "Too many failed logins: wait 15 minutes, then try again.",
+                "Too many wrong passwords: wait "
+                f"{seconds} second{'s' if seconds != 1 else ''}, then try again.",
                 429,
             )
+            page.headers["Retry-After"] = str(seconds)  # type: ignore[union-attr]
+            return page
         staff = accounts.check_password(name, password)
         if staff is None:
-            accounts.failed(*keys)
             return login_page(target, None, "Wrong name or password.", 401)
-        accounts.succeeded(keys[0])
-        accounts.audit(staff.name, "login")
+        accounts.login_succeeded(name, address)
+        accounts.audit(staff.name, "login", address=address)
         response = redirect(target)
         response.set_cookie(
             SESSION_COOKIE,
@@ -248,6 +258,7 @@ def create_app(config: ConsoleConfig) -> Flask:
         return render_template("events.html", events=found, now=now, problem=problem)
 
     @app.route("/events/new", methods=["GET", "POST"])
+    @one_change
     def event_new() -> ResponseReturnValue:
         form = (
             EventForm()
@@ -267,47 +278,83 @@ def create_app(config: ConsoleConfig) -> Flask:
         return redirect(url_for("events_list", saved=event.id))
 
     @app.route("/events/<event_id>/edit", methods=["GET", "POST"])
+    @one_change
     def event_edit(event_id: str) -> ResponseReturnValue:
         event = events.get(event_id)
         if event is None:
             abort(404)
+        current = EventForm.from_event(event)
         if request.method == "GET":
             return render_template(
                 "event_form.html",
-                form=EventForm.from_event(event),
+                form=current,
                 new=False,
                 problems={},
+                version=current.version,
             )
         form = EventForm.from_request(request.form)
+        if request.form.get("version") != current.version:
+            form.id = event_id
+            return stale_event(form, current)
         try:
             events.update(event_id, form)
         except EventFormError as error:
             form.id = event_id
             return render_template(
-                "event_form.html", form=form, new=False, problems=error.problems
+                "event_form.html",
+                form=form,
+                new=False,
+                problems=error.problems,
+                version=current.version,
             ), 422
         audit("event changed", id=event_id)
         commit([config.events_file], f"Event {event_id} changed in the staff console")
         return redirect(url_for("events_list", saved=event_id))
 
     @app.route("/events/<event_id>/cancel", methods=["GET", "POST"])
+    @one_change
     def event_cancel(event_id: str) -> ResponseReturnValue:
         """Asks first: cancelling tells every subscriber."""
         event = events.get(event_id)
         if event is None:
             abort(404)
+        current = EventForm.from_event(event)
         if request.method == "GET":
-            return render_template("event_cancel.html", event=event)
+            return render_template(
+                "event_cancel.html", event=event, version=current.version
+            )
+        if request.form.get("version") != current.version:
+            stale = StaleEdit(f"the event {event_id}", current, None)
+            return render_template(
+                "event_cancel.html",
+                event=event,
+                version=current.version,
+                problem=str(stale),
+            ), 409
         events.cancel(event_id)
         audit("event cancelled", id=event_id)
         commit([config.events_file], f"Event {event_id} cancelled in the staff console")
         return redirect(url_for("events_list", saved=event_id))
+
+    def stale_event(form: EventForm, current: EventForm) -> ResponseReturnValue:
+        """The form again, with both versions, and the version it has now (409)."""
+        stale = StaleEdit(f"the event {current.id}", current, form)
+        return render_template(
+            "event_form.html",
+            form=form,
+            new=False,
+            problems={"file": str(stale)},
+            version=current.version,
+            theirs=current,
+            yours=form,
+        ), 409
 
     @app.errorhandler(401)
     @app.errorhandler(403)
     @app.errorhandler(404)
     @app.errorhandler(413)
     @app.errorhandler(422)
+    @app.errorhandler(503)
     def problem_page(error: Any) -> ResponseReturnValue:
         return render_template("problem.html", error=error), error.code
 

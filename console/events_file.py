@@ -8,6 +8,7 @@ replaced in one step; the running bot reloads it at its next question.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
@@ -21,6 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from console.edits import version
 from ofr.events.model import BERLIN, Event, EventsFileError, parse_events
 
 FORMATS = ("in_person", "online", "hybrid")
@@ -96,6 +98,12 @@ class EventForm:
             registration_url=str(event.registration_url or ""),
             status=event.status,
         )
+
+    @property
+    def version(self) -> str:
+        """What the form shows, hashed: an edit form carries it, and a save whose
+        event has another version now is refused (someone changed it meanwhile)."""
+        return version(dataclasses.asdict(self))
 
     def entry(self) -> Dict[str, Any]:
         """The event as it goes into the file; EventFormError names bad fields."""
@@ -178,10 +186,16 @@ class EventsFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.yaml = YAML()
-        self.yaml.preserve_quotes = True  # type: ignore[assignment]
-        self.yaml.width = 4096  # type: ignore[assignment]
-        self.yaml.indent(mapping=2, sequence=4, offset=2)
+
+    @staticmethod
+    def _yaml() -> YAML:
+        """A new round-trip reader and writer for each use: a ruamel ``YAML``
+        object keeps state between calls and is not safe to share across threads."""
+        reader = YAML()
+        reader.preserve_quotes = True  # type: ignore[assignment]
+        reader.width = 4096  # type: ignore[assignment]
+        reader.indent(mapping=2, sequence=4, offset=2)
+        return reader
 
     def events(self) -> List[Event]:
         return parse_events(self.path)
@@ -227,7 +241,7 @@ class EventsFile:
         raise KeyError(event_id)
 
     def _load(self) -> Any:
-        document = self.yaml.load(self.path.read_text(encoding="utf-8"))
+        document = self._yaml().load(self.path.read_text(encoding="utf-8"))
         if document is None:
             document = CommentedMap()
         if document.get("events") is None:
@@ -237,7 +251,7 @@ class EventsFile:
     def _save(self, document: Any, event_id: str, new: bool = False) -> Event:
         """Check the whole file as the bot will read it, then replace it."""
         out = io.StringIO()
-        self.yaml.dump(document, out)
+        self._yaml().dump(document, out)
         text = out.getvalue()
         if new:  # a blank line before a new entry, like between the others
             text = re.sub(

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence
 
 COMMITTER = ("OFR staff console", "console@ofr-assistant.invalid")
+INDEX_LOCK_WAIT = 5.0  # seconds to wait for another git process's index.lock
 
 
 class HistoryError(RuntimeError):
@@ -57,7 +59,13 @@ class History:
 
     def commit(self, paths: Sequence[Path], staff: str, message: str) -> Optional[str]:
         """Commit ``paths`` as ``staff``; the new commit, or None when nothing
-        changed or there is no repository."""
+        changed or there is no repository.
+
+        Only these paths go into the commit, with their content as it is now: a
+        tracked file is committed by ``git commit -- <path>`` alone, which stages
+        nothing when it fails, and a new file is unstaged again when its commit
+        fails. A ``.git/index.lock`` (git busy elsewhere) is waited for a few
+        seconds; if it stays, HistoryError says so and nothing is left staged."""
         root = self.root.resolve()
         inside = [
             str(p.resolve().relative_to(root))
@@ -66,14 +74,50 @@ class History:
         ]
         if not self.enabled or not inside:
             return None  # e.g. an events file outside the project (OFR_EVENTS_FILE)
-        self._git("add", "--", *inside)
-        if not self._git("diff", "--cached", "--name-only", "--", *inside).strip():
-            return None
-        author = f"{staff} <{staff}@staff.ofr-assistant.invalid>"
-        self._git(
-            "commit", "--quiet", f"--author={author}", "-m", message, "--", *inside
+        status = self._git_waiting(
+            "status", "--porcelain", "-z", "--untracked-files=all", "--", *inside
         )
+        if not status.strip("\0"):
+            return None
+        new = [entry[3:] for entry in status.split("\0") if entry.startswith("?? ")]
+        author = f"{staff} <{staff}@staff.ofr-assistant.invalid>"
+        if new:
+            self._git_waiting("add", "--", *new)
+        try:
+            self._git_waiting(
+                "commit", "--quiet", f"--author={author}", "-m", message, "--", *inside
+            )
+        except HistoryError as error:
+            if new:
+                try:
+                    self._git_waiting("reset", "--quiet", "--", *new)
+                except HistoryError:
+                    raise HistoryError(
+                        f"{error} The new files {', '.join(new)} stay staged: a "
+                        "developer should commit or unstage them (git reset -- "
+                        "<file>)."
+                    ) from error
+            raise
         return self._git("rev-parse", "HEAD").strip()
+
+    def _git_waiting(self, *args: str, wait: float = INDEX_LOCK_WAIT) -> str:
+        """``_git``, waiting while another git process holds ``.git/index.lock``."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return self._git(*args)
+            except HistoryError as error:
+                if "index.lock" not in str(error):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise HistoryError(
+                        f"git is busy: {self.root / '.git' / 'index.lock'} stayed "
+                        f"for {wait:.0f} seconds, so the change is saved in the file "
+                        "but not in the history. If no git command is running, a "
+                        "developer removes that file; the next change of the same "
+                        "file then commits both."
+                    ) from error
+                time.sleep(0.1)
 
     def revert(self, commit: str, staff: str) -> str:
         """Undo one of the console's commits with a new commit by ``staff``; the

@@ -8,7 +8,8 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask.typing import ResponseReturnValue
 
 from console.history import HistoryError
-from console.services import audit, services
+from console.notices import problem_key, problem_text
+from console.services import audit, one_change, services
 
 blueprint = Blueprint("history", __name__)
 COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -21,18 +22,21 @@ def changes() -> ResponseReturnValue:
         "history.html",
         changes=history.changes(100),
         enabled=history.enabled,
-        saved=request.args.get("saved"),
-        problem=request.args.get("problem"),
+        saved=problem_text(request.args.get("saved")),
+        problem=problem_text(request.args.get("problem")),
     )
 
 
 @blueprint.post("/history/<commit>/undo")
+@one_change
 def undo(commit: str) -> ResponseReturnValue:
     if not COMMIT.fullmatch(commit):
         abort(404)
     try:
         files = services().history.revert(commit, g.staff.name)
     except HistoryError as error:
-        return redirect(url_for("history.changes", problem=str(error)))
+        return redirect(url_for("history.changes", problem=problem_key(str(error))))
     audit("change undone", commit=commit, files=files)
-    return redirect(url_for("history.changes", saved=f"Undone: {commit[:10]}."))
+    return redirect(
+        url_for("history.changes", saved=problem_key(f"Undone: {commit[:10]}."))
+    )

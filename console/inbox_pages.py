@@ -17,7 +17,8 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from console.accounts import METADATA
-from console.services import audit, commit, services
+from console.notices import problem_key, problem_text
+from console.services import audit, commit, one_change, services
 from console.training_data import LANGUAGES, TrainingDataError
 
 blueprint = Blueprint("inbox", __name__)
@@ -115,8 +116,8 @@ def inbox() -> ResponseReturnValue:
         "inbox.html",
         items=items,
         tickets=tickets,
-        problem=problem or request.args.get("problem"),
-        saved=request.args.get("saved"),
+        problem=problem or problem_text(request.args.get("problem")),
+        saved=problem_text(request.args.get("saved")),
         intents=services().training.intents(),
         days=DAYS,
     )
@@ -131,6 +132,7 @@ def _item_from_form() -> Tuple[str, str, List[str]]:
 
 
 @blueprint.post("/inbox/add")
+@one_change
 def add_example() -> ResponseReturnValue:
     language, text, keys = _item_from_form()
     intent = request.form.get("intent", "").strip()
@@ -139,13 +141,15 @@ def add_example() -> ResponseReturnValue:
         return redirect(
             url_for(
                 "inbox.inbox",
-                problem=f"Choose an intent from the list (not “{intent}”).",
+                problem=problem_key(
+                    f"Choose an intent from the list (not “{intent}”)."
+                ),
             )
         )
     try:
         path = training.add(intent, language, text)
     except TrainingDataError as error:
-        return redirect(url_for("inbox.inbox", problem=str(error)))
+        return redirect(url_for("inbox.inbox", problem=problem_key(str(error))))
     from flask import g
 
     _dismiss(language, keys, g.staff.name)
@@ -155,7 +159,10 @@ def add_example() -> ResponseReturnValue:
         f"Example added for {intent} ({language}) from the inbox in the staff console",
     )
     return redirect(
-        url_for("inbox.inbox", saved=f"“{text}” is now an example of {intent}.")
+        url_for(
+            "inbox.inbox",
+            saved=problem_key(f"“{text}” is now an example of {intent}."),
+        )
     )
 
 
@@ -166,4 +173,4 @@ def dismiss() -> ResponseReturnValue:
     language, text, keys = _item_from_form()
     _dismiss(language, keys, g.staff.name)
     audit("inbox dismissed", language=language, text=text)
-    return redirect(url_for("inbox.inbox", saved=f"Dismissed: “{text}”."))
+    return redirect(url_for("inbox.inbox", saved=problem_key(f"Dismissed: “{text}”.")))

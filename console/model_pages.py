@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from console.notices import problem_key, problem_text
 from console.pipeline import Pipeline, PipelineError
 from console.services import audit, services
 
@@ -24,7 +25,7 @@ def page() -> ResponseReturnValue:
         "model.html",
         job=job,
         in_use=pipeline().published().name,
-        problem=request.args.get("problem"),
+        problem=problem_text(request.args.get("problem")),
         refresh=job is not None and job.busy,
     )
 
@@ -34,7 +35,7 @@ def train() -> ResponseReturnValue:
     try:
         pipeline().start(g.staff.name)
     except PipelineError as error:
-        return redirect(url_for("model.page", problem=str(error)))
+        return redirect(url_for("model.page", problem=problem_key(str(error))))
     audit("training started")
     return redirect(url_for("model.page"))
 
@@ -45,22 +46,26 @@ def publish() -> ResponseReturnValue:
         abort(403, "Only publishers may publish a model.")
     job = pipeline().job
     if job is None or job.state != "ready":
-        return redirect(url_for("model.page", problem="Train and check a model first."))
+        return redirect(
+            url_for("model.page", problem=problem_key("Train and check a model first."))
+        )
     reason = request.form.get("reason", "").strip()
     worse = job.worse()
     if worse and len(reason) < MIN_REASON:
         return redirect(
             url_for(
                 "model.page",
-                problem="The new model is worse in "
-                + " and ".join({"en": "English", "de": "German"}[w] for w in worse)
-                + ": give a reason to publish it anyway.",
+                problem=problem_key(
+                    "The new model is worse in "
+                    + " and ".join({"en": "English", "de": "German"}[w] for w in worse)
+                    + ": give a reason to publish it anyway."
+                ),
             )
         )
     try:
         pipeline().publish(g.staff.name)
     except PipelineError as error:
-        return redirect(url_for("model.page", problem=str(error)))
+        return redirect(url_for("model.page", problem=problem_key(str(error))))
     audit(
         "publishing started" if not worse else "publishing a worse model started",
         model=job.model.name if job.model else "",

@@ -28,6 +28,7 @@ from typing import Dict, List, Tuple
 import yaml
 
 from console.answers import MAX_ANSWER, quoted
+from console.edits import write_atomically
 from console.training_data import LANGUAGES, TrainingDataError, one_line, plain
 from ofr_tools import check_project
 from ofr_tools.check_project import child
@@ -108,7 +109,7 @@ class Questions:
             before = path.read_text(encoding="utf-8") if path.exists() else ""
             originals.setdefault(path, before)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(_appended(before, change), encoding="utf-8")
+            write_atomically(path, _appended(before, change))
 
         try:
             self._write_domain(question, originals)
@@ -133,7 +134,7 @@ class Questions:
         except BaseException:
             for path, before in originals.items():
                 if before:
-                    path.write_text(before, encoding="utf-8")
+                    write_atomically(path, before)
                 else:
                     path.unlink(missing_ok=True)
             raise
@@ -254,7 +255,7 @@ class Questions:
         after = _insert_after_line(
             after, _last_leaf(last_intent), f"\n{dash}- {question.intent}"
         )
-        path.write_text(after, encoding="utf-8")
+        write_atomically(path, after)
 
     def _write_description(
         self, question: NewQuestion, originals: Dict[Path, str]
@@ -268,7 +269,7 @@ class Questions:
             raise QuestionError("docs/intents.md has no table of intents to add to.")
         row = f"| {question.topic} | {question.intent} | {' '.join(question.description.split())} |\n"
         lines.insert(rows[-1] + 1, row)
-        path.write_text("".join(lines), encoding="utf-8")
+        write_atomically(path, "".join(lines))
 
     def _write_label(self, question: NewQuestion, originals: Dict[Path, str]) -> None:
         path = self.root / MESSAGES

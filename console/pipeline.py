@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
 from ofr import settings
+from ofr.process_environment import environment_for
 
 MARK = "@@ "  # how the training worker's own messages begin (console/model_job.py)
 KEEP_MODELS = 3  # console models kept besides the one in use
@@ -96,9 +97,10 @@ class Job:
 
 
 def _environment() -> Dict[str, str]:
-    """What `make train` sets: the same training as on the command line."""
+    """What `make train` sets: the same training as on the command line; none of the
+    console's secrets (ofr/process_environment.py)."""
     return {
-        **os.environ,
+        **environment_for("training", os.environ),
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "RASA_TELEMETRY_ENABLED": "false",
         "PYTHONHASHSEED": "0",

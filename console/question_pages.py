@@ -16,7 +16,7 @@ from console.new_question import (
     QuestionError,
     Questions,
 )
-from console.services import audit, commit, services
+from console.services import audit, commit, one_change, services
 from console.training_data import LANGUAGES
 
 blueprint = Blueprint("questions", __name__)
@@ -60,6 +60,7 @@ def new() -> ResponseReturnValue:
 
 
 @blueprint.post("/questions")
+@one_change
 def add() -> ResponseReturnValue:
     form = request.form
     answers: Dict[str, str] = {

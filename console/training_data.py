@@ -23,6 +23,7 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
 
+from console.edits import write_atomically
 from ofr_tools import check_project
 from ofr_tools.held_out import held_out_texts, near_copy, normalise_example
 
@@ -34,6 +35,20 @@ _ROW = re.compile(r"^\|\s*([\w.]+\.yml)\s*\|\s*(\w+)\s*\|\s*(.+?)\s*\|\s*$")
 
 class TrainingDataError(ValueError):
     """Why a change was refused (one or more sentences)."""
+
+
+class StaleExample(TrainingDataError):
+    """The example a form changes or removes is no longer there: someone changed
+    it meanwhile (the example's own text is the version its form was made from)."""
+
+    def __init__(self, intent: str, language: str, old: str, yours: str) -> None:
+        self.intent, self.language, self.old, self.yours = intent, language, old, yours
+        wanted = f" Yours was “{yours}”." if yours and yours != old else ""
+        super().__init__(
+            f"Someone changed the {language.upper()} examples of {intent} meanwhile: "
+            f"“{old}” is no longer one of them, so nothing was saved. The page shows "
+            f"them as they are now.{wanted}"
+        )
 
 
 @dataclass(frozen=True)
@@ -52,9 +67,15 @@ def plain(text: str) -> str:
 class TrainingData:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.yaml = YAML()
-        self.yaml.preserve_quotes = True  # type: ignore[assignment]
-        self.yaml.width = 4096  # type: ignore[assignment]
+
+    @staticmethod
+    def _yaml() -> YAML:
+        """A new round-trip reader and writer for each change: a shared ruamel
+        ``YAML`` object is not thread-safe and stays broken after a failed dump."""
+        reader = YAML()
+        reader.preserve_quotes = True  # type: ignore[assignment]
+        reader.width = 4096  # type: ignore[assignment]
+        return reader
 
     def path(self, language: str, topic: str) -> Path:
         if language not in LANGUAGES or not re.fullmatch(r"[a-z_]+\.yml", topic):
@@ -112,7 +133,7 @@ class TrainingData:
     def remove(self, intent: str, language: str, text: str) -> Path:
         def without(lines: List[str]) -> List[str]:
             if text not in lines:
-                raise TrainingDataError("That example is not there (any more).")
+                raise StaleExample(intent, language, text, "")
             return [line for line in lines if line != text]
 
         return self._change(intent, language, without)
@@ -123,7 +144,7 @@ class TrainingData:
 
         def swapped(lines: List[str]) -> List[str]:
             if old not in lines:
-                raise TrainingDataError("That example is not there (any more).")
+                raise StaleExample(intent, language, old, new)
             return [new if line == old else line for line in lines]
 
         return self._change(intent, language, swapped)
@@ -162,7 +183,8 @@ class TrainingData:
             raise TrainingDataError(f"There is no intent {intent!r}.")
         path = self.path(language, topic)
         before = path.read_text(encoding="utf-8")
-        document = self.yaml.load(before)
+        reader = self._yaml()
+        document = reader.load(before)
         block = next(
             (b for b in document.get("nlu") or [] if b.get("intent") == intent), None
         )
@@ -175,12 +197,15 @@ class TrainingData:
             "".join(f"- {line}\n" for line in lines)
         )
         out = io.StringIO()
-        self.yaml.dump(document, out)
-        path.write_text(out.getvalue(), encoding="utf-8")
-        problems, _ = check_project.run(self.root)
-        if problems:
-            path.write_text(before, encoding="utf-8")
-            raise TrainingDataError(" ".join(str(p) for p in problems[:3]))
+        reader.dump(document, out)
+        write_atomically(path, out.getvalue())
+        try:
+            problems, _ = check_project.run(self.root)
+            if problems:
+                raise TrainingDataError(" ".join(str(p) for p in problems[:3]))
+        except BaseException:
+            write_atomically(path, before)
+            raise
         return path
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from console.services import audit, commit, services
-from console.training_data import LANGUAGES, TrainingDataError
+from console.notices import problem_key, problem_text
+from console.services import audit, commit, one_change, services
+from console.training_data import LANGUAGES, StaleExample, TrainingDataError
 
 blueprint = Blueprint("training", __name__)
 RETRAIN_NOTE = (
@@ -37,7 +38,7 @@ def intent(name: str) -> ResponseReturnValue:
     return render_template(
         "intent.html",
         intent=found,
-        problem=request.args.get("problem"),
+        problem=problem_text(request.args.get("problem")),
         saved=request.args.get("saved"),
         editing=(request.args.get("lang"), request.args.get("text")),
     )
@@ -58,23 +59,37 @@ def _change(name: str, action: str) -> ResponseReturnValue:
             path = training.remove(name, language, text)
         else:
             path = training.replace(name, language, request.form.get("old", ""), text)
+    except StaleExample as error:
+        # Both versions: the examples as they are now, and the message names yours.
+        return render_template(
+            "intent.html",
+            intent=training.intent(name),
+            problem=str(error),
+            saved=None,
+            editing=(None, None),
+        ), 409
     except TrainingDataError as error:
-        return redirect(url_for("training.intent", name=name, problem=str(error)))
+        return redirect(
+            url_for("training.intent", name=name, problem=problem_key(str(error)))
+        )
     audit(f"example {action}", intent=name, language=language, text=text)
     commit([path], f"Example {action} for {name} ({language}) in the staff console")
     return redirect(url_for("training.intent", name=name, saved=f"{action}: {text}"))
 
 
 @blueprint.post("/intents/<name>/examples")
+@one_change
 def add(name: str) -> ResponseReturnValue:
     return _change(name, "added")
 
 
 @blueprint.post("/intents/<name>/examples/remove")
+@one_change
 def remove(name: str) -> ResponseReturnValue:
     return _change(name, "removed")
 
 
 @blueprint.post("/intents/<name>/examples/change")
+@one_change
 def change(name: str) -> ResponseReturnValue:
     return _change(name, "changed")

@@ -10,11 +10,12 @@ README "Configuration" lists the variables.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ofr import office_hours
 from ofr.office_hours import OfficeHours
@@ -48,6 +49,12 @@ class Settings:
     rate_per_address: int = 60
     # OFR_REST_TOKEN: bearer token the REST channel asks for ("" = open).
     rest_token: str = ""
+    # OFR_RASA_ADDR: the address the Rasa server listens on (this machine only unless
+    # set; REST on any other address needs OFR_REST_TOKEN, see ``exposure_problems``).
+    rasa_addr: str = "127.0.0.1"
+    # OFR_TRUSTED_PROXY: addresses of the proxy whose X-Real-IP header names the
+    # client (comma-separated; none: the header is never trusted).
+    trusted_proxies: Tuple[str, ...] = ()
     # OFR_ADMIN_TOKEN: bearer token of the model routes ("" = publishing off).
     admin_token: str = ""
     # OFR_REDIS_URL: Redis shared by the instances of a cluster (button payloads).
@@ -76,6 +83,11 @@ class Settings:
     # e.g. smtp://user:password@mail.example.org:587?starttls=1 (both or neither).
     smtp_url: Optional[str] = None
     staff_email: Optional[str] = None
+    # OFR_HANDOVER_AVAILABLE / OFR_ANSWERS_BY_EMAIL: what the action server is told
+    # instead of the Telegram token and the mail server's URL, which it never gets
+    # (ofr/process_environment.py); "1" or unset.
+    handover_told: bool = False
+    answers_by_email_told: bool = False
     # OFR_STAFF_ADDR: where the staff console listens (console/, make run).
     staff_addr: Tuple[str, int] = ("127.0.0.1", 5080)
     # OFR_PROJECT_DIR: the project folder the console edits, trains and commits in
@@ -99,12 +111,14 @@ class Settings:
     @property
     def handover_available(self) -> bool:
         """Questions can go to IOM staff: a staff group the Telegram bot posts to."""
+        if self.handover_told:
+            return True
         return self.telegram_staff_chat_id is not None and bool(self.telegram_token)
 
     @property
     def answers_by_email(self) -> bool:
         """Staff answers can also go to a web user's e-mail address."""
-        return bool(self.smtp_url and self.staff_email)
+        return self.answers_by_email_told or bool(self.smtp_url and self.staff_email)
 
     @property
     def rasa_urls(self) -> List[str]:
@@ -153,6 +167,39 @@ def _smtp_url(raw: str) -> str:
     return raw
 
 
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine reaches (127.0.0.0/8, ::1, localhost)."""
+    host = host.strip().strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def smtp_uses_tls(url: str) -> bool:
+    """``smtps://`` or ``smtp://…?starttls=1``: the connection is encrypted."""
+    parts = urlsplit(url)
+    starttls = parse_qs(parts.query).get("starttls", ["0"])[0]
+    return parts.scheme == "smtps" or starttls.lower() in ("1", "true", "yes")
+
+
+def _addresses(raw: str) -> Tuple[str, ...]:
+    found = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for address in found:
+        ipaddress.ip_address(address)  # ValueError for anything but an IP address
+    return found
+
+
+def _flag(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes"):
+        return True
+    if raw.lower() in ("0", "false", "no"):
+        return False
+    raise ValueError(raw)
+
+
 def _email(raw: str) -> str:
     local, at, domain = raw.partition("@")
     if not (local and at and "." in domain) or any(c.isspace() for c in raw):
@@ -194,6 +241,7 @@ def _whole(raw: str) -> int:
 def read(environ: Optional[Mapping[str, str]] = None) -> Settings:
     """The settings in ``environ`` (default: this process's), problems kept aside."""
     env = _Reader(os.environ if environ is None else environ)
+    yes_no = "a yes or no: give 1 or 0, or leave it unset"
     per_minute = "a whole number of messages per minute: give one like 20, or 0 to turn the limit off"
     settings = Settings(
         events_file=Path(env.text("OFR_EVENTS_FILE", "data/events.yml")),
@@ -220,6 +268,16 @@ def read(environ: Optional[Mapping[str, str]] = None) -> Settings:
             "OFR_RATE_PER_ADDRESS", 60, _whole, lambda n: True, per_minute
         ),
         rest_token=env.text("OFR_REST_TOKEN"),
+        rasa_addr=env.text("OFR_RASA_ADDR", "127.0.0.1"),
+        trusted_proxies=env.number(
+            "OFR_TRUSTED_PROXY",
+            (),
+            _addresses,
+            lambda found: True,
+            "a list of IP addresses: give the proxy's address as it reaches the "
+            "Rasa server, e.g. 127.0.0.1 (comma-separated for several), or leave "
+            "it unset when no proxy is in front",
+        ),
         admin_token=env.text("OFR_ADMIN_TOKEN"),
         redis_url=env.optional("OFR_REDIS_URL"),
         var_dir=Path(env.text("OFR_VAR_DIR", "var")),
@@ -283,6 +341,12 @@ def read(environ: Optional[Mapping[str, str]] = None) -> Settings:
             lambda address: True,
             "an e-mail address: give the staff mailbox, e.g. ofr-staff@example.org",
         ),
+        handover_told=env.number(
+            "OFR_HANDOVER_AVAILABLE", False, _flag, lambda v: True, yes_no
+        ),
+        answers_by_email_told=env.number(
+            "OFR_ANSWERS_BY_EMAIL", False, _flag, lambda v: True, yes_no
+        ),
         project_dir=env.number(
             "OFR_PROJECT_DIR",
             None,
@@ -311,9 +375,30 @@ def read(environ: Optional[Mapping[str, str]] = None) -> Settings:
             "OFR_SMTP_URL and OFR_STAFF_EMAIL go together: set both to send tickets "
             "by e-mail, or neither."
         )
+    smtp = urlsplit(settings.smtp_url or "")
+    if smtp.username and not smtp_uses_tls(settings.smtp_url or ""):
+        if not is_loopback(smtp.hostname or ""):
+            env.problems.append(
+                "OFR_SMTP_URL would send the mail password unencrypted to "
+                f"{smtp.hostname}: use smtps://... or add ?starttls=1."
+            )
     return Settings(
         **{**settings.__dict__, "problems": tuple(env.problems)}  # frozen: rebuild
     )
+
+
+def exposure_problems(configured: Settings, listen: Optional[str] = None) -> List[str]:
+    """What is wrong with serving the Rasa server on ``listen`` (default
+    ``OFR_RASA_ADDR``): REST on an address other machines reach needs a token."""
+    address = configured.rasa_addr if listen is None else listen
+    if is_loopback(address) or configured.rest_token:
+        return []
+    return [
+        f"OFR_RASA_ADDR={address} would open REST to the network without a token: "
+        "set OFR_REST_TOKEN to a long random string (clients then send "
+        "'Authorization: Bearer <token>'), or leave OFR_RASA_ADDR unset to serve "
+        "this machine only."
+    ]
 
 
 def current(environ: Optional[Mapping[str, str]] = None) -> Settings:

@@ -3,16 +3,21 @@
     .venv/bin/python -m ofr_tools.launch port-free PORT
     .venv/bin/python -m ofr_tools.launch answers URL [--timeout SECONDS]
     .venv/bin/python -m ofr_tools.launch new-token
+    .venv/bin/python -m ofr_tools.launch exec-as PROCESS COMMAND...
 
 The scripts run these before and while the servers start, often once a second: they
 import only the standard library, and they answer with their exit code (0: yes), so
-a shell ``if`` can use them directly.
+a shell ``if`` can use them directly. ``exec-as`` (once per server start) replaces
+itself with COMMAND, in the environment PROCESS may have
+(``ofr.process_environment``): the same process id, without the secrets it does not
+need.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import secrets
 import socket
 import sys
@@ -62,6 +67,17 @@ def new_token() -> int:
     return 0
 
 
+def exec_as(process: str, command: list[str]) -> int:
+    """Run ``command`` in place of this process with ``process``'s environment."""
+    from ofr.process_environment import environment_for
+
+    if not command:
+        print("exec-as needs a command to run.", file=sys.stderr)
+        return 2
+    os.execvpe(command[0], command, environment_for(process, os.environ))
+    return 1  # not reached: exec replaces this process or raises
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m ofr_tools.launch", description=__doc__.split("\n\n")[0]
@@ -73,7 +89,14 @@ def main(argv: list[str] | None = None) -> None:
     answer.add_argument("url")
     answer.add_argument("--timeout", type=float, default=2.0)
     commands.add_parser("new-token", help="print a random token")
+    run_as = commands.add_parser(
+        "exec-as", help="run COMMAND with only the secrets PROCESS needs"
+    )
+    run_as.add_argument("process", choices=["rasa", "console", "actions", "training"])
+    run_as.add_argument("program", nargs=argparse.REMAINDER, metavar="COMMAND")
     args = parser.parse_args(argv)
+    if args.command == "exec-as":
+        sys.exit(exec_as(args.process, args.program))
     if args.command == "port-free":
         sys.exit(port_free(args.port))
     if args.command == "answers":

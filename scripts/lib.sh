@@ -64,9 +64,15 @@ load_token() {  # variable file: the variable from the environment, or else a to
 start_action_server() {  # port log: in the background, appending to log; sets action_pid
   # Only the Rasa servers call the action server: it listens on 127.0.0.1 and takes
   # requests of up to 2 MiB (a whole conversation), not Sanic's 100 MB.
+  # It gets none of the secrets (ofr/process_environment.py).
   SANIC_HOST=${OFR_ACTION_ADDR:-127.0.0.1} SANIC_REQUEST_MAX_SIZE=${OFR_ACTION_MAX_BODY:-2097152} \
-    "$venv/bin/rasa" run actions --actions actions --port "$1" >>"$2" 2>&1 &
+    run_as actions "$venv/bin/rasa" run actions --actions actions --port "$1" >>"$2" 2>&1 &
   action_pid=$!
+}
+
+run_as() {  # process command...: command in place of this shell, with only the
+  # secrets that process needs (ofr/process_environment.py); same process id.
+  exec "$venv/bin/python" -m ofr_tools.launch exec-as "$@"
 }
 
 stop_processes() {  # pid...: SIGTERM to each, then wait for them all

@@ -16,6 +16,7 @@
 #                       Redis (127.0.0.1, 6379, 1, empty, ofr)
 #   OFR_REDIS_URL       the Telegram channel's store of long button payloads, shared
 #                       by the instances (the Redis above, same db; see ofr_tools/cluster.py)
+#   OFR_TRUSTED_PROXY   the address nginx reaches the instances from (127.0.0.1)
 #   CLUSTER_START_TIMEOUT  seconds to wait for the Rasa servers (900)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -67,6 +68,11 @@ load_token OFR_ADMIN_TOKEN "$var_dir/admin-token"
 
 # The proxy is public: REST (for integrations) needs a token here.
 load_token OFR_REST_TOKEN "$var_dir/rest-token"
+
+# nginx connects to the instances from this machine and names the client in
+# X-Real-IP; the instances trust that header from this address only
+# (bot/channels/rate_limits.py).
+export OFR_TRUSTED_PROXY=${OFR_TRUSTED_PROXY:-127.0.0.1}
 
 # The proxy's configuration: the template with this cluster's ports and folder.
 "$venv/bin/python" -m ofr_tools.cluster render-nginx --template deploy/nginx.conf.template \

@@ -67,10 +67,20 @@ fi
 cors=${OFR_CORS_ORIGINS:-http://localhost:$rasa_port http://127.0.0.1:$rasa_port}
 read -ra cors_origins <<<"${cors//,/ }"
 
+# The Rasa server listens on this machine only unless OFR_RASA_ADDR says otherwise;
+# on any other address REST needs OFR_REST_TOKEN (require_settings and
+# ofr_tools/rasa_serve.py refuse to start without it).
+rasa_addr=${OFR_RASA_ADDR:-127.0.0.1}
+case $rasa_addr in
+  0.0.0.0 | 127.* | localhost) probe_host=127.0.0.1 ;;
+  :: | ::1) probe_host='[::1]' ;;
+  *:*) probe_host="[$rasa_addr]" ;;
+  *) probe_host=$rasa_addr ;;
+esac
 if [[ -n ${OFR_REST_TOKEN:-} ]]; then
   rest_note="REST:      needs 'Authorization: Bearer \$OFR_REST_TOKEN'"
 else
-  rest_note="REST:      OPEN to anyone who can reach port $rasa_port: set OFR_REST_TOKEN before serving the public"
+  rest_note="REST:      open to this machine only (listening on $rasa_addr); set OFR_REST_TOKEN before OFR_RASA_ADDR opens it to others"
 fi
 
 # glibc gives each thread that allocates its own malloc arena; TensorFlow's threads
@@ -105,21 +115,22 @@ fi
 # only the Rasa server gets the limit (the action server receives whole conversations).
 SANIC_REQUEST_MAX_SIZE=${SANIC_REQUEST_MAX_SIZE:-1048576} \
   "$venv/bin/python" -m ofr_tools.rasa_serve run --model "$model" --endpoints "$endpoints" \
-  --credentials "$credentials" --interface "${OFR_RASA_ADDR:-0.0.0.0}" --port "$rasa_port" \
+  --credentials "$credentials" --interface "$rasa_addr" --port "$rasa_port" \
   --cors "${cors_origins[@]}" "${api_args[@]}" >"$var_dir/rasa.log" 2>&1 &
 pids+=($!)
 # Both servers start at the same time (the Rasa server only calls actions once
 # messages arrive): start-up is the slower of the two, not their sum.
 rasa_pid=${pids[-1]}
 if [[ $staff_addr != off ]]; then
-  "$venv/bin/python" -m console.serve >"$var_dir/console.log" 2>&1 &
+  # The console gets the admin token (publish), not the channels' secrets.
+  run_as console "$venv/bin/python" -m console.serve >"$var_dir/console.log" 2>&1 &
   pids+=($!)
   staff_note="Staff:     http://$staff_host:$staff_port/ (accounts: make staff-user NAME=... ROLE=editor)"
 else
   staff_note="Staff:     console off (OFR_STAFF_ADDR=off)"
 fi
 action_server_up || exit 1
-wait_for "http://localhost:$rasa_port/" 180 "$rasa_pid" || fail "The Rasa server did not start: see $var_dir/rasa.log."
+wait_for "http://$probe_host:$rasa_port/" 180 "$rasa_pid" || fail "The Rasa server did not start: see $var_dir/rasa.log."
 if [[ $staff_addr != off ]]; then
   wait_for "http://$staff_host:$staff_port/login" 60 "${pids[-1]}" || fail "The staff console did not start: see $var_dir/console.log."
 fi

@@ -1,5 +1,5 @@
 """The staff console without servers (Flask's test client): accounts, sessions,
-CSRF, the login limit, event forms, the audit log and git history."""
+CSRF, the login delays, event forms, the audit log and git history."""
 
 from __future__ import annotations
 
@@ -61,6 +61,11 @@ def log_in(client: Any, name: str = "anna", password: str = PASSWORD, **headers:
 
 def csrf_of(client: Any, path: str = "/events") -> str:
     return re.search(r'name="csrf" value="([^"]+)"', client.get(path).text).group(1)
+
+
+def version_of(client: Any, path: str) -> str:
+    """The version an edit form was made from (a stale one is refused)."""
+    return re.search(r'name="version" value="([^"]+)"', client.get(path).text).group(1)
 
 
 @pytest.fixture
@@ -134,17 +139,31 @@ def test_the_login_form_needs_its_own_token(app):
 
 
 def test_wrong_passwords_are_limited(app):
+    """Each wrong password doubles the wait of that name from that address (1 s,
+    2 s, 4 s, …); the right password from elsewhere, and other names, are not
+    held up (tests/test_console_login_limits.py: in parallel, floods, proxies)."""
+    clock = [1_000_000.0]
+    accounts = app.extensions["ofr_console"].accounts
+    accounts.clock = lambda: clock[0]
     browser = app.test_client()
-    for _ in range(5):
+    for wait in (1, 2, 4, 8, 16):
         assert log_in(browser, password="wrong password!").status_code == 401
-    # Locked for that name, even with the right password now.
-    response = log_in(browser)
-    assert response.status_code == 429 and "wait 15 minutes" in response.text
-    assert log_in(browser, name="paul").status_code == 302  # others may log in
-    # From one address, 20 failures in all lock every name.
-    for number in range(15):
-        log_in(app.test_client(), name=f"guess{number}", password="x" * 12)
-    assert log_in(app.test_client(), name="paul").status_code == 429
+        # Held up, even with the right password, until the wait is over.
+        response = log_in(browser)
+        assert response.status_code == 429
+        assert f"wait {wait} second" in response.text
+        assert response.headers["Retry-After"] == str(wait)
+        clock[0] += wait
+    assert log_in(browser, password="wrong password!").status_code == 401
+    assert log_in(browser).status_code == 429
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    assert log_in(elsewhere).status_code == 302  # the right password, elsewhere
+    assert log_in(app.test_client(), name="paul").status_code == 302  # others too
+    clock[0] += 32
+    assert log_in(browser).status_code == 302
+    # The right password starts the name afresh from that address.
+    assert log_in(app.test_client(), password="wrong password!").status_code == 401
 
 
 def test_every_change_needs_the_csrf_token(client, project, app):
@@ -210,14 +229,22 @@ def test_an_event_is_added_changed_and_cancelled(client, project, app):
 
     form = client.get("/events/ofr-2027-kiel/edit").text
     assert 'value="Netzwerktreffen Kiel"' in form and 'value="10:00"' in form
-    changed = {**NEW_EVENT, "start_time": "11:00", "csrf": csrf_of(client)}
+    changed = {
+        **NEW_EVENT,
+        "start_time": "11:00",
+        "csrf": csrf_of(client),
+        "version": version_of(client, "/events/ofr-2027-kiel/edit"),
+    }
     assert client.post("/events/ofr-2027-kiel/edit", data=changed).status_code == 302
     event = next(e for e in parse_events(events_file) if e.id == "ofr-2027-kiel")
     assert event.start.isoformat() == "2027-03-04T11:00:00+01:00"
 
     asked = client.get("/events/ofr-2027-kiel/cancel")
     assert "Yes, cancel the event" in asked.text and "subscribed" in asked.text
-    cancel = {"csrf": csrf_of(client, "/events/ofr-2027-kiel/cancel")}
+    cancel = {
+        "csrf": csrf_of(client, "/events/ofr-2027-kiel/cancel"),
+        "version": version_of(client, "/events/ofr-2027-kiel/cancel"),
+    }
     assert client.post("/events/ofr-2027-kiel/cancel", data=cancel).status_code == 302
     assert next(
         e for e in parse_events(events_file) if e.id == "ofr-2027-kiel"
@@ -560,6 +587,7 @@ def test_an_answer_is_previewed_changed_and_checked(full_client, full_project):
 
     english, german = html.unescape(english), html.unescape(german)
     token = csrf_of(full_client, "/answers/utter_iom")
+    made_from = version_of(full_client, "/answers/utter_iom")
     new = english + "\nMore: https://www.returningfromgermany.de/en/programmes"
     preview = full_client.post(
         "/answers/utter_iom",
@@ -574,7 +602,13 @@ def test_an_answer_is_previewed_changed_and_checked(full_client, full_project):
     # English text only, is refused with the check's own words; nothing is saved.
     refused = full_client.post(
         "/answers/utter_iom",
-        data={"csrf": token, "text_en": new, "text_de": german, "action": "save"},
+        data={
+            "csrf": token,
+            "text_en": new,
+            "text_de": german,
+            "action": "save",
+            "version": made_from,
+        },
     )
     assert refused.status_code == 422
     assert "https://www.returningfromgermany.de/en/programmes" in refused.text
@@ -583,7 +617,13 @@ def test_an_answer_is_previewed_changed_and_checked(full_client, full_project):
     new = english + "\nMore: https://www.returningfromgermany.de"  # a sourced link
     saved = full_client.post(
         "/answers/utter_iom",
-        data={"csrf": token, "text_en": new, "text_de": german, "action": "save"},
+        data={
+            "csrf": token,
+            "text_en": new,
+            "text_de": german,
+            "action": "save",
+            "version": made_from,
+        },
     )
     assert saved.status_code == 302
     after = domain.read_text(encoding="utf-8")
@@ -597,9 +637,16 @@ def test_an_answer_is_previewed_changed_and_checked(full_client, full_project):
     assert git_log(full_project).splitlines()[0] == (
         "anna|Answer utter_iom changed (en) in the staff console"
     )
+    made_from = version_of(full_client, "/answers/utter_iom")  # the saved one now
     empty = full_client.post(
         "/answers/utter_iom",
-        data={"csrf": token, "text_en": " ", "text_de": german, "action": "save"},
+        data={
+            "csrf": token,
+            "text_en": " ",
+            "text_de": german,
+            "action": "save",
+            "version": made_from,
+        },
     )
     assert empty.status_code == 422 and "cannot be empty" in empty.text
     assert full_client.get("/answers/utter_nothing").status_code == 404

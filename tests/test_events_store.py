@@ -82,6 +82,52 @@ def test_validation_names_file_entry_and_field(
     assert expected in str(error.value)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        'https://example.org/"><script>alert(1)</script>',
+        "https://example.org/anmeldung hamburg",
+        "https://example.org/<b>",
+        "javascript:alert(1)",
+        "ftp://example.org/file",
+        "https:///anmeldung",
+        "https://localhost/anmeldung",
+        "https://iom.int@evil.example/login",
+    ],
+)
+def test_a_registration_url_must_be_a_web_address(
+    tmp_path: Path, url: str, capsys, monkeypatch
+) -> None:
+    """Issue 29: ``https://example.org/"><script>…`` was accepted as a URL."""
+    from ofr_tools import check_events
+
+    entry = GOOD_ENTRY.format(id="r") + f"    registration_url: '{url}'\n"
+    path = write(tmp_path / "events.yml", "events:" + entry)
+    with pytest.raises(EventsFileError) as error:
+        parse_events(path)
+    assert "entry 1 (id r): registration_url must " in str(error.value)
+    assert "https://example.org/anmeldung" in str(error.value)  # what to write
+    # ofr-check-events (make validate, the console's check) says the same.
+    monkeypatch.setattr("sys.argv", ["ofr-check-events", str(path)])
+    assert check_events.main() == 1
+    assert "registration_url must" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.iom.int/de/anmeldung?stadt=Hamburg&tag=2#formular",
+        "http://example.org",
+        "https://example.org/%22quoted%22",
+    ],
+)
+def test_ordinary_registration_urls_are_accepted(tmp_path: Path, url: str) -> None:
+    entry = GOOD_ENTRY.format(id="r") + f"    registration_url: '{url}'\n"
+    path = write(tmp_path / "events.yml", "events:" + entry)
+    [event] = parse_events(path)
+    assert str(event.registration_url) == url
+
+
 def test_duplicate_id(tmp_path: Path) -> None:
     path = write(tmp_path / "events.yml", "events:" + GOOD_ENTRY.format(id="x") * 2)
     with pytest.raises(EventsFileError, match="duplicate id 'x'"):

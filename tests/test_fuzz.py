@@ -287,10 +287,6 @@ REST_MALFORMED = {
         + b"}" * 41,
         422,
     ),
-    "input_channel object": (
-        body({"sender": "a", "message": "hi", "input_channel": {"x": 1}}),
-        422,
-    ),
     "just over 64 KiB": (message_body("x" * MAX_BODY_BYTES), 413),
     "100,000 characters": (message_body("Was ist OFR? " * 7_700), 413),
     "100,000 emoji": (message_body("😀" * 100_000), 413),

@@ -102,6 +102,48 @@ def test_a_ticket_is_opened_once_posted_answered_and_deleted(store):
     assert "What is OFR?" in text and "telegram:7" not in text
 
 
+def test_ticket_numbers_are_never_used_twice(store):
+    """Issue 29: after the newest ticket's conversation was deleted, the next ticket
+    got its number again, and staff answering "#1" could answer the wrong person."""
+    first = store.open("telegram:7", "telegram", "de", "Was ist OFR?", [], now=1.0)
+    assert store.forget_conversation("telegram:7") == 1
+    second = store.open("rest:9", "rest", "en", "What is OFR?", [], now=2.0)
+    assert second.id > first.id
+    store.keep_answer("rest:9", second.id, "Hello")
+    [waiting] = store.waiting("rest:9")
+    assert store.take(waiting.id)
+    store.keep_answer("rest:9", second.id, "Again")
+    assert store.waiting("rest:9")[0].id > waiting.id
+
+
+def test_a_tickets_table_from_before_keeps_its_rows_and_never_reuses_numbers(
+    tmp_path: Path,
+):
+    """A SQLite database made before the numbers were AUTOINCREMENT is rebuilt once."""
+    import sqlalchemy as sa
+
+    from bot.storage import tickets
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    old = sa.MetaData()
+    for table in (tickets.TICKETS, tickets.WAITING):
+        table.to_metadata(old).dialect_options["sqlite"]["autoincrement"] = False
+    old.create_all(engine)
+    with engine.connect() as connection:
+        made = connection.execute(sa.text("SELECT sql FROM sqlite_master")).scalars()
+        assert not any("AUTOINCREMENT" in (sql or "") for sql in made)
+    before = TicketStore.__new__(TicketStore)
+    before.engine = engine
+    kept = TicketStore.open(before, "rest:1", "rest", "en", "Kept?", [], now=1.0)
+    gone = TicketStore.open(before, "rest:2", "rest", "en", "Gone?", [], now=2.0)
+    store = TicketStore(engine)
+    assert [t.id for t in store.listing()] == [gone.id, kept.id]
+    assert store.forget_conversation("rest:2") == 1
+    assert store.open("rest:3", "rest", "en", "New?", []).id > gone.id
+    TicketStore(engine)  # a second start changes nothing
+    assert [t.question for t in store.listing()] == ["New?", "Kept?"]
+
+
 def test_answers_wait_for_a_web_user_and_are_taken_once(store):
     ticket = store.open("socketio:s1", "socketio", "en", "Q?", [], "a@example.org")
     assert ticket.email == "a@example.org"

@@ -65,7 +65,46 @@ def test_a_bad_setting_is_one_sentence(monkeypatch, value):
         RateLimits()
 
 
-def test_the_proxys_header_counts_only_from_the_proxy():
+def test_the_proxys_header_counts_only_from_the_configured_proxy(monkeypatch):
+    """Issue 29: X-Real-IP counted from any peer on this machine, so 200 messages
+    from 127.0.0.1, each naming another address, were all answered."""
+    from bot.channels import rate_limits
+
+    # By default no proxy is trusted: the peer's address counts, whatever the header.
+    monkeypatch.delenv("OFR_TRUSTED_PROXY", raising=False)
+    monkeypatch.delitem(rate_limits._SHARED, "proxies", raising=False)
+    assert client_address("127.0.0.1", "203.0.113.7") == "127.0.0.1"
+    assert client_address("::1", "203.0.113.7") == "::1"
+    # The proxy named in OFR_TRUSTED_PROXY (make run-cluster: its nginx) is trusted.
+    monkeypatch.setenv("OFR_TRUSTED_PROXY", "127.0.0.1")
+    monkeypatch.delitem(rate_limits._SHARED, "proxies", raising=False)
     assert client_address("127.0.0.1", "203.0.113.7") == "203.0.113.7"
+    assert client_address("::ffff:127.0.0.1", "203.0.113.7") == "203.0.113.7"
+    assert client_address("127.0.0.2", "203.0.113.7") == "127.0.0.2"
     assert client_address("198.51.100.2", "203.0.113.7") == "198.51.100.2"
     assert client_address("198.51.100.2", None) == "198.51.100.2"
+    monkeypatch.delitem(rate_limits._SHARED, "proxies", raising=False)
+    proxy = ["10.0.0.5"]
+    assert client_address("10.0.0.5", " 203.0.113.7 ", proxy) == "203.0.113.7"
+    assert client_address("10.0.0.5", "", proxy) == "10.0.0.5"
+    assert client_address("127.0.0.1", "203.0.113.7", proxy) == "127.0.0.1"
+
+
+def test_forged_headers_do_not_dodge_the_address_limit():
+    """The attack of issue 29 against the limits as the channels apply them."""
+    limits = RateLimits(per_conversation=0, per_address=60, clock=Clock())
+    answered = sum(
+        limits.allow(
+            f"rest:{n}", client_address("127.0.0.1", f"10.1.{n // 250}.{n % 250}", [])
+        )
+        for n in range(200)
+    )
+    assert answered == 30  # the burst of one address, then nothing
+
+
+@pytest.mark.parametrize("value", ["nginx", "127.0.0.1:80", "10.0.0.0/8"])
+def test_a_trusted_proxy_must_be_an_address(monkeypatch, value):
+    from ofr import settings
+
+    problems = settings.read({"OFR_TRUSTED_PROXY": value}).problems
+    assert len(problems) == 1 and "OFR_TRUSTED_PROXY" in problems[0]

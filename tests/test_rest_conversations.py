@@ -15,9 +15,21 @@ from tests.servers import Servers, running_bot
 pytestmark = pytest.mark.server
 
 
+# Secrets the servers of this module get; which process may hold which is checked
+# in test_each_process_holds_only_its_own_secrets. None of them changes what the
+# tests here see: without TELEGRAM_TOKEN neither Telegram nor the handover (and so
+# no mail) is on.
+SECRETS = {
+    "OFR_SMTP_URL": "smtp://127.0.0.1:9",
+    "OFR_STAFF_EMAIL": "ofr-staff@example.org",
+    "TELEGRAM_WEBHOOK_SECRET": "webhook-secret-for-tests",
+    "OFR_ADMIN_TOKEN": "admin-token-for-tests",
+}
+
+
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory, trained_model) -> Iterator[Servers]:
-    with running_bot(tmp_path_factory.mktemp("var")) as servers:
+    with running_bot(tmp_path_factory.mktemp("var"), SECRETS) as servers:
         yield servers
 
 
@@ -232,3 +244,94 @@ def test_the_action_server_listens_on_loopback_with_a_small_body_limit(bot):
         reply = sock.recv(2000)
     assert reply.startswith((b"HTTP/1.1 413", b"HTTP/1.1 500")), reply
     assert b"exceeds the size limit" in reply, reply
+
+
+def test_the_rasa_server_listens_on_loopback_by_default(bot):
+    """Issue 29: make run served REST on every interface, without a token."""
+    import socket
+
+    address = outward_address()
+    if address.startswith("127."):
+        pytest.skip("this machine has no address but loopback")
+    with pytest.raises(OSError):
+        socket.create_connection((address, bot.rasa_port), timeout=5).close()
+    socket.create_connection(("127.0.0.1", bot.rasa_port), timeout=5).close()
+
+
+def test_make_run_refuses_rest_on_the_network_without_a_token(tmp_path):
+    """One sentence says how to fix it, and no server starts."""
+    import os
+
+    from tests.servers import free_port, start_script
+
+    environment = {
+        **os.environ,
+        "RASA_PORT": str(free_port()),
+        "ACTION_PORT": str(free_port()),
+        "OFR_STAFF_ADDR": f"127.0.0.1:{free_port()}",
+        "OFR_VAR_DIR": str(tmp_path),
+        "OFR_RASA_ADDR": "0.0.0.0",
+        "OFR_REST_TOKEN": "",
+    }
+    process = start_script("scripts/run.sh", environment)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode != 0
+    assert "OFR_RASA_ADDR=0.0.0.0 would open REST to the network" in output
+    assert "set OFR_REST_TOKEN" in output
+    assert "is running" not in output
+
+
+def test_the_channel_of_a_rest_message_is_rest_whatever_the_body_says(bot):
+    """Issue 29: ``input_channel`` from the body was trusted, and actions branch on
+    the channel (handover, Telegram's calendar files)."""
+    import json
+
+    import requests
+
+    user = sender()
+    response = requests.post(
+        f"{bot.url}/webhooks/rest/webhook",
+        json={
+            "sender": user,
+            "message": "Who are the partners?",
+            "input_channel": "telegram",
+        },
+        timeout=60,
+    )
+    assert response.status_code == 200 and response.json()
+    with sqlite3.connect(bot.var_dir / "tracker.db") as db:
+        rows = db.execute(
+            "select data from events where sender_id = ? and type_name = 'user'",
+            (f"rest:{user}",),
+        ).fetchall()
+    assert rows
+    assert {json.loads(data).get("input_channel") for (data,) in rows} == {"rest"}
+
+
+def test_each_process_holds_only_its_own_secrets(bot):
+    """Issue 29: the admin and Telegram tokens were in the action server's
+    environment. Read from /proc/<pid>/environ of the running processes."""
+    from pathlib import Path
+
+    from ofr_tools.processes import children, command_line
+
+    def environment(pid: int) -> dict:
+        raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+    def started(pattern: str) -> int:
+        assert bot.process is not None
+        [pid] = [
+            pid for pid in children(bot.process.pid) if pattern in command_line(pid)
+        ]
+        return pid
+
+    actions = environment(started("run actions --actions actions"))
+    console = environment(started("-m console.serve"))
+    rasa = environment(bot.rasa_pid())
+    for name in ("OFR_ADMIN_TOKEN", "OFR_SMTP_URL", "TELEGRAM_WEBHOOK_SECRET"):
+        assert name in rasa, name
+        assert name not in actions, name
+    assert actions["OFR_ANSWERS_BY_EMAIL"] == "1"  # told, instead of the mail URL
+    assert console["OFR_ADMIN_TOKEN"] == SECRETS["OFR_ADMIN_TOKEN"]  # to publish
+    assert "OFR_SMTP_URL" not in console and "TELEGRAM_WEBHOOK_SECRET" not in console

@@ -11,14 +11,17 @@ each address across instances too (``limit_req``, deploy/nginx.conf.template).
 Settings (messages per minute, 0 turns a limit off):
 ``OFR_RATE_PER_CONVERSATION`` (default 20) and ``OFR_RATE_PER_ADDRESS`` (default 60;
 REST and the web chat, not Telegram, whose updates all come from Telegram's servers).
+The client address is the peer's, or the ``X-Real-IP`` header of a request from the
+proxy named in ``OFR_TRUSTED_PROXY`` (``make run-cluster`` names its nginx).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional, Tuple
 
 from ofr import settings
 from ofr.settings import SettingsError
@@ -111,10 +114,33 @@ def shared_limits() -> RateLimits:
     return _SHARED["limits"]
 
 
-def client_address(peer: Optional[str], forwarded: Optional[str]) -> Optional[str]:
-    """The client's address: nginx's ``X-Real-IP`` when the request came through a
-    proxy on this machine, else the peer address (a header from anyone else could
-    be forged to dodge the limit)."""
-    if peer in ("127.0.0.1", "::1") and forwarded:
+def trusted_proxies() -> Tuple[str, ...]:
+    """``OFR_TRUSTED_PROXY``: the proxy addresses whose ``X-Real-IP`` counts (read once)."""
+    if "proxies" not in _SHARED:
+        _SHARED["proxies"] = settings.current().trusted_proxies
+    return _SHARED["proxies"]
+
+
+def client_address(
+    peer: Optional[str],
+    forwarded: Optional[str],
+    proxies: Optional[Iterable[str]] = None,
+) -> Optional[str]:
+    """The client's address: the proxy's ``X-Real-IP`` when the request came from
+    the configured proxy (``OFR_TRUSTED_PROXY``, default none), else the peer
+    address. Any other peer, on this machine or not, could set the header to a new
+    value for every message and so never meet the limit."""
+    trusted = trusted_proxies() if proxies is None else tuple(proxies)
+    if peer and forwarded and _same_address(peer, trusted):
         return forwarded.strip() or peer
     return peer
+
+
+def _same_address(peer: str, addresses: Tuple[str, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 on a dual-stack socket
+    return any(address == ipaddress.ip_address(trusted) for trusted in addresses)

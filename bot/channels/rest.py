@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from asyncio import CancelledError
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Optional
@@ -60,7 +59,6 @@ logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "rest"
 TOKEN_VARIABLE = "OFR_REST_TOKEN"
-_INPUT_CHANNEL = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 @dataclass
@@ -70,7 +68,7 @@ class RestMessage:
     sender: str
     text: str
     metadata: Optional[Dict[str, Any]]
-    input_channel: str
+    input_channel: str  # always "rest": an "input_channel" in the body is ignored
 
 
 def read_message(body: Optional[bytes]) -> RestMessage:
@@ -89,12 +87,9 @@ def read_message(body: Optional[bytes]) -> RestMessage:
     metadata = data.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise BadRequest(422, "'metadata' must be an object")
-    input_channel = data.get("input_channel") or CHANNEL_NAME
-    if not isinstance(input_channel, str) or not _INPUT_CHANNEL.fullmatch(
-        input_channel
-    ):
-        raise BadRequest(422, "'input_channel' must be a short name")
-    return RestMessage(sender, clean_text(text), metadata, input_channel)
+    # The channel is the route's, never the body's: actions answer by channel
+    # (handover, Telegram files), so a body must not pass for another one.
+    return RestMessage(sender, clean_text(text), metadata, CHANNEL_NAME)
 
 
 class _WithFeedback:

@@ -3,6 +3,10 @@ and staff answers to web users who left an address.
 
 A ticket has the same text as in the staff group; staff answer in the group
 (README "Handover").
+
+``smtps://`` and STARTTLS (``?starttls=1``) verify the server's certificate and host
+name against the system's CA store. The password is sent only over TLS, or to a mail
+server on this machine.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from typing import Optional
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ofr import settings
+from ofr.settings import is_loopback, smtp_uses_tls
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +51,30 @@ def _send(to: str, subject: str, text: str) -> Optional[bool]:
     mail["To"] = to
     mail.set_content(text)
     secure = url.scheme == "smtps"
-    starttls = parse_qs(url.query).get("starttls", ["0"])[0] in ("1", "true", "yes")
+    starttls = smtp_uses_tls(configured.smtp_url) and not secure
+    host = url.hostname or ""
+    if url.username and not (secure or starttls) and not is_loopback(host):
+        # settings.read() refuses such a URL at start; never send the password anyway.
+        logger.error(
+            "Not sending an e-mail: the mail password would go unencrypted to %s; "
+            "use smtps:// or ?starttls=1 in OFR_SMTP_URL.",
+            host,
+        )
+        return False
     port = url.port or (465 if secure else 587 if starttls else 25)
+    # The system's CA store and the host name: a server in the middle without the
+    # mail server's certificate gets neither the mail nor the password.
+    context = ssl.create_default_context()
     try:
-        smtp_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
-        with smtp_class(url.hostname or "", port, timeout=TIMEOUT_SECONDS) as smtp:
+        if secure:
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                host, port, timeout=TIMEOUT_SECONDS, context=context
+            )
+        else:
+            smtp = smtplib.SMTP(host, port, timeout=TIMEOUT_SECONDS)
+        with smtp:
             if starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=context)
             if url.username:
                 smtp.login(unquote(url.username), unquote(url.password or ""))
             smtp.send_message(mail)

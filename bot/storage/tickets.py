@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from bot.storage.event_alerts import METADATA, engine_beside
 from bot.storage.schema import create_tables
@@ -37,6 +38,10 @@ TICKETS = sa.Table(
     sa.Column("staff_message_id", sa.Integer, nullable=True),
     sa.Column("answered_at", sa.Float, nullable=True),
     sa.Column("answers_json", sa.Text, nullable=False, default="[]"),
+    # Numbers are never used twice, also after the newest ticket was deleted: staff
+    # answer "#12", and a new "#12" would be someone else. PostgreSQL's sequence
+    # never goes back; SQLite needs AUTOINCREMENT for that.
+    sqlite_autoincrement=True,
 )
 
 # Staff answers not yet shown to a web chat or REST user (shown when they are
@@ -49,6 +54,7 @@ WAITING = sa.Table(
     sa.Column("ticket_id", sa.Integer, nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("created", sa.Float, nullable=False),
+    sqlite_autoincrement=True,  # ``take`` by id never meets a newer answer
 )
 
 
@@ -93,6 +99,9 @@ class TicketStore:
     def __init__(self, engine: sa.engine.Engine) -> None:
         self.engine = engine
         create_tables(METADATA, engine, [TICKETS, WAITING])
+        if engine.dialect.name == "sqlite":
+            for table in (TICKETS, WAITING):
+                _never_reuse_ids(engine, table)
 
     def open(
         self,
@@ -216,6 +225,50 @@ class TicketStore:
     def forget_conversation(self, conversation: str) -> int:
         with self.engine.begin() as connection:
             return delete_tickets(connection, conversation)
+
+
+def _never_reuse_ids(engine: sa.engine.Engine, table: sa.Table) -> None:
+    """A SQLite table made before its ids were AUTOINCREMENT is rebuilt once with
+    them, in one transaction (same rows, same ids; which ids were given out and
+    deleted before is not known)."""
+
+    def table_sql(cursor: Any) -> Optional[str]:
+        cursor.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+            (table.name,),
+        )
+        row = cursor.fetchone()
+        return row[0] if row else None
+
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        sql = table_sql(cursor)
+        if sql is None or "AUTOINCREMENT" in sql.upper():
+            return
+        cursor.execute("BEGIN IMMEDIATE")  # one process rebuilds, the others wait
+        sql = table_sql(cursor)
+        if sql is None or "AUTOINCREMENT" in sql.upper():
+            raw.rollback()
+            return
+        old = f"{table.name}_before_autoincrement"
+        columns = ", ".join(f'"{column.name}"' for column in table.columns)
+        for index in table.indexes:
+            cursor.execute(f'DROP INDEX IF EXISTS "{index.name}"')
+        cursor.execute(f'ALTER TABLE "{table.name}" RENAME TO "{old}"')
+        cursor.execute(str(CreateTable(table).compile(dialect=engine.dialect)))
+        for index in table.indexes:
+            cursor.execute(str(CreateIndex(index).compile(dialect=engine.dialect)))
+        cursor.execute(
+            f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM "{old}"'
+        )
+        cursor.execute(f'DROP TABLE "{old}"')
+        raw.commit()
+    except Exception:
+        raw.rollback()
+        raise
+    finally:
+        raw.close()
 
 
 def delete_tickets(connection: sa.engine.Connection, conversation: str) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Literal, Optional, Sequence, Union
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -83,6 +84,15 @@ class Event(BaseModel):
     class Config:
         extra = Extra.forbid
 
+    @validator("registration_url", pre=True)
+    def _web_address(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        problem = web_address_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @validator("start", "end")
     def _timezone_aware(cls, value: Any) -> Any:
         if isinstance(value, datetime) and value.tzinfo is None:
@@ -131,6 +141,36 @@ class Event(BaseModel):
         if isinstance(end, datetime):
             return end.astimezone(BERLIN)
         return datetime.combine(end + timedelta(days=1), time.min, BERLIN)
+
+
+# Characters no link means: they end an HTML attribute, a Markdown link or a line.
+_NOT_IN_URLS = frozenset("\"'<>`\\{}|^")
+
+
+def web_address_problem(value: Any) -> Optional[str]:
+    """Why ``value`` is no usable web address (http/https, a host with a domain,
+    nothing that could end an attribute or a line), or None when it is one."""
+    usage = "write it like https://example.org/anmeldung"
+    if not isinstance(value, str):
+        return f"must be a web address: {usage}"
+    if any(c.isspace() or ord(c) < 32 or c in _NOT_IN_URLS for c in value):
+        return (
+            "must be a web address without spaces, quotes, < > or backslashes: "
+            f"{usage} (encode such characters, e.g. %20 for a space)"
+        )
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        has_user = parts.username is not None or parts.password is not None
+        if parts.port == 0:  # ValueError for a port that is no number
+            return f"must name a web site such as example.org: {usage}"
+    except ValueError:
+        return f"is not a web address: {usage}"
+    if parts.scheme not in ("http", "https"):
+        return f"must start with https:// (or http://): {usage}"
+    if "." not in host.strip(".") or has_user:
+        return f"must name a web site such as example.org: {usage}"
+    return None
 
 
 class EventsFile(BaseModel):
