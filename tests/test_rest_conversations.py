@@ -273,8 +273,16 @@ def test_make_run_refuses_rest_on_the_network_without_a_token(tmp_path):
         "OFR_RASA_ADDR": "0.0.0.0",
         "OFR_REST_TOKEN": "",
     }
+    import signal
+    import subprocess
+
     process = start_script("scripts/run.sh", environment)
-    output, _ = process.communicate(timeout=120)
+    try:
+        output, _ = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # it started: no server may outlive us
+        process.communicate()
+        raise
     assert process.returncode != 0
     assert "OFR_RASA_ADDR=0.0.0.0 would open REST to the network" in output
     assert "set OFR_REST_TOKEN" in output
