@@ -401,9 +401,25 @@ def exposure_problems(configured: Settings, listen: Optional[str] = None) -> Lis
     ]
 
 
+_last: Optional[Tuple[Tuple[Tuple[str, str], ...], Settings]] = None
+
+
 def current(environ: Optional[Mapping[str, str]] = None) -> Settings:
-    """The settings now; raises SettingsError when any value cannot be used."""
-    settings = read(environ)
+    """The settings now; raises SettingsError when any value cannot be used.
+
+    Read again only when this process's environment changed: the servers ask for
+    the settings several times per message, and reading and checking every
+    variable was a few per cent of each answer (py-spy under bench/load.py)."""
+    global _last
+    if environ is None:
+        key = tuple(sorted(os.environ.items()))
+        if _last is not None and _last[0] == key:
+            return _last[1]
+        settings = read(os.environ)
+        if not settings.problems:
+            _last = (key, settings)
+    else:
+        settings = read(environ)
     if settings.problems:
         raise SettingsError(list(settings.problems))
     return settings

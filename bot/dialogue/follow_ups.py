@@ -26,8 +26,8 @@ logger = logging.getLogger(__name__)
 # (the conversation's review shows the typed text).
 TYPED_KEY = "ofr_typed"
 # Events read per message: a question stays open 3 turns, and what was shown
-# matters only while the last answers were about it; 60 events cover both.
-WINDOW = 60
+# matters only while the last answers were about it; 40 events cover both.
+WINDOW = 40
 # How sure lingua must be of a first message's language that the NLU cannot see.
 SURE = 0.9
 REASON_KEY = "ofr_follow_up"
