@@ -6,7 +6,7 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -60,7 +60,7 @@ def shown(
     events: List[Event],
     kind: str,
     year: Optional[int] = None,
-    listed: List[Event] = (),  # type: ignore[assignment]
+    listed: Sequence[Event] = (),
 ) -> List[EventType]:
     """Remember what this answer showed, in order: follow-ups refer to it
     ("the second one", "what time?", "und die danach?"; ofr/dialogue)."""

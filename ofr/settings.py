@@ -412,7 +412,7 @@ def current(environ: Optional[Mapping[str, str]] = None) -> Settings:
     variable was a few per cent of each answer (py-spy under bench/load.py)."""
     global _last
     if environ is None:
-        key = tuple(sorted(os.environ.items()))
+        key = tuple(os.environ.items())  # a changed order only costs a re-read
         if _last is not None and _last[0] == key:
             return _last[1]
         settings = read(os.environ)

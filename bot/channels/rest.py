@@ -230,8 +230,8 @@ class ValidatedRestInput(RestInput):
                 return response.json(
                     [{"recipient_id": msg.sender, "text": note(problem, language)}]
                 )
-            streamed = not is_side_question(msg.text)
-            if streamed and bool_arg(request, "stream", default=False):
+            side = is_side_question(msg.text)
+            if not side and bool_arg(request, "stream", default=False):
                 return response.stream(
                     self.stream_response(
                         on_new_message,
@@ -251,7 +251,7 @@ class ValidatedRestInput(RestInput):
                     _tracker_store(request),
                     (msg.metadata or {}).get("language"),
                 )
-                if not is_side_question(msg.text)
+                if not side
                 else as_typed(msg.text)
             )
             async for part, extra in parts:

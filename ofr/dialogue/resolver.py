@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ofr.dialogue.replies import (
@@ -290,7 +290,7 @@ def _events(
             [e for e in (events.get(i) for i in shown.listed) if e] if shown else []
         )
         found = _about_shown(text, folded, in_view, listed or in_view,
-                             shown.kind if shown else "list", events)  # fmt: skip
+                             shown.kind if shown else "list", events, now)  # fmt: skip
         if found is not None:
             return found
     return _place_follow_on(text, folded)
@@ -327,6 +327,7 @@ def _about_shown(
     listed: List[Event],
     kind: str,
     events: EventIndex,
+    now: datetime,
 ) -> Optional[FollowUp]:
     """``in_view``: the events shown so far; ``listed``: all the answer found."""
     single = len(in_view) == 1 or kind in ("details", "next")
@@ -346,8 +347,9 @@ def _about_shown(
         if entities:
             return FollowUp((payload("inform_event_filter", entities),), "narrow")
     # "und die danach?", "the one before it?"
-    if single and (AFTER.search(folded) or BEFORE.search(folded)):
-        neighbour = _neighbour(events, current, after=bool(AFTER.search(folded)))
+    after = AFTER.search(folded) is not None
+    if single and (after or BEFORE.search(folded)):
+        neighbour = _neighbour(events, current, after=after)
         if neighbour is None:
             return None
         return FollowUp((_details(neighbour),), "neighbour")
@@ -368,11 +370,12 @@ def _about_shown(
     if place is not None and not _same_place(place.name, current):
         # "how do I sign up for Hamburg?" after another event: the one there, if
         # one is coming; else a new question.
+        seen = {e.id for e in listed + in_view}
         there = [
             e
             for e in events.events
             if e.kind == "event" and not e.cancelled and _same_place(place.name, e)
-            and e.id in {x.id for x in listed + in_view} | _upcoming_ids(events)
+            and (e.id in seen or e.ends_at > now)
         ]  # fmt: skip
         if len(there) == 1:
             return FollowUp((_details(there[0], aspect),), "named")
@@ -380,12 +383,6 @@ def _about_shown(
     if single:
         return FollowUp((_details(current, aspect),), "aspect")
     return FollowUp((payload("ask_event_details", {"aspect": aspect}),), "which")
-
-
-def _upcoming_ids(events: EventIndex) -> set:
-    """Events not over yet (their end is after the latest start seen as past)."""
-    now = datetime.now(timezone.utc)
-    return {e.id for e in events.events if e.ends_at > now}
 
 
 def _same_place(name: str, event: Event) -> bool:

@@ -7,7 +7,7 @@ last answering action, and the buttons of the bot's last question.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 # Message metadata on the first message of a conversation without a channel's
@@ -134,8 +134,6 @@ class DialogueState:
     topic_intent: Optional[str] = None
     pending: Optional[PendingQuestion] = None
     user_turns: int = 0
-    language: Optional[str] = None
-    slots: Dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_start(self) -> bool:
@@ -200,17 +198,14 @@ def from_events(events: Iterable[Dict[str, Any]], now: float) -> DialogueState:
     pending: Optional[PendingQuestion] = None
     asking: Optional[str] = None
     user_turns = 0
-    slots: Dict[str, Any] = {}
     for event in events:
         kind = event.get("event")
         if kind == "session_started":
             shown, topic_action, topic_intent, pending = None, None, None, None
         elif kind == "slot":
             name = event.get("name")
-            if isinstance(name, str):
-                slots[name] = event.get("value")
-                if name == SHOWN_SLOT:
-                    shown = shown_from_slot(event.get("value"))
+            if name == SHOWN_SLOT:
+                shown = shown_from_slot(event.get("value"))
         elif kind == "user":
             user_turns += 1
             parse = event.get("parse_data") or {}
@@ -242,15 +237,12 @@ def from_events(events: Iterable[Dict[str, Any]], now: float) -> DialogueState:
         or now - pending.asked_at > OPEN_SECONDS
     ):
         pending = None
-    language = slots.get("language")
     return DialogueState(
         shown=shown,
         topic_action=topic_action,
         topic_intent=topic_intent,
         pending=pending,
         user_turns=user_turns,
-        language=language if language in ("en", "de") else None,
-        slots=slots,
     )
 
 
