@@ -658,7 +658,9 @@ _NOT_TOPIC_WORDS = frozenset(
     geplant planned scheduled happening coming stattfindet stattfinden statt gibt
     gibts los soon bald dazu davon there home hause zuhause house ones one help
     veranstaltung besuchen attend visit join aus von zu vom new neue neuen neu
-    latest changes change more other others weitere andere anderen clients klienten leute people many viele
+    latest changes change more other others weitere andere anderen clients
+    calendar kalender agenda schedule programm program where when what which who how
+    they them wo wann wie wer mitmachen teilnehmen participate dabei show up sowas klienten leute people many viele
     """.split()
 )
 _FREE_CUE = (
