@@ -69,9 +69,13 @@ LATEST_SESSION = sa.text(
 )
 
 
-# The last events of a conversation, newest first (the follow-up reader's window).
+# The last events of a conversation, newest first (the follow-up reader's window):
+# only the kinds the dialogue state reads (ofr/dialogue/state.py), so the window is
+# not filled with featurization records nobody decodes.
 RECENT_EVENTS = sa.text(
-    "SELECT data FROM events WHERE sender_id = :sender_id ORDER BY id DESC LIMIT :limit"
+    "SELECT data FROM events WHERE sender_id = :sender_id"
+    " AND type_name IN ('user', 'bot', 'action', 'slot', 'session_started')"
+    " ORDER BY id DESC LIMIT :limit"
 )
 
 
@@ -163,9 +167,10 @@ class SQLTrackerStore(ErasesOnRequest, tracker_store.SQLTrackerStore):
     def recent_event_dicts(self, sender_id: str, limit: int) -> List[Dict[str, Any]]:
         """The conversation's last ``limit`` events as dicts, oldest first, without
         building a tracker: what the follow-up reader needs (bot/dialogue), at a
-        small part of ``retrieve``'s cost. Blocking; run it in a thread."""
-        with self.session_scope() as session:
-            rows = session.execute(
+        small part of ``retrieve``'s cost, on a plain connection (an ORM session
+        costs about 0.15 ms more per message). Blocking, as Rasa's own calls are."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
                 RECENT_EVENTS, {"sender_id": sender_id, "limit": limit}
             ).all()
         return [json.loads(data) for (data,) in reversed(rows)]
