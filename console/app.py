@@ -195,6 +195,9 @@ def create_app(config: ConsoleConfig) -> Flask:
             return login_page(target, None, "Wrong name or password.", 401)
         accounts.login_succeeded(name, address)
         accounts.audit(staff.name, "login", address=address)
+        # Staff are here: have the training worker ready for their first "Train"
+        # (it loads Rasa, about 700 MB, so it is not started before anyone needs it).
+        app.extensions[KEY].pipeline.warm()
         response = redirect(target)
         response.set_cookie(
             SESSION_COOKIE,

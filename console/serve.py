@@ -45,16 +45,12 @@ def main() -> int:
     from waitress import serve
 
     from console.app import ConsoleConfig, create_app
-    from console.services import KEY
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s"
     )
     host, port = configured.staff_addr
     app = create_app(ConsoleConfig.from_settings())
-    # The training worker gets ready and scores the model in use now, so that the
-    # first "Train" after a change starts at once (it ends after 30 idle minutes).
-    app.extensions[KEY].pipeline.warm()
     print(f"Staff console on http://{host}:{port}/", flush=True)
     proxy = server_options(configured.trusted_proxies)
     if configured.trusted_proxies:

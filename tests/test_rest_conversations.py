@@ -343,3 +343,49 @@ def test_each_process_holds_only_its_own_secrets(bot):
     assert actions["OFR_ANSWERS_BY_EMAIL"] == "1"  # told, instead of the mail URL
     assert console["OFR_ADMIN_TOKEN"] == SECRETS["OFR_ADMIN_TOKEN"]  # to publish
     assert "OFR_SMTP_URL" not in console and "TELEGRAM_WEBHOOK_SECRET" not in console
+
+
+def test_the_training_worker_starts_when_staff_log_in_not_before(bot):
+    """Issue 32: the console's training worker (about 700 MB, Rasa loaded) ran from
+    every start; now the first staff login starts it."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    import requests
+
+    from ofr_tools.processes import command_line, descendants
+
+    assert bot.process is not None
+
+    def workers() -> list:
+        return [
+            pid
+            for pid in descendants(bot.process.pid)
+            if "console.model_job" in command_line(pid)
+        ]
+
+    assert workers() == []
+    password = "a long staff password 42"
+    secret = bot.var_dir / "worker-password.txt"
+    secret.write_text(password + "\n", encoding="utf-8")
+    subprocess.run(
+        [sys.executable, "-m", "console.staff_user", "wanda", "editor"]
+        + ["--password-file", str(secret)],
+        env={**os.environ, "OFR_VAR_DIR": str(bot.var_dir)},
+        check=True,
+        capture_output=True,
+    )
+    session = requests.Session()
+    page = session.get(f"{bot.staff_url}/login", timeout=30).text
+    token = re.search(r'name="login_csrf" value="([^"]+)"', page)
+    assert token is not None
+    assert workers() == []  # the login form alone starts nothing
+    answer = session.post(
+        f"{bot.staff_url}/login",
+        data={"name": "wanda", "password": password, "login_csrf": token.group(1)},
+        timeout=30,
+    )
+    assert answer.status_code == 200 and "/login" not in answer.url
+    assert len(workers()) == 1
