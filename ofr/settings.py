@@ -47,6 +47,9 @@ class Settings:
     # OFR_RATE_PER_CONVERSATION / OFR_RATE_PER_ADDRESS: messages per minute (0: off).
     rate_per_conversation: int = 20
     rate_per_address: int = 60
+    # OFR_TURNS_AT_ONCE: turns the Rasa server handles at once; later ones wait in
+    # arrival order (bot/dialogue/fair_turns.py; 0: no limit).
+    turns_at_once: int = 8
     # OFR_REST_TOKEN: bearer token the REST channel asks for ("" = open).
     rest_token: str = ""
     # OFR_RASA_ADDR: the address the Rasa server listens on (this machine only unless
@@ -266,6 +269,14 @@ def read(environ: Optional[Mapping[str, str]] = None) -> Settings:
         ),
         rate_per_address=env.number(
             "OFR_RATE_PER_ADDRESS", 60, _whole, lambda n: True, per_minute
+        ),
+        turns_at_once=env.number(
+            "OFR_TURNS_AT_ONCE",
+            8,
+            _whole,
+            lambda n: 0 <= n <= 1000,
+            "a number of turns: give one from 1 to 1000, 0 for no limit, or leave "
+            "it unset (default 8)",
         ),
         rest_token=env.text("OFR_REST_TOKEN"),
         rasa_addr=env.text("OFR_RASA_ADDR", "127.0.0.1"),

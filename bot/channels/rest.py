@@ -51,6 +51,7 @@ from bot.channels.input_limits import (
 )
 from bot.channels.rate_limits import client_address, shared_limits
 from bot.channels.side_answers import is_side_question, side_answer
+from bot.dialogue.fair_turns import fair
 from bot.dialogue.follow_ups import as_typed, each_message
 from bot.storage.conversation_ids import conversation_id, external_id
 from ofr import settings
@@ -194,6 +195,7 @@ class ValidatedRestInput(RestInput):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         rest = Blueprint("validated_rest_webhook", __name__)
+        on_new_message = fair(on_new_message)
 
         @rest.listener("after_server_start")
         async def started(app: Any, _: Any) -> None:
