@@ -2,7 +2,7 @@
 
     .venv/bin/python -m ofr_tools.launch port-free PORT
     .venv/bin/python -m ofr_tools.launch answers URL [--timeout SECONDS]
-    .venv/bin/python -m ofr_tools.launch new-token
+    .venv/bin/python -m ofr_tools.launch token-file FILE
     .venv/bin/python -m ofr_tools.launch exec-as PROCESS COMMAND...
 
 The scripts run these before and while the servers start, often once a second: they
@@ -60,10 +60,27 @@ def answers(url: str, timeout: float) -> int:
         return 1
 
 
-def new_token() -> int:
-    """Print a random token (for OFR_ADMIN_TOKEN, OFR_REST_TOKEN) that the scripts
-    keep in a file readable only by this user."""
-    print(secrets.token_urlsafe(32))
+def token_file(path: str) -> int:
+    """Print the token kept in ``path`` (OFR_ADMIN_TOKEN, OFR_REST_TOKEN), made first
+    if the file is missing or empty.
+
+    The file is readable and writable by this user only (0600): created so, and
+    tightened if it was made wider (an old ``make run``, a copy, a umask of 022), so
+    no other user of the machine can read the admin or REST token."""
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as error:
+        print(f"Cannot open the token file {path}: {error.strerror}.", file=sys.stderr)
+        return 1
+    with os.fdopen(descriptor, "r+", encoding="utf-8") as file:
+        os.fchmod(descriptor, 0o600)
+        token = file.read().strip()
+        if not token:
+            token = secrets.token_urlsafe(32)
+            file.seek(0)
+            file.truncate()
+            file.write(token + "\n")
+    print(token)
     return 0
 
 
@@ -88,7 +105,10 @@ def main(argv: list[str] | None = None) -> None:
     answer = commands.add_parser("answers", help="exit 0 when URL answers 2xx")
     answer.add_argument("url")
     answer.add_argument("--timeout", type=float, default=2.0)
-    commands.add_parser("new-token", help="print a random token")
+    keep = commands.add_parser(
+        "token-file", help="print the token in FILE (0600), made first if missing"
+    )
+    keep.add_argument("file")
     run_as = commands.add_parser(
         "exec-as", help="run COMMAND with only the secrets PROCESS needs"
     )
@@ -101,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(port_free(args.port))
     if args.command == "answers":
         sys.exit(answers(args.url, args.timeout))
-    sys.exit(new_token())
+    sys.exit(token_file(args.file))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import os
 import sys
 from typing import List, Optional
 
+from bot import rasa_patches
 from ofr import settings
 
 INTERFACE_OPTIONS = ("--interface", "-i")
@@ -54,6 +55,13 @@ def main() -> None:
     try:
         arguments = serve_arguments(sys.argv[1:], settings.current())
     except settings.SettingsError as error:
+        print(error, file=sys.stderr)
+        sys.exit(2)
+    # The rewrite of sys.argv below relies on Rasa's command line as it was written
+    # for (bot/rasa_patches, "rasa_serve"); the server checks the rest at start.
+    try:
+        rasa_patches.check(["rasa_serve"])
+    except rasa_patches.PatchVersionError as error:
         print(error, file=sys.stderr)
         sys.exit(2)
     from rasa.__main__ import main as rasa_main

@@ -50,13 +50,11 @@ wait_for() {  # url seconds pid: 0 once url answers, 1 when pid ends, 2 after se
 }
 
 load_token() {  # variable file: the variable from the environment, or else a token
-  # generated once and kept in file (readable only by this user); exported.
-  local name=$1 file=$2
+  # generated once and kept in file (mode 0600, tightened if wider); exported.
+  local name=$1 file=$2 token
   if [[ -z ${!name:-} ]]; then
-    if [[ ! -s $file ]]; then
-      (umask 077; "$venv/bin/python" -m ofr_tools.launch new-token >"$file")
-    fi
-    printf -v "$name" '%s' "$(<"$file")"
+    token=$("$venv/bin/python" -m ofr_tools.launch token-file "$file") || exit 1
+    printf -v "$name" '%s' "$token"
   fi
   export "$name"
 }

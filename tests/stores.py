@@ -3,6 +3,10 @@
 Rasa's SQLTrackerStore on SQLite and on a fresh PostgreSQL database, Rasa's
 RedisTrackerStore under a key prefix of its own; each with an endpoints file that
 names it, as the tools read it. The fixtures of tests/conftest.py open them.
+
+Where PostgreSQL and Redis are expected at 127.0.0.1 (CI, which sets ``CI=true``, or
+``OFR_TEST_SERVICES=required``), a test that cannot reach them fails; elsewhere it is
+skipped with the reason, so a laptop without the servers can still run the rest.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import os
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, NoReturn, Optional, Sequence, Tuple
 
 import pytest
 import sqlalchemy as sa
@@ -33,6 +37,27 @@ POSTGRES_URL = os.environ.get(
     "OFR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+
+SERVICES_VARIABLE = "OFR_TEST_SERVICES"
+
+
+def services_expected() -> bool:
+    """True where a missing PostgreSQL or Redis is a failure, not a reason to skip."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes") or (
+        os.environ.get(SERVICES_VARIABLE, "").strip().lower() == "required"
+    )
+
+
+def service_missing(reason: str) -> NoReturn:
+    """Fail (CI, OFR_TEST_SERVICES=required) or skip the test, saying why."""
+    if services_expected():
+        pytest.fail(
+            f"{reason}; it is expected here (CI or {SERVICES_VARIABLE}=required), "
+            "so this test fails instead of skipping.",
+            pytrace=False,
+        )
+    pytest.skip(f"{reason} (set {SERVICES_VARIABLE}=required to fail instead).")
+
 
 # (text, intent, language the detector reports or None, the bot's action)
 Turn = Tuple[str, str, Optional[str], str]
@@ -131,9 +156,10 @@ def postgres_database() -> Iterator[Dict[str, Any]]:
             connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     except sa.exc.OperationalError as error:
         admin.dispose()
-        pytest.skip(
+        service_missing(
             f"PostgreSQL is not reachable at {admin.url.host}:{admin.url.port} "
-            f"(set OFR_TEST_POSTGRES_URL to another server): {error.orig}".strip()
+            f"(OFR_TEST_POSTGRES_URL names another server): "
+            f"{' '.join(str(error.orig).split())}"
         )
     url = admin.url
     try:
@@ -199,11 +225,12 @@ def postgres_store(folder: Path, domain: Domain) -> Iterator[StoreAndEndpoints]:
 
 
 def skip_without_redis(store: RedisTrackerStore) -> None:
-    """Skip the test when the store's Redis server does not answer."""
+    """Skip the test when the store's Redis server does not answer (fail where it
+    is expected: ``service_missing``)."""
     try:
         store.red.ping()
     except Exception as error:  # redis raises several kinds
-        pytest.skip(f"Redis is not reachable at {REDIS_HOST}:{REDIS_PORT}: {error}")
+        service_missing(f"Redis is not reachable at {REDIS_HOST}:{REDIS_PORT}: {error}")
 
 
 def delete_keys(store: RedisTrackerStore, prefix: str) -> None:

@@ -423,22 +423,34 @@ def test_two_instances_send_each_alert_once(cluster):
     assert sent_to(chats["en"], "I will tell you about new OFR events")
     assert sent_to(chats["de"], "in Sachsen")
     start = (datetime.now(timezone.utc) + timedelta(days=20)).replace(microsecond=0)
-    with open(cluster.events_file, "a", encoding="utf-8") as events:
-        events.write(
-            "  - id: cluster-leipzig\n"
-            '    title: {en: "Cluster alert Leipzig", de: "Clusterhinweis Leipzig"}\n'
-            f"    start: {start.isoformat()}\n"
-            "    format: in_person\n"
-            "    city: Leipzig\n"
-            "    state: Sachsen\n"
-        )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and not (
-        sent_to(chats["en"], "Cluster alert Leipzig")
-        and sent_to(chats["de"], "Clusterhinweis Leipzig")
-    ):
-        time.sleep(0.5)
-    time.sleep(5)  # five more rounds of both alert loops: nothing twice
+
+    def add_event(event_id: str, en: str, de: str) -> None:
+        with open(cluster.events_file, "a", encoding="utf-8") as events:
+            events.write(
+                f"  - id: {event_id}\n"
+                f'    title: {{en: "{en}", de: "{de}"}}\n'
+                f"    start: {start.isoformat()}\n"
+                "    format: in_person\n"
+                "    city: Leipzig\n"
+                "    state: Sachsen\n"
+            )
+
+    def wait_for_alerts(en: str, de: str) -> None:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not (
+            sent_to(chats["en"], en) and sent_to(chats["de"], de)
+        ):
+            time.sleep(0.5)
+
+    add_event("cluster-leipzig", "Cluster alert Leipzig", "Clusterhinweis Leipzig")
+    wait_for_alerts("Cluster alert Leipzig", "Clusterhinweis Leipzig")
+    # A sentinel event: its alerts are queued after any copy of the first ones, and
+    # alerts are sent in the order they were queued; once they are here, no second
+    # copy of the first alerts is still waiting, however slow the machine.
+    add_event("cluster-sentinel", "Cluster sentinel", "Cluster-Wächter")
+    wait_for_alerts("Cluster sentinel", "Cluster-Wächter")
+    assert sent_to(chats["en"], "Cluster sentinel")
+    assert sent_to(chats["de"], "Cluster-Wächter")
     english = sent_to(chats["en"], "Cluster alert Leipzig")
     german = sent_to(chats["de"], "Clusterhinweis Leipzig")
     assert len(english) == 1 and english[0].startswith("New OFR event:")

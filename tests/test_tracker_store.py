@@ -30,6 +30,7 @@ from rasa.shared.utils.common import all_subclasses
 
 from bot.rasa_patches import event_class_lookup as event_types
 from bot.storage.tracker_store import STORED_EVENTS, SQLTrackerStore
+from tests import stores as store_helpers
 from tests.conftest import ROOT
 from tests.stores import delete_keys, postgres_database, skip_without_redis
 
@@ -255,3 +256,44 @@ async def test_sqlite_erasure_leaves_no_text_in_the_database_files(
     assert files
     assert not any(marker.encode() in path.read_bytes() for path in files)
     store.engine.dispose()
+
+
+def outcome_of(check) -> BaseException | None:
+    """What ``check()`` raised (pytest's skip and fail are BaseExceptions)."""
+    try:
+        check()
+    except BaseException as error:  # noqa: BLE001 — the outcome is the point
+        return error
+    return None
+
+
+def open_unreachable_postgres() -> None:
+    with postgres_database():
+        pass
+
+
+def ping_unreachable_redis() -> None:
+    skip_without_redis(rasa_stores.RedisTrackerStore(Domain.empty(), port=1))
+
+
+@pytest.mark.parametrize("reach", [open_unreachable_postgres, ping_unreachable_redis])
+@pytest.mark.parametrize(
+    "variable, value", [("CI", "true"), ("OFR_TEST_SERVICES", "required")]
+)
+def test_a_missing_service_fails_where_it_is_expected(
+    monkeypatch, reach, variable, value
+) -> None:
+    """Issue 29, finding 13: the comparisons with Rasa's store on PostgreSQL (and the
+    Redis stores) skipped silently without the server, also on CI, which has both."""
+    monkeypatch.setattr(
+        store_helpers, "POSTGRES_URL", "postgresql://postgres@127.0.0.1:1/x"
+    )
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("OFR_TEST_SERVICES", raising=False)
+    skipped = outcome_of(reach)
+    assert isinstance(skipped, pytest.skip.Exception), skipped
+    assert "OFR_TEST_SERVICES=required" in str(skipped)
+    monkeypatch.setenv(variable, value)
+    failed = outcome_of(reach)
+    assert isinstance(failed, pytest.fail.Exception), failed
+    assert "not reachable at 127.0.0.1:" in str(failed)
