@@ -91,6 +91,9 @@ class Settings:
     # (ofr/process_environment.py); "1" or unset.
     handover_told: bool = False
     answers_by_email_told: bool = False
+    # OFR_STAFF_ANSWER_ACK_SECONDS: how long the web chat has to acknowledge a staff
+    # answer before it is offered again (bot/channels/socketio.py).
+    staff_answer_ack_seconds: float = 10.0
     # OFR_STAFF_ADDR: where the staff console listens (console/, make run).
     staff_addr: Tuple[str, int] = ("127.0.0.1", 5080)
     # OFR_PROJECT_DIR: the project folder the console edits, trains and commits in
@@ -357,6 +360,14 @@ def read(environ: Optional[Mapping[str, str]] = None) -> Settings:
         ),
         answers_by_email_told=env.number(
             "OFR_ANSWERS_BY_EMAIL", False, _flag, lambda v: True, yes_no
+        ),
+        staff_answer_ack_seconds=env.number(
+            "OFR_STAFF_ANSWER_ACK_SECONDS",
+            10.0,
+            float,
+            lambda s: 0.5 <= s <= 120,
+            "a number of seconds: give one from 0.5 to 120 (default 10), or leave it "
+            "unset",
         ),
         project_dir=env.number(
             "OFR_PROJECT_DIR",

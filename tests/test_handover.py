@@ -200,3 +200,49 @@ def test_what_staff_see_names_an_address_but_does_not_show_it():
     assert email_ok("me@example.org") and email_ok("a.b+c@sub.example.de")
     for wrong in ("me@", "me@example", "a b@example.org", "x" * 250 + "@example.org"):
         assert not email_ok(wrong), wrong
+
+
+def test_a_waiting_answer_is_offered_by_one_server_until_acknowledged(store):
+    """Issue 29, finding 9: a web chat's answer is offered, deleted once the widget
+    acknowledged it, and offered again only when no acknowledgement came."""
+    ticket = store.open("socketio:s1", "socketio", "en", "Q?", [])
+    store.keep_answer("socketio:s1", ticket.id, "First")
+    [waiting] = store.waiting("socketio:s1")
+    assert store.offer(waiting.id, 15, now=100.0) is True
+    assert store.offer(waiting.id, 15, now=101.0) is False  # another server: not now
+    store.offer_again(waiting.id)  # no acknowledgement came
+    assert store.waiting("socketio:s1") == [waiting]
+    assert store.offer(waiting.id, 15, now=102.0) is True
+    # A server that died while offering it: after the offer's time, another offers.
+    assert store.offer(waiting.id, 15, now=117.0) is True
+    assert store.delivered(waiting.id) is True  # acknowledged
+    assert store.waiting("socketio:s1") == []
+    assert store.delivered(waiting.id) is False
+    assert store.offer(waiting.id, 15, now=200.0) is False  # never again
+
+
+def test_a_waiting_answers_table_from_before_gets_the_offer_column(tmp_path: Path):
+    import sqlalchemy as sa
+
+    from bot.storage import tickets
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    old = sa.MetaData()
+    table = sa.Table(
+        tickets.WAITING.name,
+        old,
+        *(c.copy() for c in tickets.WAITING.columns if c.name != "offered_until"),
+        sqlite_autoincrement=True,
+    )
+    old.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(table).values(
+                conversation="socketio:s1", ticket_id=1, text="Kept", created=1.0
+            )
+        )
+    store = TicketStore(engine)
+    [kept] = store.waiting("socketio:s1")
+    assert kept.text == "Kept" and store.offer(kept.id, 15, now=1.0)
+    TicketStore(engine)  # a second start changes nothing
+    assert not store.offer(kept.id, 15, now=2.0)

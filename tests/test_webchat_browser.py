@@ -7,6 +7,7 @@ web chat and from REST can be answered by staff here (issue 16)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from pathlib import Path
@@ -38,6 +39,7 @@ CHROMIUM_ARGS = [
 
 SECRET = "webchat-test-secret"
 STAFF_CHAT = -1009990002
+ACK_SECONDS = 2
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +70,8 @@ def bot(tmp_path_factory, trained_model, telegram, mailbox) -> Iterator[Servers]
         "TELEGRAM_STAFF_CHAT_ID": str(STAFF_CHAT),
         "OFR_SMTP_URL": f"smtp://127.0.0.1:{mailbox.port}",
         "OFR_STAFF_EMAIL": "ofr-staff@example.org",
+        # A staff answer the widget did not acknowledge is offered again this soon.
+        "OFR_STAFF_ANSWER_ACK_SECONDS": str(ACK_SECONDS),
     }
     with running_bot(tmp_path_factory.mktemp("var"), env=env) as servers:
         telegram.wait_for("setWebhook")
@@ -303,12 +307,18 @@ def test_a_question_handed_over_from_the_web_chat_and_answered(
     bot_messages(page).nth(before).wait_for(timeout=30_000)
     done = bot_messages(page).nth(before).inner_text()
     assert done.startswith("Done: your question is with IOM staff as ticket #")
-    assert "e-mail address you left" in done
+    assert "type here the code I have just sent to the e-mail address you left" in done
     number = done.split("#", 1)[1].split(".")[0]
     posted = ticket_posted(telegram, question)
     assert f"#{number} · EN · socketio" in posted["text"]
     assert "left an e-mail address" in posted["text"]
     assert "counsellor@example.org" not in posted["text"]  # staff need not see it
+    # The address gets a code (and nothing the user wrote); typed back, it confirms
+    # the address (issue 29, finding 4).
+    [code_mail] = wait_for_mails(mailbox, "counsellor@example.org", 1)
+    assert question not in code_mail
+    code = re.findall(r"^(\d{6})\s*$", code_mail, flags=re.MULTILINE)[0]
+    assert "confirmed" in ask(page, f"my code is {code}")
 
     # The chat is open: the answer appears at once, marked as IOM staff's.
     reply = (
@@ -320,13 +330,9 @@ def test_a_question_handed_over_from_the_web_chat_and_answered(
     assert reply in from_staff.first.inner_text()
     assert "IOM staff" in from_staff.first.locator(".ofr-chat__sender").inner_text()
     page.screenshot(path=str(ARTIFACTS / "webchat-staff-answer.png"))
-    # By e-mail too, to the address the user left, from the staff mailbox.
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and not mails_to(
-        mailbox, "counsellor@example.org"
-    ):
-        time.sleep(0.2)
-    [mail] = mails_to(mailbox, "counsellor@example.org")
+    # By e-mail too, to the address the user left and confirmed, from the staff
+    # mailbox.
+    [_, mail] = wait_for_mails(mailbox, "counsellor@example.org", 2)
     assert reply in mail and f"ticket #{number}" in mail
 
     # The user leaves; a second answer waits until they come back.
@@ -344,6 +350,144 @@ def test_a_question_handed_over_from_the_web_chat_and_answered(
 
 def mails_to(mailbox: Mailbox, address: str) -> List[str]:
     return [m for m in mailbox.messages if f"To: {address}" in m]
+
+
+def wait_for_mails(mailbox: Mailbox, address: str, count: int) -> List[str]:
+    """The mails to ``address`` once there are ``count`` (or after 15 s)."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and len(mails_to(mailbox, address)) < count:
+        time.sleep(0.2)
+    return mails_to(mailbox, address)
+
+
+# ---------------------------------------------------------------- issue 29, finding 9
+
+
+class SocketFrames:
+    """The web chat's websocket, passed through Playwright: counts the staff
+    answers the server sends, and can drop the widget's first acknowledgement (as
+    a connection that breaks at that moment would)."""
+
+    def __init__(self, drop_first_ack: bool = False) -> None:
+        self.from_server: List[str] = []
+        self.acks_dropped = 0
+        self.drop_first_ack = drop_first_ack
+
+    def route(self, ws: Any) -> None:
+        server = ws.connect_to_server()
+
+        def to_server(frame: Any) -> None:
+            # Engine.IO message "4" holding a Socket.IO acknowledgement "3<id>[...]".
+            ack = isinstance(frame, str) and re.match(r"43\d+\[", frame)
+            if ack and self.drop_first_ack and not self.acks_dropped:
+                self.acks_dropped += 1
+                return
+            server.send(frame)
+
+        def to_page(frame: Any) -> None:
+            if isinstance(frame, str):
+                self.from_server.append(frame)
+            ws.send(frame)
+
+        ws.on_message(to_server)
+        server.on_message(to_page)
+
+    def offers_of(self, text: str) -> int:
+        """How often the server sent the staff answer holding ``text``."""
+        return sum(1 for f in self.from_server if "staff_answer" in f and text in f)
+
+
+def chat_with_frames(browser, bot: Servers, frames: SocketFrames):
+    context = browser.new_context(locale="en-GB")
+    context.route_web_socket(re.compile(r".*/socket\.io/.*"), frames.route)
+    page = context.new_page()
+    page.goto(f"{bot.url}/webhooks/webchat/")
+    page.locator(".ofr-chat__log").wait_for()
+    return context, page
+
+
+def hand_over_from_the_page(page, telegram: FakeTelegram, question: str) -> Dict:
+    """Ask ``question``, ask for a person and press "Yes, pass it on"; the ticket
+    as posted to the staff group."""
+    ask(page, question)
+    ask(page, "I'd like to talk to someone at IOM")
+    offered = page.locator(".ofr-chat__message--bot").last
+    before = bot_messages(page).count()
+    offered.get_by_role("button", name="Yes, pass it on").click()
+    bot_messages(page).nth(before).wait_for(timeout=30_000)
+    return ticket_posted(telegram, question)
+
+
+def staff_bubbles(page, text: str) -> int:
+    return page.locator(".ofr-chat__message--staff", has_text=text).count()
+
+
+def let_redeliveries_pass(page) -> None:
+    """Two of the server's redelivery intervals (the acknowledgement's time and a
+    round of its loop): an answer that was not acknowledged would be sent again
+    meanwhile. Playwright keeps passing frames while it waits; the sentinel answer
+    after this proves that nothing else is pending."""
+    page.wait_for_timeout(2 * (ACK_SECONDS + 2) * 1000)
+
+
+def wait_for_staff_answer(page, text: str, frames: SocketFrames) -> None:
+    try:
+        page.locator(".ofr-chat__message--staff", has_text=text).wait_for(
+            timeout=20_000
+        )
+    except Exception:
+        pytest.fail(
+            f"The staff answer {text!r} did not appear; the server sent staff answers "
+            f"{sum('staff_answer' in f for f in frames.from_server)} times."
+        )
+
+
+def test_a_staff_answer_is_shown_once_and_not_sent_again(bot, browser, telegram):
+    """Issue 29, finding 9: the widget's acknowledgement was dropped as a
+    "malformed Socket.IO packet", so the answer was sent again and again (1, 3, 5
+    copies after 5, 15 and 30 seconds)."""
+    frames = SocketFrames()
+    context, page = chat_with_frames(browser, bot, frames)
+    posted = hand_over_from_the_page(
+        page, telegram, "What does StarthilfePlus pay for?"
+    )
+    first = "StarthilfePlus helps with the first months after the return."
+    staff_answer(bot, posted, first)
+    wait_for_staff_answer(page, first, frames)
+    let_redeliveries_pass(page)
+    # The sentinel: answers go in order, each once the one before was acknowledged.
+    sentinel = "One more thing: ask your return counselling centre."
+    staff_answer(bot, posted, sentinel)
+    wait_for_staff_answer(page, sentinel, frames)
+    assert frames.offers_of(first) == 1 and frames.offers_of(sentinel) == 1
+    assert staff_bubbles(page, first) == 1 and staff_bubbles(page, sentinel) == 1
+    # Back later: the answers come from the browser's history, not again.
+    page.reload()
+    page.locator(".ofr-chat__message--staff").nth(1).wait_for()
+    assert staff_bubbles(page, first) == 1 and staff_bubbles(page, sentinel) == 1
+    context.close()
+
+
+def test_a_staff_answer_whose_acknowledgement_was_lost_is_sent_again_and_shown_once(
+    bot, browser, telegram
+):
+    """The acknowledgement is lost on its way: the server sends the answer again,
+    and the widget, which showed it already, acknowledges it without a second
+    bubble."""
+    frames = SocketFrames(drop_first_ack=True)
+    context, page = chat_with_frames(browser, bot, frames)
+    posted = hand_over_from_the_page(page, telegram, "Who pays for the journey home?")
+    first = "The return journey is paid through the REAG/GARP programme."
+    staff_answer(bot, posted, first)
+    wait_for_staff_answer(page, first, frames)
+    let_redeliveries_pass(page)
+    sentinel = "Your counselling centre applies for it."
+    staff_answer(bot, posted, sentinel)
+    wait_for_staff_answer(page, sentinel, frames)
+    assert frames.acks_dropped == 1
+    assert frames.offers_of(first) == 2 and frames.offers_of(sentinel) == 1
+    assert staff_bubbles(page, first) == 1 and staff_bubbles(page, sentinel) == 1
+    context.close()
 
 
 def rest(
@@ -380,6 +524,27 @@ def test_rest_clients_vote_and_get_staff_answers_on_their_next_request(bot, tele
     assert first["staff_answer"] and first["text"].endswith("IOM, BAMF und GIZ.")
     assert rest_of_it and all("staff_answer" not in m for m in rest_of_it)
     assert all("staff_answer" not in m for m in rest(bot, sender, "hallo"))  # once
+
+
+def test_a_rest_client_confirms_an_address_with_the_mailed_code(bot, telegram, mailbox):
+    """Issue 29, finding 4, on REST: the code is answered by the channel, a wrong
+    one refused, and the answer goes to the address only once it is confirmed."""
+    sender, address = "integration-mail", "rest-user@example.org"
+    rest(bot, sender, "Which partners run the OFR project?")
+    rest(bot, sender, "/ask_human")
+    [done] = rest(bot, sender, "handover:confirm", {"email": address})
+    assert "type here the code" in done["text"]
+    posted = ticket_posted(telegram, "Which partners run the OFR project?")
+    [code_mail] = wait_for_mails(mailbox, address, 1)
+    code = re.findall(r"^(\d{6})\s*$", code_mail, flags=re.MULTILINE)[0]
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    [refused] = rest(bot, sender, wrong)
+    assert refused["text"].startswith("That code is not right.")
+    [confirmed] = rest(bot, sender, f"Code: {code[:3]} {code[3:]}")
+    assert confirmed["text"].startswith("Thank you, your e-mail address is confirmed")
+    staff_answer(bot, posted, "IOM, BAMF and GIZ run it together.")
+    [_, answer] = wait_for_mails(mailbox, address, 2)
+    assert "IOM, BAMF and GIZ run it together." in answer
 
 
 # ---------------------------------------------------------------- staff console (issue 18)

@@ -209,15 +209,24 @@
     socket.on("disconnect", function () { status.textContent = labels.offline; });
     // Staff answers ask for an acknowledgement (ack): the server keeps them until
     // one arrives, so a chat that closed meanwhile gets them when the user is back.
+    // One offered again (its ack was lost on the way) is acknowledged, not shown
+    // twice: the ids of the staff answers shown are kept with the messages.
     socket.on("bot_uttered", function (data, ack) {
       if (data && data.conversation_deleted) { forgetHistory(); return; }
       if (!data || (!data.text && !data.quick_replies && !data.buttons)) return;
+      var answerId = data.staff_answer ? data.answer_id : undefined;
+      state.staffAnswers = state.staffAnswers || [];
+      if (answerId !== undefined && state.staffAnswers.indexOf(answerId) !== -1) {
+        if (typeof ack === "function") ack(true);
+        return;
+      }
       var buttons = (data.quick_replies || data.buttons || []).map(function (b) {
         return { title: b.title, payload: b.payload };
       });
       var message = { from: data.staff_answer ? "staff" : "bot", text: data.text || "", buttons: buttons };
       if (data.feedback) message.feedback = data.feedback.map(function (b) { return { title: b.title, payload: b.payload }; });
       if (data.handover && data.handover.email) message.handoverEmail = true;
+      if (answerId !== undefined) state.staffAnswers = state.staffAnswers.concat([answerId]).slice(-200);
       show(message, true);
       if (typeof ack === "function") ack(true);
     });
@@ -226,6 +235,7 @@
     // and session id); what is on screen stays until the page is left.
     function forgetHistory() {
       state.messages = [];
+      state.staffAnswers = [];
       state.sessionId = uuid();
       save();
       socket.emit("session_request", { session_id: state.sessionId });

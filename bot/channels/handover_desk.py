@@ -10,7 +10,8 @@ to the ticket in the group, and the answer goes back the way the question came:
 - Telegram: sent to the chat at once;
 - web chat and REST: kept as a waiting answer, shown at once in a web chat that is
   open (on whichever server holds its socket) or when the user comes back; a web
-  user who left an address also gets it by e-mail;
+  user who left an address also gets it by e-mail once they confirmed the address
+  (bot/channels/email_codes.py): an address nobody confirmed gets no answer;
 - always written into the conversation, marked as coming from IOM staff.
 
 One desk per process, shared by the channels (they register what they can do).
@@ -26,8 +27,10 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.shared.core.events import BotUttered
 
+from bot.channels import email_codes
 from bot.channels.staff_email import send_answer_mail, send_ticket_mail
 from bot.storage.conversation_updates import update_conversation
+from bot.storage.email_checks import EmailChecks
 from bot.storage.tickets import Ticket, TicketStore, ticket_store_for
 from ofr import settings
 from ofr.handover import question_and_turns
@@ -96,6 +99,10 @@ class HandoverDesk:
     def store(self) -> TicketStore:
         return ticket_store_for(self.tracker_store, settings.current().var_dir)
 
+    def email_checks(self) -> EmailChecks:
+        """The e-mail confirmations, beside the tickets."""
+        return EmailChecks(self.store().engine)
+
     # ------------------------------------------------------------ from the user
 
     async def open_ticket(
@@ -116,6 +123,8 @@ class HandoverDesk:
         if not settings.current().handover_available or self.poster is None:
             return message("handover_unavailable", language)
         email = (email or "").strip() or None
+        if not settings.current().answers_by_email:
+            email = None  # no mail server: nothing would go there
         if email is not None and not email_ok(email):
             return message("handover_bad_email", language)
         events = [event.as_dict() for event in tracker.events] if tracker else []
@@ -127,12 +136,26 @@ class HandoverDesk:
             store.open, conversation, channel, language, question, turns, email
         )
         if await asyncio.to_thread(store.is_posted, ticket.id):
-            return message(_already(channel), language, number=ticket.id)
-        text = staff_text(ticket)
-        if not await self.poster(ticket, text):
-            return message("handover_failed", language)
-        await asyncio.to_thread(send_ticket_mail, ticket.id, text)
-        return message(_done(channel, ticket.email), language, number=ticket.id)
+            reply = message(_already(channel), language, number=ticket.id)
+        else:
+            text = staff_text(ticket)
+            if not await self.poster(ticket, text):
+                return message("handover_failed", language)
+            await asyncio.to_thread(send_ticket_mail, ticket.id, text)
+            reply = message(_done(channel), language, number=ticket.id)
+        if email is None:
+            return reply
+        note = await email_codes.ask_to_confirm(
+            self.email_checks(), ticket, email, language
+        )
+        return f"{reply} {note}"
+
+    async def confirm_email(self, conversation: str, text: str) -> Optional[str]:
+        """The reply to a confirmation code typed in the chat; None when ``text``
+        is no code for an open confirmation (an ordinary message)."""
+        if not settings.current().answers_by_email:
+            return None
+        return await email_codes.confirm(self.email_checks(), conversation, text)
 
     # ------------------------------------------------------------ from staff
 
@@ -156,11 +179,15 @@ class HandoverDesk:
         )
         for wake in self.on_waiting:
             wake()
-        if ticket.email:
+        # Only to an address its owner confirmed: anyone can type anyone's.
+        address = await asyncio.to_thread(
+            self.email_checks().verified_address, ticket.id
+        )
+        if address:
             subject = message(
                 "handover_mail_subject", ticket.language, number=ticket.id
             )
-            await asyncio.to_thread(send_answer_mail, ticket.email, subject, answer)
+            await asyncio.to_thread(send_answer_mail, address, subject, answer)
         return "ticket_answer_waiting"
 
     async def _write_into_conversation(self, ticket: Ticket, answer: str) -> None:
@@ -173,10 +200,8 @@ class HandoverDesk:
         )
 
 
-def _done(channel: str, email: Optional[str]) -> str:
-    if channel == "telegram":
-        return "handover_done"
-    return "handover_done_email" if email else "handover_done_web"
+def _done(channel: str) -> str:
+    return "handover_done" if channel == "telegram" else "handover_done_web"
 
 
 def _already(channel: str) -> str:

@@ -232,6 +232,12 @@ class ValidatedRestInput(RestInput):
                 return response.json(
                     [{"recipient_id": msg.sender, "text": note(problem, language)}]
                 )
+            confirmed = await desk().confirm_email(conversation, msg.text)
+            if confirmed is not None:  # a code for the answer by e-mail: not Rasa's
+                waiting = await _waiting_answers(conversation, msg.sender)
+                return response.json(
+                    [*waiting, {"recipient_id": msg.sender, "text": confirmed}]
+                )
             side = is_side_question(msg.text)
             if not side and bool_arg(request, "stream", default=False):
                 return response.stream(

@@ -14,8 +14,9 @@ lives on) or reaches the tracker store. Here:
   handle (python-engineio then hangs on the POST and answers 500 to the next one),
   gets 400;
   such a websocket frame closes the connection quietly;
-- a Socket.IO packet other than connect, disconnect or a text event is dropped
-  (binary events would wait for attachments, holding memory);
+- a Socket.IO packet other than connect, disconnect, a text event or a text
+  acknowledgement (with an id and a list) is dropped (binary events and
+  acknowledgements would wait for attachments, holding memory);
 - ``session_request`` with anything but nothing, ``{}`` or a string ``session_id``
   starts a fresh session;
 - ``user_uttered`` that is not an object with a string ``message`` (and, with
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import uuid
@@ -64,6 +66,7 @@ from bot.channels.rate_limits import client_address, shared_limits
 from bot.channels.side_answers import is_side_question, side_answer
 from bot.dialogue.follow_ups import as_typed, each_message
 from bot.storage.conversation_ids import channel_of, conversation_id
+from bot.storage.tickets import WaitingAnswer
 from ofr import settings
 from ofr.handover import HANDOVER_KEY
 
@@ -79,6 +82,8 @@ POLLING_PACKETS = {
     eio_packet.MESSAGE,
     eio_packet.UPGRADE,
 }
+# Acknowledgement ids count up per socket; a bigger one was never given out.
+MAX_ACK_ID = 2**31
 # A websocket upgrade starts with a "2probe" ping.
 WEBSOCKET_PACKETS = POLLING_PACKETS | {eio_packet.PING}
 
@@ -105,7 +110,8 @@ def engineio_payload_ok(body: bytes) -> bool:
 
 def socketio_packet_ok(data: Any) -> bool:
     """A Socket.IO packet the server should act on: connect (with an optional auth
-    object), disconnect, or an event whose name is a string."""
+    object), disconnect, an event whose name is a string, or the acknowledgement of
+    one the server sent (the web chat's "shown" for a staff answer: ``31[true]``)."""
     if not isinstance(data, str):
         return False
     try:
@@ -116,6 +122,14 @@ def socketio_packet_ok(data: Any) -> bool:
         return pkt.data is None or isinstance(pkt.data, dict)
     if pkt.packet_type == sio_packet.DISCONNECT:
         return True
+    if pkt.packet_type == sio_packet.ACK:
+        # python-socketio calls the waiting callback with ``*data``: a list, and the
+        # id it gave out (ids count up from 1; an unknown one is ignored).
+        return (
+            isinstance(pkt.id, int)
+            and 0 < pkt.id <= MAX_ACK_ID
+            and isinstance(pkt.data, list)
+        )
     return (
         pkt.packet_type == sio_packet.EVENT
         and isinstance(pkt.data, list)
@@ -207,15 +221,28 @@ class WaitingAnswers:
     """Shows staff answers waiting for a web chat (bot/channels/handover_desk.py)
     to the chats connected to this server: at once when woken (an answer came, a
     user came back), and every few seconds for answers that reached another server
-    of the cluster. Each answer is taken out once, so it is shown once."""
+    of the cluster.
+
+    Each answer is offered to the conversation's sockets, one at a time in the
+    order staff wrote them, and the widget acknowledges it once shown; then it is
+    delivered and no longer waits. Without an acknowledgement within
+    ``OFR_STAFF_ANSWER_ACK_SECONDS`` (the chat closed, the connection dropped) it is
+    offered again, and later answers of that conversation wait behind it. The
+    widget shows an answer it already showed only once (it knows the ``answer_id``).
+    """
 
     POLL_SECONDS = 2.0
-    ACK_SECONDS = 5.0
+    # A server that dies while it offers an answer holds it this much longer than
+    # the acknowledgement may take; then another server offers it.
+    OFFER_MARGIN_SECONDS = 5.0
 
     def __init__(self, sio: Any, event: str, namespace: str) -> None:
         self.sio, self.event, self.namespace = sio, event, namespace
+        self.ack_seconds = settings.current().staff_answer_ack_seconds
         self._woken = asyncio.Event()
         self._task: Optional[asyncio.Task] = None
+        # Conversations whose answers are being offered now: one offer at a time.
+        self._offering: Dict[str, asyncio.Task] = {}
 
     def start(self) -> None:
         if not settings.current().handover_available:
@@ -226,10 +253,12 @@ class WaitingAnswers:
     async def stop(self) -> None:
         if self.wake in desk().on_waiting:
             desk().on_waiting.remove(self.wake)
-        if self._task is not None:
-            self._task.cancel()
+        tasks = [t for t in (self._task, *self._offering.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
 
     def wake(self) -> None:
         self._woken.set()
@@ -243,31 +272,51 @@ class WaitingAnswers:
         except KeyError:  # nobody connected to this namespace yet
             return []
 
-    async def show(self) -> int:
-        """Show the waiting answers of connected chats; how many were shown.
-
-        The widget acknowledges each one; an answer no socket acknowledged (it
-        closed meanwhile) waits again for the user's return."""
+    async def show(self) -> None:
+        """Start offering the waiting answers of the chats connected here (a
+        conversation already being offered its answers goes on as it is)."""
         store = desk().store()
-        shown = 0
+        by_conversation: Dict[str, List[WaitingAnswer]] = {}
         for answer in await asyncio.to_thread(store.waiting):
-            if channel_of(answer.conversation) != CHANNEL_NAME:
+            if channel_of(answer.conversation) == CHANNEL_NAME:
+                by_conversation.setdefault(answer.conversation, []).append(answer)
+        for conversation, answers in by_conversation.items():
+            if conversation in self._offering or not self._sockets(conversation):
                 continue
-            sockets = self._sockets(answer.conversation)
-            if not sockets or not await asyncio.to_thread(store.take, answer.id):
-                continue
-            data = {"text": answer.text, "staff_answer": answer.ticket_id}
+            task = asyncio.create_task(self.deliver(conversation, answers))
+            self._offering[conversation] = task
+            task.add_done_callback(functools.partial(self._ended, conversation))
+
+    def _ended(self, conversation: str, task: asyncio.Task) -> None:
+        self._offering.pop(conversation, None)
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            logger.error("Offering staff answers failed.", exc_info=task.exception())
+        elif task.result():
+            self.wake()  # all delivered: one that came meanwhile goes next
+
+    async def deliver(self, conversation: str, answers: List[WaitingAnswer]) -> bool:
+        """Offer ``answers`` in order until one is not acknowledged; whether all
+        were delivered."""
+        store = desk().store()
+        for answer in answers:
+            sockets = self._sockets(conversation)
+            if not sockets or not await asyncio.to_thread(
+                store.offer, answer.id, self.ack_seconds + self.OFFER_MARGIN_SECONDS
+            ):
+                return False  # nobody to show it to, or another server offers it
+            data = {
+                "text": answer.text,
+                "staff_answer": answer.ticket_id,
+                "answer_id": answer.id,
+            }
             acks = await asyncio.gather(*(self._send(sid, data) for sid in sockets))
-            if any(acks):
-                shown += 1
-            else:
-                await asyncio.to_thread(
-                    store.keep_answer,
-                    answer.conversation,
-                    answer.ticket_id,
-                    answer.text,
-                )
-        return shown
+            if not any(acks):
+                await asyncio.to_thread(store.offer_again, answer.id)
+                return False
+            await asyncio.to_thread(store.delivered, answer.id)
+        return True
 
     async def _send(self, sid: str, data: Dict[str, Any]) -> bool:
         try:
@@ -276,7 +325,7 @@ class WaitingAnswers:
                 data,
                 to=sid,
                 namespace=self.namespace,
-                timeout=self.ACK_SECONDS,
+                timeout=self.ack_seconds,
             )
         except Exception:  # no acknowledgement in time, or the socket is gone
             return False
@@ -391,6 +440,15 @@ class ValidatedSocketIOInput(SocketIOInput):
                 await sio.emit(
                     self.bot_message_evt,
                     {"text": note(problem, language)},
+                    room=conversation,
+                    namespace=namespace,
+                )
+                return
+            confirmed = await desk().confirm_email(conversation, text)
+            if confirmed is not None:  # a code for the answer by e-mail: not Rasa's
+                await sio.emit(
+                    self.bot_message_evt,
+                    {"text": confirmed},
                     room=conversation,
                     namespace=namespace,
                 )

@@ -1,5 +1,5 @@
 """E-mail, when ``OFR_SMTP_URL`` and ``OFR_STAFF_EMAIL`` are set: tickets to staff,
-and staff answers to web users who left an address.
+codes that confirm a web user's address, and staff answers to confirmed addresses.
 
 A ticket has the same text as in the staff group; staff answer in the group
 (README "Handover").
@@ -35,8 +35,14 @@ def send_ticket_mail(number: int, text: str) -> Optional[bool]:
 
 
 def send_answer_mail(address: str, subject: str, text: str) -> Optional[bool]:
-    """A staff answer to the address a web user left; from the staff mailbox, so a
-    reply reaches staff."""
+    """A staff answer to the address a web user left and confirmed; from the staff
+    mailbox, so a reply reaches staff."""
+    return _send(address, subject, text)
+
+
+def send_code_mail(address: str, subject: str, text: str) -> Optional[bool]:
+    """The code that confirms an address a web user left (bot/channels/email_codes.py):
+    the only mail an address nobody confirmed gets."""
     return _send(address, subject, text)
 
 

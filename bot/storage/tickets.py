@@ -18,8 +18,9 @@ from typing import Any, Dict, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from bot.storage.email_checks import EMAIL_CHECKS
 from bot.storage.event_alerts import METADATA, engine_beside
-from bot.storage.schema import create_tables
+from bot.storage.schema import add_missing_columns, create_tables
 from ofr.handover import Turn
 
 TICKETS = sa.Table(
@@ -44,8 +45,10 @@ TICKETS = sa.Table(
     sqlite_autoincrement=True,
 )
 
-# Staff answers not yet shown to a web chat or REST user (shown when they are
-# connected or come back; taken out once, by one server).
+# Staff answers not yet shown to a web chat or REST user. REST takes them out with
+# its next answer; the web chat is offered one (by one server at a time, until
+# ``offered_until``) and it is deleted when the widget acknowledges it, or offered
+# again when no acknowledgement came (the chat closed, the connection dropped).
 WAITING = sa.Table(
     "ofr_waiting_answers",
     METADATA,
@@ -54,6 +57,7 @@ WAITING = sa.Table(
     sa.Column("ticket_id", sa.Integer, nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("created", sa.Float, nullable=False),
+    sa.Column("offered_until", sa.Float, nullable=True),
     sqlite_autoincrement=True,  # ``take`` by id never meets a newer answer
 )
 
@@ -98,7 +102,8 @@ def _ticket(row: Any) -> Ticket:
 class TicketStore:
     def __init__(self, engine: sa.engine.Engine) -> None:
         self.engine = engine
-        create_tables(METADATA, engine, [TICKETS, WAITING])
+        create_tables(METADATA, engine, [TICKETS, WAITING, EMAIL_CHECKS])
+        add_missing_columns(engine, WAITING)
         if engine.dialect.name == "sqlite":
             for table in (TICKETS, WAITING):
                 _never_reuse_ids(engine, table)
@@ -215,12 +220,47 @@ class TicketStore:
 
     def take(self, answer_id: int) -> bool:
         """Take a waiting answer out to show it: True for exactly one caller, so
-        two servers never show it twice."""
+        two servers never show it twice (REST: the answer goes in the response)."""
         with self.engine.begin() as connection:
             result = connection.execute(
                 sa.delete(WAITING).where(WAITING.c.id == answer_id)
             )
         return bool(result.rowcount)
+
+    def offer(
+        self, answer_id: int, seconds: float, now: Optional[float] = None
+    ) -> bool:
+        """Offer a waiting answer to a web chat for ``seconds``: True for exactly
+        one caller until then (or until ``offer_again``), so two servers never
+        send it at once; after a server died mid-offer, another offers it."""
+        now = time.time() if now is None else now
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                sa.update(WAITING)
+                .where(WAITING.c.id == answer_id)
+                .where(
+                    sa.or_(
+                        WAITING.c.offered_until.is_(None),
+                        WAITING.c.offered_until <= now,
+                    )
+                )
+                .values(offered_until=now + seconds)
+            )
+        return bool(result.rowcount)
+
+    def delivered(self, answer_id: int) -> bool:
+        """The web chat acknowledged the answer: it no longer waits (the ticket
+        keeps its text). False if it was no longer there."""
+        return self.take(answer_id)
+
+    def offer_again(self, answer_id: int) -> None:
+        """No acknowledgement came: the answer waits for the next offer."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.update(WAITING)
+                .where(WAITING.c.id == answer_id)
+                .values(offered_until=None)
+            )
 
     def forget_conversation(self, conversation: str) -> int:
         with self.engine.begin() as connection:
@@ -274,6 +314,9 @@ def _never_reuse_ids(engine: sa.engine.Engine, table: sa.Table) -> None:
 def delete_tickets(connection: sa.engine.Connection, conversation: str) -> int:
     """The conversation's tickets, in the caller's transaction (``make purge``)."""
     connection.execute(sa.delete(WAITING).where(WAITING.c.conversation == conversation))
+    connection.execute(
+        sa.delete(EMAIL_CHECKS).where(EMAIL_CHECKS.c.conversation == conversation)
+    )
     result = connection.execute(
         sa.delete(TICKETS).where(TICKETS.c.conversation == conversation)
     )
