@@ -84,6 +84,7 @@ def create_app(config: ConsoleConfig) -> Flask:
         inbox_pages,
         model_pages,
         question_pages,
+        story_pages,
         training_pages,
     )
 
@@ -95,6 +96,7 @@ def create_app(config: ConsoleConfig) -> Flask:
         model_pages,
         question_pages,
         conversation_pages,
+        story_pages,
     ):
         app.register_blueprint(pages.blueprint)
 
