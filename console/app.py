@@ -82,6 +82,7 @@ def create_app(config: ConsoleConfig) -> Flask:
         conversation_pages,
         history_pages,
         inbox_pages,
+        insight_pages,
         model_pages,
         question_pages,
         story_pages,
@@ -97,6 +98,7 @@ def create_app(config: ConsoleConfig) -> Flask:
         question_pages,
         conversation_pages,
         story_pages,
+        insight_pages,
     ):
         app.register_blueprint(pages.blueprint)
 
