@@ -82,8 +82,10 @@ def create_app(config: ConsoleConfig) -> Flask:
         conversation_pages,
         history_pages,
         inbox_pages,
+        insight_pages,
         model_pages,
         question_pages,
+        story_pages,
         training_pages,
     )
 
@@ -95,6 +97,8 @@ def create_app(config: ConsoleConfig) -> Flask:
         model_pages,
         question_pages,
         conversation_pages,
+        story_pages,
+        insight_pages,
     ):
         app.register_blueprint(pages.blueprint)
 

@@ -40,6 +40,8 @@ from console.conversation_review import (
     reviewed_in,
     secret,
 )
+from console.conversation_story import conversation_version
+from console.dialogue_files import AREAS, DialogueFiles
 from console.notices import problem_key, problem_text
 from console.services import audit, commit, one_change, services
 from console.training_data import LANGUAGES, TrainingDataError
@@ -196,6 +198,11 @@ def conversation(key: str) -> ResponseReturnValue:
         saved=problem_text(request.args.get("saved")),
         problem=problem_text(request.args.get("problem")),
         problem_turn=request.args.get("turn"),
+        story_version=conversation_version(found),
+        story_areas=[
+            (area, what, DialogueFiles(services().root).files(area))
+            for area, (_, _, _, what) in AREAS.items()
+        ],
     )
 
 

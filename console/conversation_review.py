@@ -200,6 +200,12 @@ class Turn:
     bot: List[BotMessage] = field(default_factory=list)
     reasons: List[str] = field(default_factory=list)  # keys of REASONS
     vote: Optional[bool] = None
+    # The text with its entities marked up as a test story writes it, masked
+    # (None: nothing typed, or what Rasa read differs from what was typed).
+    marked: Optional[str] = None
+    # What the bot did, in order: ("action", name, None) and ("slot", name, value)
+    # for slots with a plain value (masked), for stories saved from it.
+    dialogue: List[Tuple[str, str, Any]] = field(default_factory=list)
 
     def why(self, threshold: float) -> List[str]:
         """The reasons, with low confidence for this threshold."""
@@ -313,6 +319,9 @@ def read_turns(events: Iterable[Dict[str, Any]]) -> Tuple[List[Turn], List[BotMe
                 _vote(turns, value)
             elif name == "event_filter" and turn is not None and value:
                 turn.event_filter = mask_all(_value_text(value))
+            if turn is not None and _plain(value):
+                shown = mask_all(value) if isinstance(value, str) else value
+                turn.dialogue.append(("slot", str(name), shown))
         elif kind == "action" and turn is not None:
             name = str(event.get("name") or "")
             if name in ("action_listen", "action_extract_slots", ""):
@@ -320,6 +329,7 @@ def read_turns(events: Iterable[Dict[str, Any]]) -> Tuple[List[Turn], List[BotMe
                     turn.language = turn.language or language
                 continue
             turn.actions.append(name)
+            turn.dialogue.append(("action", name, None))
             if name == "action_did_you_mean":
                 turn._reason("did_you_mean")
             elif name in FALLBACK_ACTIONS:
@@ -375,7 +385,40 @@ def _user_turn(number: int, event: Dict[str, Any]) -> Turn:
             if isinstance(e, dict)
         ],
     )
+    if payload is None and not turn.button and text.strip():
+        turn.marked = _marked(text, parse.get("entities") or event.get("entities"))
     return turn
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, str | bool | int | float)
+
+
+def _marked(text: str, entities: Any) -> str:
+    """``text`` with Rasa's markup for the entities found in it by position
+    (``[Hamburg](city)``, or with the value when it differs), then masked."""
+    spans = []
+    for entity in entities if isinstance(entities, list) else []:
+        if not isinstance(entity, dict):
+            continue
+        start, end = entity.get("start"), entity.get("end")
+        if not isinstance(start, int) or not isinstance(end, int):
+            continue
+        if 0 <= start < end <= len(text) and entity.get("entity"):
+            spans.append((start, end, str(entity["entity"]), entity.get("value")))
+    out, at = [], 0
+    for start, end, name, value in sorted(spans):
+        if start < at:
+            continue  # overlapping: the first one stays
+        words = text[start:end]
+        if value == words or value is None:
+            mark = f"[{words}]({name})"
+        else:
+            found = json.dumps({"entity": name, "value": value}, ensure_ascii=False)
+            mark = f"[{words}]{found}"
+        out += [text[at:start], mark]
+        at = end
+    return mask_all("".join(out) + text[at:])
 
 
 def _number(value: Any) -> Optional[float]:
@@ -449,6 +492,8 @@ class Summary:
     last_at: float
     flagged: Tuple[Tuple[int, Tuple[str, ...]], ...]  # turn → reasons
     confidences: Tuple[Tuple[int, float], ...]  # turns low confidence may flag
+    # Per turn, for the insights: when, the intent, the reasons, 👍 / 👎.
+    moments: Tuple[Tuple[float, str, Tuple[str, ...], Optional[bool]], ...] = ()
 
     def why(
         self, threshold: float, done: Set[Tuple[str, int]]
@@ -496,6 +541,7 @@ def summarise(key: str, sender_id: str, events: List[Dict[str, Any]]) -> Summary
             for t in turns
             if t.confidence is not None and t.confidence < 1.0 and t.low_confidence(1.0)
         ),
+        tuple((t.timestamp, t.intent or "", tuple(t.reasons), t.vote) for t in turns),
     )
 
 

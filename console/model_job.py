@@ -9,12 +9,15 @@ member of staff changes something, or opens the model page), so a training begin
 at once. While it waits, it scores the model in use (``--score-first``) when no
 score of it is remembered yet. Then it reads one job from stdin (a JSON line:
 ``{"name": ..., "finetune": MODEL or null, "in_use": MODEL or null}``), trains,
-scores the new model and the model in use on the held-out questions and ends: a fresh process for every training, so nothing of one
-training carries over into the next.
+scores the new model and the model in use on the held-out questions, runs the
+test stories (``rasa test core`` on tests/stories) with the new model and ends: a
+fresh process for every training, so nothing of one training carries over into
+the next.
 
 Rasa's log lines go to stdout as they come; the worker's own messages are lines
 starting with ``@@ `` and a JSON object: ``{"ready": true}``, ``{"say": ...}``,
 ``{"trained": MODEL, "seconds": ...}``, ``{"scored": MODEL, "seconds": ...}``,
+``{"stories": {"total", "passed", "failed": [names], "error"}, "seconds": ...}``,
 ``{"error": ...}``.
 """
 
@@ -24,6 +27,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import select
 import sys
 import time
@@ -63,6 +67,22 @@ def score(model: Path, var_dir: Path) -> float:
     return time.time() - began
 
 
+def story_results(model: Path, var_dir: Path) -> dict:
+    """``rasa test core`` on the test stories (tests/stories) with ``model``: how
+    many passed, and the names of the failing ones."""
+    from ofr_tools.evaluation_report import run_story_tests
+
+    folder = var_dir / "console" / "stories" / model.name.removesuffix(".tar.gz")
+    results = run_story_tests(model, Path.cwd() / "tests" / "stories", folder)
+    failed = re.findall(r"^\s*- story: (.+?)\s*$", results.failed_stories, re.M)
+    return {
+        "total": results.total,
+        "passed": results.passed,
+        "failed": [name.split(" (")[0].strip("\"'") for name in failed],
+        "error": results.error,
+    }
+
+
 def read_job(timeout: float) -> Optional[dict]:
     ready, _, _ = select.select([sys.stdin], [], [], timeout)
     if not ready:
@@ -100,6 +120,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         in_use = job.get("in_use")
         if in_use and Path(in_use).is_file():  # at once when scored while waiting
             tell(scored=in_use, seconds=score(Path(in_use), var_dir))
+        tell(say="Running the test stories (tests/stories) with the new model…")
+        began = time.time()
+        tell(stories=story_results(model, var_dir), seconds=time.time() - began)
         return 0
     except Exception as error:  # reported to the console page, in one sentence
         tell(error=f"{type(error).__name__}: {error}")

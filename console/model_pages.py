@@ -51,13 +51,24 @@ def publish() -> ResponseReturnValue:
         )
     reason = request.form.get("reason", "").strip()
     worse = job.worse()
-    if worse and len(reason) < MIN_REASON:
+    failing = job.failing_stories()
+    if (worse or failing) and len(reason) < MIN_REASON:
+        why = []
+        if worse:
+            why.append(
+                "worse in "
+                + " and ".join({"en": "English", "de": "German"}[w] for w in worse)
+            )
+        if failing:
+            why.append(
+                f"fails {len(failing)} test stor{'y' if len(failing) == 1 else 'ies'}"
+            )
         return redirect(
             url_for(
                 "model.page",
                 problem=problem_key(
-                    "The new model is worse in "
-                    + " and ".join({"en": "English", "de": "German"}[w] for w in worse)
+                    "The new model is "
+                    + " and ".join(why)
                     + ": give a reason to publish it anyway."
                 ),
             )
@@ -71,6 +82,7 @@ def publish() -> ResponseReturnValue:
         model=job.model.name if job.model else "",
         scores=job.scores,
         running=job.running,
+        failing_stories=failing,
         reason=reason,
     )
     return redirect(url_for("model.page"))

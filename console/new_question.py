@@ -23,13 +23,19 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List
 
 import yaml
 
 from console.answers import MAX_ANSWER, quoted
-from console.edits import write_atomically
 from console.training_data import LANGUAGES, TrainingDataError, one_line, plain
+from console.yaml_text import (
+    FileChange,
+    appended,
+    insert_after_line,
+    item_indent,
+    last_leaf,
+)
 from ofr_tools import check_project
 from ofr_tools.check_project import child
 from ofr_tools.held_out import held_out_texts, near_copy, normalise_example
@@ -103,42 +109,34 @@ class Questions:
     def add(self, question: NewQuestion) -> List[Path]:
         """Write the question into the project; the paths changed."""
         splits = self._checked(question)
-        originals: Dict[Path, str] = {}
+        change = FileChange()
 
-        def write(path: Path, change: str, at_end_of: Tuple[str, ...] = ()) -> None:
-            before = path.read_text(encoding="utf-8") if path.exists() else ""
-            originals.setdefault(path, before)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(path, _appended(before, change))
+        def write(path: Path, block: str) -> None:
+            change.write(path, appended(change.before(path), block))
 
         try:
-            self._write_domain(question, originals)
+            self._write_domain(question, change)
             for language in LANGUAGES:
                 block = _nlu_block(question.intent, splits[language].training)
                 write(self.root / "data" / "nlu" / language / question.topic, block)
                 tests = self.root / "tests" / "nlu" / language / question.topic
                 if not tests.exists():
-                    originals[tests] = ""
-                    tests.write_text('version: "3.1"\nnlu:\n', encoding="utf-8")
+                    change.write(tests, 'version: "3.1"\nnlu:\n')
                 write(tests, _nlu_block(question.intent, splits[language].held_out))
             rules = self.root / "data" / "rules" / question.topic
             if not rules.exists():
-                originals[rules] = ""
-                rules.write_text('version: "3.1"\n\nrules:\n', encoding="utf-8")
-            write(rules, _rule(question.intent, question.response, _rule_indent(rules)))
-            self._write_description(question, originals)
-            self._write_label(question, originals)
+                change.write(rules, 'version: "3.1"\n\nrules:\n')
+            indent = item_indent(change.before(rules), "rule")
+            write(rules, _rule(question.intent, question.response, indent))
+            self._write_description(question, change)
+            self._write_label(question, change)
             problems, _ = check_project.run(self.root)
             if problems:
                 raise QuestionError(" ".join(str(p) for p in problems[:3]))
         except BaseException:
-            for path, before in originals.items():
-                if before:
-                    write_atomically(path, before)
-                else:
-                    path.unlink(missing_ok=True)
+            change.put_back()
             raise
-        return sorted(originals)
+        return change.paths
 
     # ------------------------------------------------------------ checks
 
@@ -228,10 +226,9 @@ class Questions:
 
     # ------------------------------------------------------------ writing
 
-    def _write_domain(self, question: NewQuestion, originals: Dict[Path, str]) -> None:
+    def _write_domain(self, question: NewQuestion, change: FileChange) -> None:
         path = self.root / "domain.yml"
-        before = path.read_text(encoding="utf-8")
-        originals.setdefault(path, before)
+        before = change.before(path)
         document = yaml.compose(before)
         intents = child(document, "intents")
         responses = child(document, "responses")
@@ -251,30 +248,26 @@ class Questions:
             for language in LANGUAGES
         ).rstrip("\n")
         # From the end of the file, so the earlier offset stays right.
-        after = _insert_after_line(before, _last_leaf(responses), response)
-        after = _insert_after_line(
-            after, _last_leaf(last_intent), f"\n{dash}- {question.intent}"
+        after = insert_after_line(before, last_leaf(responses), response)
+        after = insert_after_line(
+            after, last_leaf(last_intent), f"\n{dash}- {question.intent}"
         )
-        write_atomically(path, after)
+        change.write(path, after)
 
-    def _write_description(
-        self, question: NewQuestion, originals: Dict[Path, str]
-    ) -> None:
+    def _write_description(self, question: NewQuestion, change: FileChange) -> None:
         path = self.root / "docs" / "intents.md"
-        before = path.read_text(encoding="utf-8")
-        originals.setdefault(path, before)
+        before = change.before(path)
         lines = before.splitlines(keepends=True)
         rows = [i for i, line in enumerate(lines) if re.match(r"^\| \w+\.yml \|", line)]
         if not rows:
             raise QuestionError("docs/intents.md has no table of intents to add to.")
         row = f"| {question.topic} | {question.intent} | {' '.join(question.description.split())} |\n"
         lines.insert(rows[-1] + 1, row)
-        write_atomically(path, "".join(lines))
+        change.write(path, "".join(lines))
 
-    def _write_label(self, question: NewQuestion, originals: Dict[Path, str]) -> None:
+    def _write_label(self, question: NewQuestion, change: FileChange) -> None:
         path = self.root / MESSAGES
-        before = path.read_text(encoding="utf-8")
-        originals.setdefault(path, before)
+        before = change.before(path)
         lines = before.splitlines(keepends=True)
         labels = [i for i, line in enumerate(lines) if line.startswith("intent_")]
         where = labels[-1] + 1 if labels else len(lines)
@@ -282,49 +275,17 @@ class Questions:
         lines.insert(where, f"intent_{question.intent}: {{en: {en}, de: {de}}}\n")
         if not isinstance(yaml.safe_load("".join(lines)), dict):
             raise QuestionError(f"{MESSAGES} would not read any more.")
-        # The running action server reads this file: never let it see half of it.
-        partial = path.with_suffix(".yml.part")
-        partial.write_text("".join(lines), encoding="utf-8")
-        partial.replace(path)
+        # The running action server reads this file: never half of it (atomic).
+        change.write(path, "".join(lines))
 
 
 def _flow(text: str) -> str:
     return json.dumps(" ".join(text.split()), ensure_ascii=False)
 
 
-def _last_leaf(node: yaml.Node) -> int:
-    """Where the last scalar inside ``node`` ends (a block's own end mark lies at
-    the next key, after any comments between)."""
-    while isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.value:
-        last = node.value[-1]
-        node = last[1] if isinstance(node, yaml.MappingNode) else last
-    return node.end_mark.index
-
-
-def _insert_after_line(source: str, index: int, text: str) -> str:
-    """``text`` at the end of the line on which ``index`` lies (before its newline)."""
-    end = source.find("\n", index)
-    end = len(source) if end == -1 else end
-    return source[:end] + text + source[end:]
-
-
-def _appended(before: str, block: str) -> str:
-    body = before.rstrip("\n")
-    return (body + "\n" if body else "") + block
-
-
 def _nlu_block(intent: str, examples: List[str]) -> str:
     lines = "".join(f"    - {example}\n" for example in examples)
     return f"- intent: {intent}\n  examples: |\n{lines}"
-
-
-def _rule_indent(path: Path) -> str:
-    """How the file indents its rules (new files: as the project's do)."""
-    if path.exists():
-        found = re.search(r"^( *)- rule:", path.read_text(encoding="utf-8"), re.M)
-        if found:
-            return found.group(1)
-    return "  "
 
 
 def _rule(intent: str, response: str, indent: str) -> str:

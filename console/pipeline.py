@@ -6,14 +6,16 @@
    part whose inputs did not change, e.g. the dialogue policies after a new example.
 2. **Check** it on the held-out test sets (console/model_check.py), beside the
    model the bot answers with now (scored once per model and test sets, then
-   remembered in ``$OFR_VAR_DIR/console/scores``).
+   remembered in ``$OFR_VAR_DIR/console/scores``), and run the test stories
+   (``rasa test core`` on tests/stories, including those saved from reviewed
+   conversations) with it.
 
 Training and checking run in a worker process (console/model_job.py) that the
 console starts ahead, when staff change something or open the model page: by the
 time they press "Train", Rasa is imported and the model in use is scored.
 3. **Publish** it through the publish route (``make publish``'s code) when neither
-   language got worse; a publisher may publish a worse model with a reason, which
-   the audit log keeps.
+   language got worse and every test story passed; a publisher may publish anyway
+   with a reason, which the audit log keeps.
 
 Steps run as processes of their own, so the console never loads TensorFlow.
 """
@@ -75,6 +77,8 @@ class Job:
     lines: List[str] = field(default_factory=list)
     seconds: Dict[str, float] = field(default_factory=dict)
     published_by: Optional[str] = None
+    # The test stories with the new model: total, passed, failed (names), error.
+    stories: Optional[Dict] = None
 
     @property
     def busy(self) -> bool:
@@ -94,6 +98,15 @@ class Job:
             for language, new in self.scores.items()
             if new["accuracy"] < self.running.get(language, {}).get("accuracy", 0.0)
         ]
+
+    def failing_stories(self) -> List[str]:
+        """The test stories the new model fails (or why they did not run)."""
+        if not self.stories:
+            return []
+        failed = list(self.stories.get("failed") or [])
+        if not failed and self.stories.get("error"):
+            failed.append(str(self.stories["error"]))
+        return failed
 
 
 def _environment() -> Dict[str, str]:
@@ -258,6 +271,9 @@ class Pipeline:
                 job.state, began = "checking", time.time()
             elif "scored" in message and job.model is not None:
                 job.seconds["check"] = time.time() - began
+            elif "stories" in message:
+                job.stories = message["stories"]
+                job.seconds["test stories"] = float(message.get("seconds") or 0)
             elif "error" in message:
                 worker.process.wait()
                 raise PipelineError(
