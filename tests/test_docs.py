@@ -112,6 +112,8 @@ def known_settings() -> Set[str]:
         settings_read(PACKAGES + ("bench",))
         | set(re.findall(r"\$\(([A-Z][A-Z0-9_]*)\)", makefile))
         | set(re.findall(r"^export\s+([A-Z][A-Z0-9_]*)", makefile, re.M))
+        # What CI sets for the tests (OFR_TEST_SERVICES, read by tests/stores.py).
+        | set(re.findall(r"\b(OFR_[A-Z0-9_]+)=", _text(ROOT / ".ci" / "run")))
     )
 
 

@@ -181,7 +181,7 @@ def test_rasa_serve_refuses_before_rewriting_rasas_command_line() -> None:
 
 PACKAGES = ("bot", "ofr", "ofr_tools", "actions", "console")
 # Public names ending in "_" that are no fitted attribute (SQLAlchemy, NumPy).
-NOT_FITTED = {"in_", "is_", "isnot_", "not_", "ix_"}
+NOT_FITTED = {"in_", "is_", "isnot_", "not_", "ix_", "or_", "and_"}  # numpy, SQLAlchemy
 # Set by ABCMeta and typing.Protocol on every class: no use of anyone's inside.
 CLASS_MACHINERY = {"_abc_impl", "_is_protocol"}
 # Public-looking names of Rasa's inside that the project relies on.

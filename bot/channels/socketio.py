@@ -64,6 +64,7 @@ from bot.channels.input_limits import (
 )
 from bot.channels.rate_limits import client_address, shared_limits
 from bot.channels.side_answers import is_side_question, side_answer
+from bot.dialogue.fair_turns import fair
 from bot.dialogue.follow_ups import as_typed, each_message
 from bot.storage.conversation_ids import channel_of, conversation_id
 from bot.storage.tickets import WaitingAnswer
@@ -352,6 +353,7 @@ class ValidatedSocketIOInput(SocketIOInput):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
+        on_new_message = fair(on_new_message)
         socketio = super().blueprint(on_new_message)
         sio = self.sio
         sio.eio.max_http_buffer_size = MAX_BODY_BYTES

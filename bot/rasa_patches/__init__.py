@@ -519,6 +519,13 @@ PATCHES: Dict[str, Patch] = {
                 "sklearn.linear_model._base.LinearClassifierMixin.decision_function",
                 "4eb01d3ed1f254b2fcc6c4cbd95aef445641f50ba2b6b7e6677f88458dc18ad5",
             ),
+            # the counts the classifier weighs itself (linear_intent_classifier._tf_idf)
+            Target(
+                "scikit-learn",
+                SKLEARN,
+                "sklearn.feature_extraction.text.CountVectorizer.transform",
+                "3f92a004c11f512ca67fce222755bd2b171b7196d6afad2ca9f6425b5f4140d5",
+            ),
             # "fitted" means: has an attribute ending in "_" (n_features_in_ is one)
             Target(
                 "scikit-learn",
@@ -541,6 +548,11 @@ PATCHES: Dict[str, Patch] = {
             "bot.nlu.intent_model_file:vocabulary_",
             "bot.nlu.intent_model_file:n_features_in_",
             "bot.nlu.linear_intent_classifier:classes_",
+            # the classifier's own tf-idf: counts from the vocabulary, weighted by
+            # idf_, l2-normed, scored with coef_ and intercept_ (as sklearn does)
+            "bot.nlu.linear_intent_classifier:idf_",
+            "bot.nlu.linear_intent_classifier:coef_",
+            "bot.nlu.linear_intent_classifier:intercept_",
         ),
     ),
     "intent_ensemble": Patch(
