@@ -134,6 +134,11 @@ class FakeTelegram:
         self.delays: Dict[str, float] = {}
         # (method, chat id) whose calls wait until released; chat id None: all chats.
         self.held: Set[Tuple[str, Optional[int]]] = set()
+        # The held calls now waiting: (method, chat id, their request).
+        self._waiting: List[Tuple[str, int, web.Request]] = []
+        # What getUpdates hands out (polling): every update from the asked offset on,
+        # as Telegram does until a later call's offset confirms it.
+        self.pending_updates: List[Dict[str, Any]] = []
         # (method, what it answered), for the message ids of sent messages.
         self.results: List[Tuple[str, Any]] = []
         self._message_id = 100
@@ -168,11 +173,20 @@ class FakeTelegram:
         with self._lock:
             self.held.discard((method, chat_id))
 
-    def _is_held(self, method: str, params: Dict[str, Any]) -> bool:
-        try:
-            chat = int(params.get("chat_id", 0))
-        except (TypeError, ValueError):
-            chat = 0
+    def waiting_calls(self, method: str, chat_id: Optional[int] = None) -> int:
+        """Held calls of ``method`` (to ``chat_id``) whose caller still waits for the
+        answer (python-telegram-bot gives up after its 5-second timeout)."""
+        with self._lock:
+            return sum(
+                1
+                for name, chat, request in self._waiting
+                if name == method
+                and chat_id in (None, chat)
+                and request.transport is not None
+                and not request.transport.is_closing()
+            )
+
+    def _is_held(self, method: str, chat: int) -> bool:
         with self._lock:
             return (method, None) in self.held or (method, chat) in self.held
 
@@ -232,8 +246,22 @@ class FakeTelegram:
         delay = self.delays.get(method, 0.0)
         if delay:
             await asyncio.sleep(delay)
-        while self._is_held(method, params):
-            await asyncio.sleep(0.02)
+        if method == "getUpdates" and not self._result(method, params):
+            await asyncio.sleep(0.2)  # a short long poll
+        try:
+            chat = int(params.get("chat_id", 0))
+        except (TypeError, ValueError):
+            chat = 0
+        if self._is_held(method, chat):
+            waiting = (method, chat, request)
+            with self._lock:
+                self._waiting.append(waiting)
+            try:
+                while self._is_held(method, chat):
+                    await asyncio.sleep(0.02)
+            finally:
+                with self._lock:
+                    self._waiting.remove(waiting)
         with self._lock:
             self.calls.append((method, params))
             failure = self.failures.get(method, []) and self.failures[method].pop(0)
@@ -248,6 +276,10 @@ class FakeTelegram:
     def _result(self, method: str, params: Dict[str, Any]) -> Any:
         if method == "getMe":
             return BOT_USER
+        if method == "getUpdates":
+            offset = int(params.get("offset") or 0)
+            with self._lock:
+                return [u for u in self.pending_updates if u["update_id"] >= offset]
         if method in ("sendMessage", "sendDocument"):
             self._message_id += 1
             result = {
