@@ -2,7 +2,11 @@
 
 python-telegram-bot talks to ``{TELEGRAM_API_BASE_URL}{token}/{method}``; this
 aiohttp app answers like Telegram does and keeps the calls for assertions. Failures
-can be injected per method (e.g. a 429 with retry_after, or a 400).
+can be injected per method (e.g. a 429 with retry_after, or a 400), and calls held
+until a test releases them (a reply the bot cannot finish sending yet).
+
+The bot's webhook answers 200 before it processes an update (finding 8 of issue 29);
+``wait_until_processed`` waits until the bot has finished every update it took.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import itertools
 import json
 import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
+import requests
 from aiohttp import web
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "OFR", "username": "ofr_test_bot"}
@@ -103,11 +108,37 @@ def group_message_update(
     return {"update_id": next(_update_ids), "message": msg}
 
 
+def wait_until_processed(
+    base_url: str, secret: str, timeout: float = 120
+) -> Dict[str, Any]:
+    """Wait until the bot at ``base_url`` has finished every Telegram update it took
+    (its ``/webhooks/telegram/queue``); its last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = requests.get(
+            f"{base_url}/webhooks/telegram/queue",
+            headers={"X-Telegram-Bot-Api-Secret-Token": secret},
+            timeout=30,
+        )
+        status.raise_for_status()
+        state = status.json()
+        if state["pending"] == 0 or time.monotonic() > deadline:
+            return state
+        time.sleep(0.05)
+
+
 class FakeTelegram:
     def __init__(self) -> None:
         self.calls: List[Tuple[str, Dict[str, Any]]] = []
         self.failures: Dict[str, List[Tuple[int, Dict[str, Any]]]] = {}
         self.delays: Dict[str, float] = {}
+        # (method, chat id) whose calls wait until released; chat id None: all chats.
+        self.held: Set[Tuple[str, Optional[int]]] = set()
+        # The held calls now waiting: (method, chat id, their request).
+        self._waiting: List[Tuple[str, int, web.Request]] = []
+        # What getUpdates hands out (polling): every update from the asked offset on,
+        # as Telegram does until a later call's offset confirms it.
+        self.pending_updates: List[Dict[str, Any]] = []
         # (method, what it answered), for the message ids of sent messages.
         self.results: List[Tuple[str, Any]] = []
         self._message_id = 100
@@ -131,6 +162,33 @@ class FakeTelegram:
         """Every call of ``method`` takes ``seconds`` before it is answered (0: off)."""
         with self._lock:
             self.delays[method] = seconds
+
+    def hold(self, method: str, chat_id: Optional[int] = None) -> None:
+        """Calls of ``method`` (to ``chat_id`` only, if given) wait until released;
+        they are recorded in ``calls`` only then."""
+        with self._lock:
+            self.held.add((method, chat_id))
+
+    def release(self, method: str, chat_id: Optional[int] = None) -> None:
+        with self._lock:
+            self.held.discard((method, chat_id))
+
+    def waiting_calls(self, method: str, chat_id: Optional[int] = None) -> int:
+        """Held calls of ``method`` (to ``chat_id``) whose caller still waits for the
+        answer (python-telegram-bot gives up after its 5-second timeout)."""
+        with self._lock:
+            return sum(
+                1
+                for name, chat, request in self._waiting
+                if name == method
+                and chat_id in (None, chat)
+                and request.transport is not None
+                and not request.transport.is_closing()
+            )
+
+    def _is_held(self, method: str, chat: int) -> bool:
+        with self._lock:
+            return (method, None) in self.held or (method, chat) in self.held
 
     def recover(self, method: str) -> None:
         """``method`` answers normally again."""
@@ -188,6 +246,22 @@ class FakeTelegram:
         delay = self.delays.get(method, 0.0)
         if delay:
             await asyncio.sleep(delay)
+        if method == "getUpdates" and not self._result(method, params):
+            await asyncio.sleep(0.2)  # a short long poll
+        try:
+            chat = int(params.get("chat_id", 0))
+        except (TypeError, ValueError):
+            chat = 0
+        if self._is_held(method, chat):
+            waiting = (method, chat, request)
+            with self._lock:
+                self._waiting.append(waiting)
+            try:
+                while self._is_held(method, chat):
+                    await asyncio.sleep(0.02)
+            finally:
+                with self._lock:
+                    self._waiting.remove(waiting)
         with self._lock:
             self.calls.append((method, params))
             failure = self.failures.get(method, []) and self.failures[method].pop(0)
@@ -202,6 +276,10 @@ class FakeTelegram:
     def _result(self, method: str, params: Dict[str, Any]) -> Any:
         if method == "getMe":
             return BOT_USER
+        if method == "getUpdates":
+            offset = int(params.get("offset") or 0)
+            with self._lock:
+                return [u for u in self.pending_updates if u["update_id"] >= offset]
         if method in ("sendMessage", "sendDocument"):
             self._message_id += 1
             result = {

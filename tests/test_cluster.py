@@ -32,7 +32,7 @@ from sqlalchemy.engine.url import URL
 
 from ofr_tools import processes
 from tests.conftest import text_of
-from tests.fake_telegram import FakeTelegram, message_update
+from tests.fake_telegram import FakeTelegram, message_update, wait_until_processed
 from tests.servers import free_port, start_script
 
 pytestmark = pytest.mark.server
@@ -412,6 +412,8 @@ def test_two_instances_send_each_alert_once(cluster):
             timeout=60,
         )
         assert reply.ok, reply.text
+    for instance in (cluster.a, cluster.b):  # 200 came before the update's turn
+        wait_until_processed(instance, TELEGRAM_SECRET)
 
     def sent_to(chat: int, words: str) -> List[str]:
         return [
@@ -470,6 +472,38 @@ def rasa_server_on(port: int) -> int:
         if "ofr_tools.rasa_serve run" in line and f"--port {port} " in f"{line} ":
             return pid
     raise LookupError(f"no Rasa server on port {port}")
+
+
+def test_a_redelivered_update_is_answered_once_whichever_instance_gets_it(cluster):
+    """Issue 29, finding 8: Telegram sends an update again when the first delivery's
+    answer came late, and the proxy may hand it to the other instance. The instances
+    share the taken update ids (in Redis, beside the locks): one answer."""
+    chat = 771101
+    update = message_update(chat, "Was ist OFR?")
+    headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+    for instance in (cluster.a, cluster.b, cluster.b, cluster.a):
+        deadline = time.monotonic() + 120
+        while True:  # 503 until the instance's channel has reached the Bot API
+            reply = requests.post(
+                instance + "/webhooks/telegram/webhook",
+                json=update,
+                headers=headers,
+                timeout=60,
+            )
+            if reply.status_code != 503 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert reply.ok, reply.text
+    for instance in (cluster.a, cluster.b):  # both have finished what they took
+        wait_until_processed(instance, TELEGRAM_SECRET)
+    answers = [
+        m["text"]
+        for m in cluster.telegram.calls_of("sendMessage")
+        if int(m["chat_id"]) == chat
+    ]
+    assert len(answers) == 1 and "Option Freiwillige Rückkehr" in answers[0], answers
+    taken = f"*:telegram-update:123456:{update['update_id']}"
+    assert list(redis_client().scan_iter(taken))
 
 
 def test_the_cluster_survives_the_death_of_an_instance(cluster):

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from bot.channels.input_limits import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, note
 from ofr_tools.processes import resident_mb
 from tests.conftest import text_of
-from tests.fake_telegram import FakeTelegram, telegram_user
+from tests.fake_telegram import FakeTelegram, telegram_user, wait_until_processed
 from tests.servers import Servers, running_bot
 
 pytestmark = pytest.mark.server
@@ -396,12 +396,16 @@ def post_update(
     headers = {"Content-Type": "application/json"}
     if secret is not None:
         headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-    return http.post(
+    response = http.post(
         f"{bot.url}/webhooks/telegram/webhook",
         data=raw if raw is not None else body(update),
         headers=headers,
         timeout=60,
     )
+    if response.status_code == 200:
+        # The webhook answers before the update is processed.
+        wait_until_processed(bot.url, SECRET)
+    return response
 
 
 def texts_to(telegram: FakeTelegram, chat_id: int) -> List[str]:

@@ -17,7 +17,11 @@ import pytest
 import requests
 
 from tests.conftest import ROOT
-from tests.fake_telegram import FakeTelegram, group_message_update
+from tests.fake_telegram import (
+    FakeTelegram,
+    group_message_update,
+    wait_until_processed,
+)
 from tests.mailbox import Mailbox, running_mailbox
 from tests.project_copy import copy_parts, git_repository
 from tests.servers import Servers, running_bot
@@ -108,6 +112,7 @@ def staff_answer(bot: Servers, ticket_message: Dict[str, Any], text: str) -> Non
         timeout=60,
     )
     assert response.ok
+    wait_until_processed(bot.url, SECRET)  # answered 200 before it is processed
 
 
 def ticket_posted(telegram: FakeTelegram, text: str) -> Dict[str, Any]:

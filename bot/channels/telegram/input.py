@@ -3,8 +3,10 @@
 Webhook mode: Telegram posts updates to ``POST /webhooks/telegram/webhook``; the
 request must carry ``X-Telegram-Bot-Api-Secret-Token``. Polling mode
 (``make telegram-polling``) fetches updates with python-telegram-bot and posts them to
-the same route, so both modes share one handling path: ``Update.de_json`` →
-``Application.process_update`` → the handlers below → Rasa.
+the same route, so both modes share one handling path: ``Update.de_json`` → each
+update id taken once (``bot/storage/telegram_updates.py``) → 200 at once → the
+chat's queue (``update_queue.py``) → ``Application.process_update`` → the handlers →
+Rasa.
 
 Configuration comes from the environment (README "Telegram"): TELEGRAM_TOKEN,
 TELEGRAM_WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET, TELEGRAM_API_BASE_URL.
@@ -32,6 +34,8 @@ from bot.channels.telegram.chats import CHANNEL_NAME, well_formed
 from bot.channels.telegram.handlers import UpdateHandlers
 from bot.channels.telegram.handover import HandoverService
 from bot.channels.telegram.output import TelegramOutput
+from bot.channels.telegram.update_queue import ChatQueues
+from bot.storage.telegram_updates import SeenUpdates, shared_updates_for
 from ofr import settings
 from ofr.messages import message
 from ofr.settings import SettingsError
@@ -42,6 +46,8 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1_000_000
 UPDATE_TYPES = ["message", "callback_query"]
+# At shutdown, seconds to finish the updates already answered 200.
+DRAIN_SECONDS = 20.0
 
 
 def rate_limiter() -> AIORateLimiter:
@@ -110,6 +116,8 @@ class TelegramInput(InputChannel):
     ) -> None:
         self.secret = secret
         self.webhook_url = webhook_url
+        # The bot's id is the token's first part: update ids count per bot.
+        self.bot_id = token.split(":", 1)[0]
         builder = (
             Application.builder()
             .token(token)
@@ -133,7 +141,11 @@ class TelegramInput(InputChannel):
         self._ready = False
         self._starting: Optional[asyncio.Task] = None
         self.max_retry_pause = configured.telegram_start_retry_max_seconds
+        self.var_dir = configured.var_dir
         self.handlers.register()
+        # In this process only until the stores are known (_share_stores).
+        self.seen = SeenUpdates(self.bot_id)
+        self.queue = ChatQueues(self._process)
 
     def get_output_channel(self) -> OutputChannel:
         return self.output
@@ -208,6 +220,12 @@ class TelegramInput(InputChannel):
             await self.application.stop()
         await self.application.shutdown()
 
+    def _allowed(self, request: Request) -> bool:
+        """The request carries the webhook secret."""
+        # Sanic keeps undecodable header bytes as surrogates: encode them back.
+        given = request.headers.get(SECRET_HEADER, "").encode(errors="surrogateescape")
+        return hmac.compare_digest(given, self.secret.encode())
+
     def _share_stores(self, app: Any) -> None:
         """The agent's tracker and lock stores, for the handlers and handovers."""
         agent = getattr(app.ctx, "agent", None)
@@ -215,6 +233,18 @@ class TelegramInput(InputChannel):
             return
         self.handlers.tracker_store = agent.tracker_store
         self.handover.attach(agent)
+        if self.seen.shared is None:
+            self.seen.shared = shared_updates_for(
+                agent.tracker_store, agent.lock_store, self.var_dir
+            )
+
+    async def _process(self, update: Update) -> None:
+        try:
+            await self.application.process_update(update)
+        except Exception:
+            # Handlers' errors go to _error; this is PTB's own bookkeeping failing
+            # on an odd update.
+            logger.exception("Processing a Telegram update failed.")
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -232,6 +262,10 @@ class TelegramInput(InputChannel):
         async def stopping(app: Any, _: Any) -> None:
             if self._starting is not None and not self._starting.done():
                 self._starting.cancel()
+            # New updates get 503 (Telegram sends them again, to another instance
+            # or after the restart); those answered 200 are finished first.
+            self._ready = False
+            await self.queue.drain(DRAIN_SECONDS)
             await self.alerts.stop()
             await self.stop()
 
@@ -239,18 +273,21 @@ class TelegramInput(InputChannel):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
+        @telegram.route("/queue", methods=["GET"])
+        async def queue(request: Request) -> HTTPResponse:
+            """How many updates this instance has taken and not finished."""
+            if not self._allowed(request):
+                return response.json({"error": "forbidden"}, status=403)
+            return response.json({"ready": self._ready, "pending": self.queue.pending})
+
         @telegram.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
-            # Sanic keeps undecodable header bytes as surrogates: encode them back.
-            given = request.headers.get(SECRET_HEADER, "").encode(
-                errors="surrogateescape"
-            )
-            if not hmac.compare_digest(given, self.secret.encode()):
+            if not self._allowed(request):
                 return response.json({"error": "forbidden"}, status=403)
             if not self._ready:
                 # Telegram delivers the update again later; nothing is lost.
                 return response.json(
-                    {"error": "the Telegram channel is starting"},
+                    {"error": "the Telegram channel is starting or stopping"},
                     status=503,
                     headers={"Retry-After": "5"},
                 )
@@ -268,12 +305,17 @@ class TelegramInput(InputChannel):
                 return response.json({"error": "not a Telegram update"}, status=400)
             if not well_formed(update):
                 return response.json({"error": "not a Telegram update"}, status=400)
-            try:
-                await self.application.process_update(update)
-            except Exception:
-                # Handlers' errors go to _error; this is PTB's own bookkeeping failing
-                # on an odd update. Telegram must not send it again: answer 200.
-                logger.exception("Processing a Telegram update failed.")
+            if self.queue.full:
+                return response.json(
+                    {"error": "too many updates waiting"},
+                    status=503,
+                    headers={"Retry-After": "5"},
+                )
+            if not self.seen.first_time(update.update_id):
+                # Telegram sent it again (the first delivery's answer came late or
+                # was lost): it is processed, or being processed, already.
+                return response.json({"status": "ok"})
+            self.queue.put(update)
             return response.json({"status": "ok"})
 
         return telegram
