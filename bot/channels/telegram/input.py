@@ -35,6 +35,7 @@ from bot.channels.telegram.handlers import UpdateHandlers
 from bot.channels.telegram.handover import HandoverService
 from bot.channels.telegram.output import TelegramOutput
 from bot.channels.telegram.update_queue import ChatQueues
+from bot.dialogue.fair_turns import fair
 from bot.storage.telegram_updates import SeenUpdates, shared_updates_for
 from ofr import settings
 from ofr.messages import message
@@ -249,7 +250,7 @@ class TelegramInput(InputChannel):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        self.handlers.on_new_message = on_new_message
+        self.handlers.on_new_message = fair(on_new_message)
         telegram = Blueprint("telegram_webhook", __name__)
 
         @telegram.listener("after_server_start")
