@@ -396,3 +396,40 @@ def test_real_conversations_are_reported_without_personal_data(talked_to_bot, do
         assert not re.search(r"\d\d:\d\d|\d{9,}", output)  # no times
     assert "English (en): 4 messages, 3 groups" in text.stdout
     assert "German (de): 3 messages, 2 groups" in text.stdout
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres", "redis"])
+def test_an_answer_marked_not_helpful_is_listed(kind, request, capsys):
+    """A 👎 names the answer's time; the SQL reader must read the bot's answers to
+    match it (it read only user, slot and action events, so no 👎 ever showed)."""
+    import asyncio
+
+    from rasa.shared.core.events import SlotSet
+
+    store, endpoints = request.getfixturevalue(f"{kind}_store")
+    at = noon(1)
+    turns = [("Who are the partners?", "ask_partners", None, "utter_partners")]
+    save_conversation(store, "sid-vote", turns, at, "en")
+    answered = at + 60 + 1  # the first turn's answer (tests/stores.py)
+
+    async def vote() -> None:
+        tracker = await store.retrieve("sid-vote")
+        tracker.update(
+            SlotSet("feedback", {"helpful": False, "at": answered}, timestamp=at + 90)
+        )
+        await store.save(tracker)
+
+    asyncio.run(vote())
+    report = load_script("unanswered")
+
+    assert report.main(["--endpoints", str(endpoints), "--format", "csv"]) == 0
+    assert rows(capsys.readouterr().out) == [
+        {
+            "language": "en",
+            "count": "1",
+            "not_helpful": "1",
+            "last_seen": local_day(1),
+            "question": "Who are the partners?",
+            "variants": "",
+        }
+    ]

@@ -40,8 +40,9 @@ from bot.storage.tickets import delete_tickets, ticket_store_for
 from ofr import settings
 
 Events = List[Dict[str, Any]]
-# Event types that matter for reading a conversation back (SQL ``type_name``).
-READ_TYPES = ("user", "slot", "action", "restart", "reset_slots")
+# Event types that matter for reading a conversation back (SQL ``type_name``);
+# "bot": a 👎 names the time of the answer it was given to.
+READ_TYPES = ("user", "bot", "slot", "action", "restart", "reset_slots")
 DAY = 86400.0
 
 
