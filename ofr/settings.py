@@ -5,7 +5,7 @@ The Rasa server, the action server and the tools read their settings through
 check. A value that cannot be used is a ``SettingsError`` whose message is one
 sentence per bad value, saying which variable and what to give instead;
 ``ofr-check-settings`` (run by ``make run`` before any server starts) prints them.
-README "Configuration" lists the variables.
+docs/configuration.md lists the variables.
 """
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ letters=({a..z})
 names=()
 start_instance() {  # index
   local i=$1
-  # No staff console per instance: it edits one checkout (README "Several instances").
+  # No staff console per instance: it edits one checkout (docs/deployment.md).
   RASA_PORT=${rasa_ports[$i]} OFR_VAR_DIR=$var_dir/${names[$i]} OFR_ENDPOINTS=$endpoints OFR_STAFF_ADDR=off \
     ACTION_SERVER_URL=$action_url scripts/run.sh >>"$var_dir/${names[$i]}/run.log" 2>&1 &
   instance_pids[$i]=$!

@@ -84,7 +84,7 @@ else
 fi
 
 # glibc gives each thread that allocates its own malloc arena; TensorFlow's threads
-# then keep about 60 MB more resident than two arenas do (README "Speed").
+# then keep about 60 MB more resident than two arenas do (docs/performance.md).
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 
 pids=()

@@ -2,7 +2,7 @@
 codes that confirm a web user's address, and staff answers to confirmed addresses.
 
 A ticket has the same text as in the staff group; staff answer in the group
-(README "Handover").
+(docs/channels.md, "Handover to IOM staff").
 
 ``smtps://`` and STARTTLS (``?starttls=1``) verify the server's certificate and host
 name against the system's CA store. The password is sent only over TLS, or to a mail

@@ -3,7 +3,7 @@
 Rasa 3.6 opens a new aiohttp session, and so a new TCP connection, for every custom
 action. Each connect is another wait in the event loop's queue behind the other
 conversations' work: under load, answers that need the action server (events, a new
-session) were the slowest by far (README "Speed"). Here the action endpoint hands
+session) were the slowest by far (docs/performance.md). Here the action endpoint hands
 out one session per event loop that stays open.
 """
 

@@ -3,7 +3,7 @@
 Rasa 3.6's ``Event.resolve_by_type`` walks every subclass of ``Event`` (with an
 ``inspect.isabstract`` check on each) for every event it turns back into an object.
 Loading a conversation from the tracker store does that for each stored event, twice
-per message: about a fifth of the server's time under load (README "Speed"). Event
+per message: about a fifth of the server's time under load (docs/performance.md). Event
 classes do not change once imported, so the first answer for a type name is kept;
 names Rasa does not know still go through Rasa's own lookup (and its errors).
 """

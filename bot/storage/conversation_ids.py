@@ -8,7 +8,7 @@ Now each channel stores its conversations under ``<channel>:<id>`` ("telegram:42
 request on one channel can address another channel's conversation.
 
 Conversations stored under bare ids before this change are moved by
-``make migrate-ids`` (ofr_tools/migrate_ids.py; README "What is stored, where, for how long").
+``make migrate-ids`` (ofr_tools/migrate_ids.py; docs/storage.md).
 """
 
 from __future__ import annotations

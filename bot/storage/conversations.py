@@ -479,7 +479,7 @@ def _telegram_chat(sender_id: str) -> Optional[str]:
 
 def _forget_chat_alerts(connection: sa.engine.Connection, sender_id: str) -> None:
     """A purged Telegram conversation takes its event alerts and reminders with it
-    (README "What is stored"), in the same transaction."""
+    (docs/storage.md), in the same transaction."""
     chat = _telegram_chat(sender_id)
     if chat is None:
         return

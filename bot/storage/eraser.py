@@ -5,7 +5,7 @@ channel, Telegram's /forget). It runs from the tracker store's ``save`` at the e
 the turn (``bot.storage.tracker_store``), so under the conversation's lock like every other
 write: no other message of the conversation is handled meanwhile, and nothing can
 write the conversation back. On SQLite the rows are overwritten, not only unlinked
-(``secure_delete``) and the write-ahead log is emptied; PostgreSQL frees them at its next VACUUM (README "Privacy").
+(``secure_delete``) and the write-ahead log is emptied; PostgreSQL frees them at its next VACUUM (docs/storage.md, "Deleting").
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ conversation's lock. Configure one in endpoints.yml:
 - ``type: bot.storage.tracker_store.RedisTrackerStore`` with Rasa's Redis options;
 - ``type: bot.storage.tracker_store.InMemoryTrackerStore`` (nothing kept after a restart).
 
-Three costs of Rasa's store are cut (README "Speed"), with the same rows stored:
+Three costs of Rasa's store are cut (docs/performance.md), with the same rows stored:
 
 - ``save`` finds the events to write by loading the conversation again; this store
   remembers how many it loaded (the lock store keeps other instances out of the

@@ -58,7 +58,7 @@ def localized(value: Union[LocalizedText, str, None], language: str) -> Optional
 
 
 class Event(BaseModel):
-    """One entry of ``events:``; see README "Add an event"."""
+    """One entry of ``events:``; see docs/staff.md, "Add an event"."""
 
     id: EventId
     title: LocalizedText

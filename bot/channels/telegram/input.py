@@ -8,7 +8,7 @@ update id taken once (``bot/storage/telegram_updates.py``) → 200 at once → t
 chat's queue (``update_queue.py``) → ``Application.process_update`` → the handlers →
 Rasa.
 
-Configuration comes from the environment (README "Telegram"): TELEGRAM_TOKEN,
+Configuration comes from the environment (docs/channels.md, "Telegram"): TELEGRAM_TOKEN,
 TELEGRAM_WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET, TELEGRAM_API_BASE_URL.
 """
 
