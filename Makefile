@@ -104,10 +104,11 @@ validate: $(VENV)/.installed ## Check training data, domain, stories and the eve
 evaluate: $(VENV)/.installed-dev $(MODEL) ## Write reports/evaluation.md: NLU per language and intent, errors, confusion matrices, story tests
 	$(PY) -m ofr_tools.evaluate --model $(MODEL)
 
-lint: $(VENV)/.installed-dev ## ruff lint and format check, mypy on the project's packages
+lint: $(VENV)/.installed-dev ## ruff lint and format check, mypy, the import contracts (import-linter)
 	$(VENV)/bin/ruff check bot actions ofr ofr_tools console tests bench
 	$(VENV)/bin/ruff format --check bot actions ofr ofr_tools console tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 format: $(VENV)/.installed-dev ## Format the code with ruff
 	$(VENV)/bin/ruff format bot actions ofr ofr_tools console tests bench

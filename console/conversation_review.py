@@ -599,7 +599,7 @@ class ConversationIndex:
             for _, events in _sql_events(store, [sender_id]):
                 return events
             return []
-        stored = store.store.red.get(store.prefix + sender_id)
+        stored = store.red.get(store.prefix + sender_id)
         try:
             return list(json.loads(stored).get("events") or []) if stored else []
         except ValueError:

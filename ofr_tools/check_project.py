@@ -23,17 +23,38 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
 import yaml
-from rasa.shared.core.constants import (
-    DEFAULT_ACTION_NAMES,
-    DEFAULT_INTENTS,
-    DEFAULT_SLOT_NAMES,
-)
 
 from ofr.events.model import EventsFileError, EventsFileProblem, parse_events
 
 REPO = Path(__file__).resolve().parent.parent
 
 MIN_EXAMPLES = 10
+# Rasa 3.6's built-in names (rasa.shared.core.constants), copied so that the
+# console, which runs these checks, never loads Rasa; tests/test_check_project.py
+# checks them against Rasa's.
+DEFAULT_INTENTS = ["restart", "back", "out_of_scope", "session_start", "nlu_fallback"]
+DEFAULT_ACTION_NAMES = [
+    "action_listen",
+    "action_restart",
+    "action_session_start",
+    "action_default_fallback",
+    "action_deactivate_loop",
+    "action_revert_fallback_events",
+    "action_default_ask_affirmation",
+    "action_default_ask_rephrase",
+    "action_two_stage_fallback",
+    "action_unlikely_intent",
+    "action_back",
+    "...",
+    "action_extract_slots",
+]
+DEFAULT_SLOT_NAMES = {
+    "requested_slot",
+    "session_started_metadata",
+    "knowledge_base_listed_objects",
+    "knowledge_base_last_object",
+    "knowledge_base_last_object_type",
+}
 LANGUAGES = {"en": "English", "de": "German"}
 DIALOGUE_FOLDERS = ("data/stories", "data/rules", "tests/stories")
 EVENTS_FILE = "data/events.yml"

@@ -4,7 +4,7 @@ For the upcoming events (one link each), alerts (all events, online, each Land w
 upcoming events) and the main questions, writes a PNG and an SVG QR code per link
 and an ``index.md`` that lists them, into ``var/share-links/`` (``--out``). Scanning
 a code opens the bot on Telegram at that event, subscription or answer
-(bot/channels/telegram/deep_links.py).
+(ofr/deep_links.py).
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from typing import List, Optional, Tuple
 
 import segno
 
-from bot.channels.telegram import deep_links
-from ofr import settings
+from ofr import deep_links, settings
 from ofr.events.event_filter import filter_key
 from ofr.events.search import upcoming
 from ofr.events.store import default_store

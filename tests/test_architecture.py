@@ -1,39 +1,28 @@
-"""The package rules of docs/architecture.md, read from the code itself."""
+"""The package rules of docs/architecture.md that import-linter does not check.
+
+The import contracts (layers, forbidden packages, no circles) are in pyproject.toml
+and checked by import-linter in make lint. Here: what it cannot see: sys.path
+tricks, test modules importing each other, bench/ importing tests/, and what a
+process really loads (a package's __init__ runs before any of its modules).
+"""
 
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Set
+from typing import List
 
-import pytest
+import grimp
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("ofr", "bot", "actions", "ofr_tools", "console")
-
-# What each package may import of the project (besides itself).
-ALLOWED: Dict[str, Set[str]] = {
-    "ofr": set(),
-    "actions": {"ofr"},
-    "bot": {"ofr"},
-    "ofr_tools": {"ofr", "bot"},
-    "console": {"ofr", "bot", "ofr_tools"},
-}
-# Third-party packages that must stay out of a package.
-FORBIDDEN: Dict[str, Set[str]] = {
-    "ofr": {"rasa", "rasa_sdk", "tensorflow", "sanic", "telegram"},
-    "actions": {"rasa", "tensorflow", "sanic", "telegram"},
-    "console": {"rasa", "rasa_sdk", "tensorflow", "sanic", "telegram"},
-}
-
-
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
+# Rasa's processes only (docs/architecture.md).
+RASA = ("rasa", "rasa_sdk", "tensorflow", "sanic", "telegram", "bot.rasa_patches")
+# The console's training worker is a process of its own (python -m console.model_job).
+WORKER = ("console.model_job", "console.model_check")
 
 
 def _imports(path: Path) -> List[str]:
@@ -44,68 +33,59 @@ def _imports(path: Path) -> List[str]:
         if isinstance(node, ast.Import):
             found += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            # The project imports absolutely; a relative import is reported as such.
             base = "." * node.level + (node.module or "")
             found.append(base)
             found += [f"{base}.{alias.name}" for alias in node.names]
     return found
 
 
-def _project_modules() -> Dict[str, Path]:
-    return {
-        _module_name(path): path
-        for package in PACKAGES
-        for path in sorted((ROOT / package).rglob("*.py"))
+def _loaded_after_importing(modules: List[str], then: str = "") -> List[str]:
+    """Which of RASA a fresh interpreter holds after importing ``modules``."""
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"{then}\n"
+        f"print(json.dumps(sorted(m for m in {RASA!r} if m in sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_console_process_loads_no_rasa(tmp_path: Path) -> None:
+    """Every project module the console can import, also inside its functions
+    (the pages read conversations only when opened), and the app made: no Rasa,
+    no patches of Rasa."""
+    graph = grimp.build_graph(*PACKAGES, cache_dir=None)
+    console = {
+        name
+        for name in graph.find_descendants("console") | {"console"}
+        if name not in WORKER
     }
+    reached = set(console)
+    for name in console:
+        reached |= graph.find_upstream_modules(name)
+    assert "bot.storage.conversations" in reached and "console.app" in reached
+    assert not reached & set(WORKER)
+    make_app = (
+        "from pathlib import Path\n"
+        "from console.app import ConsoleConfig, create_app\n"
+        f"var = Path({str(tmp_path)!r})\n"
+        "create_app(ConsoleConfig(Path.cwd(), var, Path('data/events.yml'), False))"
+    )
+    assert _loaded_after_importing(sorted(reached), then=make_app) == []
 
 
-@pytest.mark.parametrize("package", PACKAGES)
-def test_each_package_imports_only_what_it_may(package: str) -> None:
-    wrong = []
-    for name, path in _project_modules().items():
-        if name.split(".")[0] != package:
-            continue
-        for imported in _imports(path):
-            top = imported.split(".")[0]
-            if imported.startswith("."):
-                wrong.append(f"{name} imports relatively: {imported}")
-            if top in PACKAGES and top != package and top not in ALLOWED[package]:
-                wrong.append(f"{name} imports {imported}")
-            if top in FORBIDDEN.get(package, set()) or top == "tests":
-                wrong.append(f"{name} imports {imported}")
-    assert wrong == []
-
-
-def test_no_import_circles() -> None:
-    modules = _project_modules()
-    graph = {
-        name: {
-            target
-            for imported in _imports(path)
-            for target in (imported, imported.rsplit(".", 1)[0])
-            if target in modules and target != name
-        }
-        for name, path in modules.items()
-    }
-    # A package's __init__ importing its own modules is not a circle of logic.
-    for name in graph:
-        graph[name] = {t for t in graph[name] if not name.startswith(t + ".")}
-    circles = []
-    state: Dict[str, int] = {}
-
-    def visit(node: str, trail: List[str]) -> None:
-        state[node] = 1
-        for target in sorted(graph[node]):
-            if state.get(target) == 1:
-                circles.append(" -> ".join(trail[trail.index(target) :] + [target]))
-            elif target not in state:
-                visit(target, trail + [target])
-        state[node] = 2
-
-    for name in sorted(graph):
-        if name not in state:
-            visit(name, [name])
-    assert circles == []
+def test_make_share_links_loads_no_rasa() -> None:
+    """It writes links and QR codes: no reason to install Rasa's patches."""
+    assert _loaded_after_importing(["ofr_tools.share_links"]) == []
 
 
 def _edits_sys_path(path: Path) -> bool:

@@ -413,3 +413,13 @@ def test_without_the_facts_file_every_number_lacks_a_source(project, capsys):
 )
 def test_tokens(text, found) -> None:
     assert set(check_project.tokens(text)) == found
+
+
+def test_rasa_s_built_in_names_are_copied_right() -> None:
+    """check_project keeps copies of Rasa's built-in names so that the console,
+    which runs these checks, never loads Rasa: they must be Rasa's."""
+    from rasa.shared.core import constants
+
+    assert check_project.DEFAULT_INTENTS == constants.DEFAULT_INTENTS
+    assert check_project.DEFAULT_ACTION_NAMES == constants.DEFAULT_ACTION_NAMES
+    assert check_project.DEFAULT_SLOT_NAMES == constants.DEFAULT_SLOT_NAMES

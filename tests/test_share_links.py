@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.telegram import deep_links
+from ofr import deep_links
 from ofr.events.event_filter import filter_key
 from ofr_tools import share_links
 

@@ -788,7 +788,7 @@ def test_subscriptions_are_listed_and_removed_with_a_button(bot, telegram):
 
 def test_deep_links_open_an_event_or_subscribe(bot, telegram):
     """Flyers carry t.me/<bot>?start=<payload> links (make share-links)."""
-    from bot.channels.telegram import deep_links
+    from ofr import deep_links
 
     chat = next(_ids)
     assert post(bot, message_update(chat, "/start e-tg-upcoming", language="en")).ok

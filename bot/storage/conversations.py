@@ -2,11 +2,13 @@
 
 SQL stores (SQLite, PostgreSQL) are read with SQLAlchemy straight from Rasa's
 ``events`` table, without rebuilding trackers; Redis stores are read key by key.
-Nothing here writes message texts or sender ids anywhere.
+Nothing here writes message texts or sender ids anywhere, and nothing here imports
+Rasa (``bot/storage/store_config.py`` reads Rasa's configuration): the console and
+the tools read the store without loading it.
 
 The tools open the store an endpoints file names (``open_store``); the Rasa server
-purges its own store with the same code once a day (``conversations_in``,
-``bot/storage/retention.py``), which also covers the in-memory store.
+purges its own store with the same code once a day (``bot/storage/retention.py``),
+which also covers the in-memory store.
 """
 
 from __future__ import annotations
@@ -21,11 +23,6 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
 import sqlalchemy as sa  # noqa: E402
-from rasa.core.tracker_store import (  # noqa: E402
-    SQLTrackerStore,
-    create_engine_kwargs,
-)
-from rasa.utils.endpoints import EndpointConfig, read_endpoint_config  # noqa: E402
 
 from bot.storage.conversation_ids import (  # noqa: E402
     CHANNELS,
@@ -34,20 +31,35 @@ from bot.storage.conversation_ids import (  # noqa: E402
     external_id,
 )
 from bot.storage.event_alerts import METADATA, alert_store_for, delete_chat
-from bot.storage.rasa_stores import unwrap
 from bot.storage.schema import create_tables
+from bot.storage.store_config import (
+    EVENTS,
+    StoreConfig,
+    StoreUnavailable,
+    engine_options,
+    read_store_config,
+    redis_connection,
+    sql_url,
+    store_kind,
+)
 from bot.storage.tickets import delete_tickets, ticket_store_for
 from ofr import settings
+
+__all__ = [
+    "InMemoryConversations",
+    "RedisConversations",
+    "SQLConversations",
+    "StoreUnavailable",
+    "cutoff_for",
+    "default_endpoints",
+    "open_store",
+]
 
 Events = List[Dict[str, Any]]
 # Event types that matter for reading a conversation back (SQL ``type_name``);
 # "bot": a 👎 names the time of the answer it was given to.
 READ_TYPES = ("user", "bot", "slot", "action", "restart", "reset_slots")
 DAY = 86400.0
-
-
-class StoreUnavailable(Exception):
-    """The tracker store cannot be read; the message is one sentence for the user."""
 
 
 def default_endpoints() -> Path:
@@ -60,75 +72,34 @@ def open_store(endpoints: Path) -> SQLConversations | RedisConversations:
     """The tracker store configured in ``endpoints``, ready to read."""
     if not endpoints.is_file():
         raise StoreUnavailable(f"There is no endpoints file at {endpoints}.")
-    config = read_endpoint_config(str(endpoints), "tracker_store")
-    kind = _kind(config.type) if config else ""
-    if kind == "sql":
-        return SQLConversations(config)
-    if kind == "redis":
-        return RedisConversations(config)
-    if not kind or kind in ("in_memory", "inmemory"):
+    config = read_store_config(endpoints)
+    kind = store_kind(config.type) if config else ""
+    if config is None or not kind or kind in ("in_memory", "inmemory"):
         raise StoreUnavailable(
             f"{endpoints} configures no persistent tracker store, so no "
             "conversation is kept after the bot stops."
         )
+    if kind == "sql":
+        return SQLConversations(config)
+    if kind == "redis":
+        return RedisConversations(config)
     raise StoreUnavailable(
         f"The tracker store type {config.type!r} in {endpoints} is not supported "
         "here: use an SQL (SQLite, PostgreSQL) or Redis tracker store."
     )
 
 
-def conversations_in(
-    tracker_store: Any,
-) -> SQLConversations | RedisConversations | InMemoryConversations:
-    """The running server's own tracker store (under Rasa's wrappers), to purge it
-    in place: the same deletion as ``make purge``, without an endpoints file."""
-    from rasa.core.tracker_store import InMemoryTrackerStore, RedisTrackerStore
-
-    store = unwrap(tracker_store)
-    if isinstance(store, SQLTrackerStore):
-        return SQLConversations.of_engine(store.engine)
-    if isinstance(store, RedisTrackerStore):
-        return RedisConversations.of_store(store)
-    if isinstance(store, InMemoryTrackerStore):
-        return InMemoryConversations(store)
-    raise StoreUnavailable(
-        f"The tracker store {type(store).__name__} cannot be purged: use an SQL, "
-        "Redis or in-memory tracker store."
-    )
-
-
-def _kind(store_type: Optional[str]) -> str:
-    """Return "sql" or "redis" for Rasa's stores and subclasses given by module path."""
-    kind = (store_type or "").lower()
-    if "." not in kind:
-        return kind
-    from rasa.core.tracker_store import RedisTrackerStore
-    from rasa.shared.utils.common import class_from_module_path
-
-    try:
-        store_class = class_from_module_path(store_type)
-    except (ImportError, AttributeError, ValueError) as error:
-        raise StoreUnavailable(
-            f"The tracker store class {store_type!r} cannot be loaded ({error})."
-        ) from error
-    if issubclass(store_class, SQLTrackerStore):
-        return "sql"
-    if issubclass(store_class, RedisTrackerStore):
-        return "redis"
-    return kind
-
-
 class SQLConversations:
     """Rasa's SQL tracker store (table ``events``), read with SQLAlchemy."""
 
-    table = SQLTrackerStore.SQLEvent.__table__
+    table = EVENTS
 
-    def __init__(self, config: EndpointConfig) -> None:
+    def __init__(self, config: StoreConfig) -> None:
         options = dict(config.kwargs)
         dialect = options.get("dialect", "sqlite")
         db = str(options.get("db", "rasa.db"))
         # Rasa connects to `login_db` only to create `db`; the events live in `db`.
-        url = SQLTrackerStore.get_db_url(
+        url = sql_url(
             dialect,
             config.url,
             options.get("port"),
@@ -148,7 +119,7 @@ class SQLConversations:
                 f":{safe.port}/{safe.database}" if safe.port else f"/{safe.database}"
             )
         try:
-            self.engine = sa.create_engine(url, **create_engine_kwargs(url))
+            self.engine = sa.create_engine(url, **engine_options(url))
             with self.engine.connect() as connection:
                 found = sa.inspect(connection).has_table(self.table.name)
         except sa.exc.SQLAlchemyError as error:
@@ -321,10 +292,8 @@ def _as_event(row: Any) -> Dict[str, Any]:
 class RedisConversations:
     """Rasa's Redis tracker store: one JSON dialogue per conversation key."""
 
-    def __init__(self, config: EndpointConfig) -> None:
+    def __init__(self, config: StoreConfig) -> None:
         import redis
-        from rasa.core.tracker_store import RedisTrackerStore
-        from rasa.shared.core.domain import Domain
 
         options = {
             key: value
@@ -336,27 +305,26 @@ class RedisConversations:
             f"redis://{host}:{options.get('port', 6379)}/{options.get('db', 0)}"
         )
         try:
-            self.store = RedisTrackerStore(Domain.empty(), host=host, **options)
-            self.store.red.ping()
+            self.red, self.prefix = redis_connection(host, **options)
+            self.red.ping()
         except (redis.exceptions.RedisError, OSError) as error:
             raise StoreUnavailable(
                 f"Cannot open the tracker store at {self.where} ({error}): check "
                 "tracker_store in the endpoints file, or pass --endpoints."
             ) from error
-        self.prefix = self.store.key_prefix
 
     @classmethod
     def of_store(cls, store: Any) -> RedisConversations:
         """The conversations of a Redis tracker store the running server has."""
         conversations = cls.__new__(cls)
-        conversations.store = store
+        conversations.red = store.red
         conversations.prefix = store.key_prefix
         conversations.where = "the Redis tracker store"
         return conversations
 
     def _dialogues(self) -> Iterator[Tuple[str, Events]]:
-        for key in self.store.red.scan_iter(match=self.prefix + "*", count=500):
-            stored = self.store.red.get(key)
+        for key in self.red.scan_iter(match=self.prefix + "*", count=500):
+            stored = self.red.get(key)
             if stored is None:
                 continue
             try:
@@ -387,7 +355,7 @@ class RedisConversations:
                 conversations, deleted = conversations + 1, deleted + len(events)
                 continue
             # WATCH: a conversation that gets a message meanwhile is kept.
-            with self.store.red.pipeline() as pipe:
+            with self.red.pipeline() as pipe:
                 try:
                     pipe.watch(key)
                     stored = pipe.get(key)
@@ -416,7 +384,7 @@ class RedisConversations:
             if dry_run:
                 moved += 1
                 continue
-            if self.store.red.renamenx(key, self.prefix + new_id):
+            if self.red.renamenx(key, self.prefix + new_id):
                 moved += 1
             else:
                 left += 1
@@ -425,7 +393,7 @@ class RedisConversations:
 
 class InMemoryConversations:
     """Rasa's in-memory tracker store: serialised dialogues in a dict of the running
-    server. Only the server itself can purge it (``conversations_in``); call
+    server. Only the server itself can purge it (``bot.storage.retention``); call
     ``purge`` in the server's event loop, so no turn is saved while it runs."""
 
     where = "the in-memory tracker store"

@@ -25,16 +25,42 @@ from typing import Any, Callable, Optional, Tuple
 
 from bot.storage.conversations import (
     InMemoryConversations,
+    RedisConversations,
+    SQLConversations,
     StoreUnavailable,
-    conversations_in,
     cutoff_for,
 )
+from bot.storage.rasa_stores import unwrap
 
 logger = logging.getLogger(__name__)
 
 DAY_SECONDS = 86400.0
 # Let the server finish starting (and answer its first messages) before the first round.
 FIRST_ROUND_AFTER_SECONDS = 60.0
+
+
+def conversations_in(
+    tracker_store: Any,
+) -> SQLConversations | RedisConversations | InMemoryConversations:
+    """The running server's own tracker store (under Rasa's wrappers), to purge it
+    in place: the same deletion as ``make purge``, without an endpoints file."""
+    from rasa.core.tracker_store import (
+        InMemoryTrackerStore,
+        RedisTrackerStore,
+        SQLTrackerStore,
+    )
+
+    store = unwrap(tracker_store)
+    if isinstance(store, SQLTrackerStore):
+        return SQLConversations.of_engine(store.engine)
+    if isinstance(store, RedisTrackerStore):
+        return RedisConversations.of_store(store)
+    if isinstance(store, InMemoryTrackerStore):
+        return InMemoryConversations(store)
+    raise StoreUnavailable(
+        f"The tracker store {type(store).__name__} cannot be purged: use an SQL, "
+        "Redis or in-memory tracker store."
+    )
 
 
 class Retention:

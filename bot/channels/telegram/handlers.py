@@ -26,13 +26,13 @@ from telegram.ext import (
 from bot.channels import feedback
 from bot.channels.input_limits import clean_text, note, stored_language, text_problem
 from bot.channels.rate_limits import shared_limits
-from bot.channels.telegram import deep_links
 from bot.channels.telegram.alerts import AlertService, is_alert_button
 from bot.channels.telegram.buttons import ButtonPayloads
 from bot.channels.telegram.chats import CHANNEL_NAME, conversation_of, user_language
 from bot.channels.telegram.handover import HANDOVER_PREFIX, HandoverService
 from bot.channels.telegram.output import TelegramOutput
 from bot.dialogue.follow_ups import each_message
+from ofr import deep_links
 from ofr.feedback import is_feedback
 from ofr.messages import message
 
