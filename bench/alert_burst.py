@@ -5,9 +5,9 @@ event's details or ask one follow-up within a minute. How fast was each answered
         [--within 60] [--seed 1] [--json FILE] [--keep]
 
 Starts the real servers (scripts/run.sh: action server and Rasa server with the
-Telegram channel; the staff console off) against the local Bot API stand-in
-(tests/fake_telegram.py), on a copy of data/events.yml, and posts every update to
-the webhook as Telegram would (with the secret header):
+Telegram channel; the staff console off) against a local Bot API stand-in
+(bench/bot_api_stand_in.py), on a copy of data/events.yml, and posts every update
+to the webhook as Telegram would (with the secret header):
 
 1. N chats send "/subscribe all" (half in German, half in English);
 2. staff add an upcoming event to the events file: the alert service sends one
@@ -19,7 +19,8 @@ the webhook as Telegram would (with the secret header):
    itself carries no button) or type one follow-up ("what time?", "where is it?",
    "is it online?", or in German);
 4. per tap, the time from the webhook POST to the stand-in receiving the bot's first
-   message to that chat (and its last one, the end of the turn).
+   text message to that chat (and its last message, the end of the turn); a
+   calendar file without a text is no answer.
 
 Prints p50/p99/max, how many taps were answered (an apology for a failed action or
 a rate-limit note counts as unanswered), and the fan-out time. A benchmark: the
@@ -41,7 +42,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -50,16 +50,11 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import aiohttp
+from bot_api_stand_in import BotApiStandIn, callback_update, message_update
+
+from ofr.messages import message
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # this checkout's bot/, ofr/ and tests/
-
-from ofr.messages import message  # noqa: E402
-from tests.fake_telegram import (  # noqa: E402
-    FakeTelegram,
-    callback_update,
-    message_update,
-)
 
 SECRET = "bench-secret_burst"
 TOKEN = "424242:BENCH-burst"
@@ -112,15 +107,17 @@ class Arrival:
 
 
 class Recorder:
-    """Every answered Bot API call to a chat, with the moment the stand-in had it."""
+    """The texts and files the stand-in got for each chat, and when; the first
+    alert (a message naming the event) of each chat apart."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self.by_chat: Dict[int, List[Arrival]] = {}
+        self.alerts: Dict[int, Arrival] = {}
 
-    def __call__(self, method: str, params: Dict[str, Any], result: Any) -> None:
-        at = time.monotonic()
-        if method not in ANSWERS or result is None:
+    def __call__(
+        self, at: float, method: str, params: Dict[str, Any], result: Any
+    ) -> None:
+        if method not in ANSWERS:
             return
         try:
             chat = int(params.get("chat_id", 0))
@@ -131,52 +128,16 @@ class Recorder:
             markup = json.loads(markup)
         text = str(params.get("text", "")) if method == "sendMessage" else "[file]"
         arrival = Arrival(at, method, text, result.get("message_id"), markup)
-        with self._lock:
-            self.by_chat.setdefault(chat, []).append(arrival)
+        self.by_chat.setdefault(chat, []).append(arrival)
+        if chat not in self.alerts and any(t in text for t in TITLES.values()):
+            self.alerts[chat] = arrival
 
     def to(self, chat: int, since: float = 0.0) -> List[Arrival]:
-        with self._lock:
-            return [a for a in self.by_chat.get(chat, []) if a.at >= since]
+        return [a for a in self.by_chat.get(chat, []) if a.at >= since]
 
-    def count(self, chats: Sequence[int], words: Tuple[str, ...] = ()) -> int:
-        """How many of ``chats`` got a message (containing one of ``words``)."""
-        with self._lock:
-            return sum(
-                1
-                for chat in chats
-                if any(
-                    not words or any(w in a.text for w in words)
-                    for a in self.by_chat.get(chat, [])
-                )
-            )
-
-    def last_with(self, chats: Sequence[int], words: Tuple[str, ...]) -> float:
-        """When the last of ``chats`` got its first message containing ``words``."""
-        with self._lock:
-            firsts = [
-                min(
-                    (
-                        a.at
-                        for a in self.by_chat.get(c, [])
-                        if any(w in a.text for w in words)
-                    ),
-                    default=0.0,
-                )
-                for c in chats
-            ]
-        return max(firsts, default=0.0)
-
-    def first_with(self, chats: Sequence[int], words: Tuple[str, ...]) -> float:
-        with self._lock:
-            return min(
-                (
-                    a.at
-                    for c in chats
-                    for a in self.by_chat.get(c, [])
-                    if any(w in a.text for w in words)
-                ),
-                default=0.0,
-            )
+    def answered(self, chats: Sequence[int]) -> int:
+        """How many of ``chats`` got any message."""
+        return sum(1 for chat in chats if chat in self.by_chat)
 
 
 # --- the servers --------------------------------------------------------------------
@@ -186,7 +147,12 @@ class Recorder:
 class Bot:
     process: subprocess.Popen
     url: str
-    log_dir: Path
+    work: Path  # run.log (scripts/run.sh), var/ (the servers' logs)
+
+    def logs(self) -> str:
+        run_log = self.work / "run.log"
+        last = run_log.read_text(errors="replace").strip().splitlines()[-1:]
+        return f"{' '.join(last)} (see {run_log} and {self.work / 'var'}/)"
 
 
 def start_bot(
@@ -232,7 +198,7 @@ def start_bot(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    return Bot(process, f"http://127.0.0.1:{rasa_port}", work / "var")
+    return Bot(process, f"http://127.0.0.1:{rasa_port}", work)
 
 
 def stop_bot(bot: Bot) -> None:
@@ -265,14 +231,14 @@ async def wait_ready(session: aiohttp.ClientSession, bot: Bot, limit: float) -> 
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if bot.process.poll() is not None:
-            raise CouldNotRun(f"The bot stopped while starting: see {bot.log_dir}/")
+            raise CouldNotRun(f"The bot stopped while starting: {bot.logs()}")
         try:
             if (await queue_state(session, bot)).get("ready"):
                 return
         except (aiohttp.ClientError, OSError):
             pass
         await asyncio.sleep(0.5)
-    raise CouldNotRun(f"The bot did not start in {limit:.0f} s: see {bot.log_dir}/")
+    raise CouldNotRun(f"The bot did not start in {limit:.0f} s: {bot.logs()}")
 
 
 async def wait_processed(
@@ -370,13 +336,107 @@ def details_button(recorder: Recorder) -> Optional[str]:
     return None
 
 
-async def run(args: argparse.Namespace, work: Path, result: Result) -> None:
+async def subscribe_all(
+    session: aiohttp.ClientSession, bot: Bot, chats: List[int], result: Result
+) -> None:
+    """Every chat sends "/subscribe all"; until the bot has confirmed them."""
+    began = time.monotonic()
+    slots = asyncio.Semaphore(16)
+
+    async def subscribe(chat: int) -> None:
+        async with slots:
+            update = message_update(chat, "/subscribe all", language_of(chat))
+            await post(session, bot, update)
+
+    await asyncio.gather(*(subscribe(chat) for chat in chats))
+    await wait_processed(session, bot, 60 + len(chats) / 10)
+    result.subscribe_seconds = time.monotonic() - began
+
+
+async def alert_everyone(
+    events_file: Path, recorder: Recorder, chats: List[int], result: Result
+) -> None:
+    """Staff add the event; until every subscriber has its alert (or time is up)."""
+    written = time.monotonic()
+    add_event(events_file)
+    deadline = written + 60 + 3 * len(chats) / 30
+    while time.monotonic() < deadline and len(recorder.alerts) < len(chats):
+        await asyncio.sleep(0.2)
+    wanted = set(chats)
+    moments = [a.at for chat, a in recorder.alerts.items() if chat in wanted]
+    result.alerts = len(moments)
+    if moments:
+        result.first_alert_seconds = min(moments) - written
+        result.fan_out_seconds = max(moments) - written
+    log(f"{result.alerts} alerts in {result.fan_out_seconds or 0:.1f} s")
+
+
+async def find_details_button(
+    session: aiohttp.ClientSession, bot: Bot, recorder: Recorder, result: Result
+) -> None:
+    """The details button as the bot makes it, under its own /events answer."""
+    await post(session, bot, message_update(PROBE_CHAT, "/events", "en"))
+    await wait_processed(session, bot, 60)
+    found = details_button(recorder)
+    if found:
+        result.details_payload, result.details_from = found, "the bot's button"
+    else:
+        result.details_payload = f'/ask_event_details{{"event_id": "{EVENT_ID}"}}'
+        result.details_from = "no button in the /events answer: the payload"
+    log(f"details button: {result.details_payload} ({result.details_from})")
+
+
+def plan_taps(chats: List[int], args: argparse.Namespace) -> List[Tap]:
+    """Random subscribers at random moments: half press details, half ask."""
     rng = random.Random(args.seed)
-    fake = FakeTelegram().start()
+    taps = []
+    for chat in rng.sample(chats, min(args.taps, len(chats))):
+        kind = "details"
+        if rng.random() >= 0.5:
+            kind = rng.choice(FOLLOW_UPS[language_of(chat)])
+        taps.append(Tap(chat, kind, rng.uniform(0, args.within)))
+    return sorted(taps, key=lambda t: t.offset)
+
+
+async def tap_all(
+    session: aiohttp.ClientSession, bot: Bot, recorder: Recorder, result: Result
+) -> None:
+    """Post each tap at its moment; once the bot is done, find each answer."""
+    start = time.monotonic()
+
+    async def tap(one: Tap) -> None:
+        await asyncio.sleep(max(0.0, start + one.offset - time.monotonic()))
+        language = language_of(one.chat)
+        if one.kind == "details":
+            alert = recorder.alerts.get(one.chat)  # pressed under the alert it got
+            update = callback_update(
+                one.chat,
+                result.details_payload,
+                language,
+                alert.message_id if alert else None,
+            )
+        else:
+            update = message_update(one.chat, one.kind, language)
+        one.posted = time.monotonic()
+        await post(session, bot, update)
+
+    await asyncio.gather(*(tap(one) for one in result.taps))
+    log("all taps posted; waiting for the answers")
+    await wait_processed(session, bot, 120)
+    for one in result.taps:
+        # An answer is a text; a calendar file alone is none.
+        answers = recorder.to(one.chat, one.posted)
+        texts = [a for a in answers if a.method == "sendMessage"]
+        if texts:
+            one.first, one.last = texts[0], answers[-1]
+
+
+async def run(args: argparse.Namespace, work: Path, result: Result) -> None:
+    stand_in = await BotApiStandIn().start()
     recorder = Recorder()
-    fake.listeners.append(recorder)
+    stand_in.listeners.append(recorder)
     events_file = events_file_for(work)
-    bot = start_bot(work, fake.base_url, events_file, args)
+    bot = start_bot(work, stand_in.base_url, events_file, args)
     timeout = aiohttp.ClientTimeout(total=60)
     try:
         async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -385,95 +445,16 @@ async def run(args: argparse.Namespace, work: Path, result: Result) -> None:
             log(f"bot ready after {time.monotonic() - began:.0f} s")
             chats = [FIRST_CHAT + n for n in range(args.subscribers)]
             result.subscribers = len(chats)
-
-            # 1. Subscribers.
-            began = time.monotonic()
-            slots = asyncio.Semaphore(16)
-
-            async def subscribe(chat: int) -> None:
-                async with slots:
-                    update = message_update(chat, "/subscribe all", language_of(chat))
-                    await post(session, bot, update)
-
-            await asyncio.gather(*(subscribe(chat) for chat in chats))
-            await wait_processed(session, bot, 60 + len(chats) / 10)
-            result.subscribe_seconds = time.monotonic() - began
-            result.subscribed = recorder.count(chats)
+            await subscribe_all(session, bot, chats, result)
+            result.subscribed = recorder.answered(chats)
             log(f"{result.subscribed} subscribed in {result.subscribe_seconds:.1f} s")
-
-            # 2. The alert.
-            titles = tuple(TITLES.values())
-            written = time.monotonic()
-            add_event(events_file)
-            deadline = written + 60 + 3 * len(chats) / 30
-            while time.monotonic() < deadline and recorder.count(chats, titles) < len(
-                chats
-            ):
-                await asyncio.sleep(0.2)
-            result.alerts = recorder.count(chats, titles)
-            if result.alerts:
-                result.first_alert_seconds = (
-                    recorder.first_with(chats, titles) - written
-                )
-                result.fan_out_seconds = recorder.last_with(chats, titles) - written
-            log(f"{result.alerts} alerts in {result.fan_out_seconds or 0:.1f} s")
-
-            # The details button as the bot makes it, under its own event answer.
-            await post(session, bot, message_update(PROBE_CHAT, "/events", "en"))
-            await wait_processed(session, bot, 60)
-            found = details_button(recorder)
-            if found:
-                result.details_payload, result.details_from = found, "the bot's button"
-            else:
-                result.details_payload = (
-                    f'/ask_event_details{{"event_id": "{EVENT_ID}"}}'
-                )
-                result.details_from = "no button in the /events answer: the payload"
-            log(f"details button: {result.details_payload} ({result.details_from})")
-
-            # 3. The taps.
-            chosen = rng.sample(chats, min(args.taps, len(chats)))
-            taps = []
-            for chat in chosen:
-                kind = "details"
-                if rng.random() >= 0.5:
-                    kind = rng.choice(FOLLOW_UPS[language_of(chat)])
-                taps.append(Tap(chat, kind, rng.uniform(0, args.within)))
-            result.taps = sorted(taps, key=lambda t: t.offset)
-            start = time.monotonic()
-
-            async def tap(one: Tap) -> None:
-                await asyncio.sleep(max(0.0, start + one.offset - time.monotonic()))
-                language = language_of(one.chat)
-                if one.kind == "details":
-                    update = callback_update(one.chat, result.details_payload, language)
-                    alert = next(
-                        (
-                            a
-                            for a in recorder.to(one.chat)
-                            if any(t in a.text for t in titles)
-                        ),
-                        None,
-                    )
-                    if alert is not None:  # pressed under the alert it got
-                        update["callback_query"]["message"]["message_id"] = (
-                            alert.message_id
-                        )
-                else:
-                    update = message_update(one.chat, one.kind, language)
-                one.posted = time.monotonic()
-                await post(session, bot, update)
-
-            await asyncio.gather(*(tap(one) for one in result.taps))
-            log("all taps posted; waiting for the answers")
-            await wait_processed(session, bot, 120)
-            for one in result.taps:
-                answers = recorder.to(one.chat, one.posted)
-                if answers:
-                    one.first, one.last = answers[0], answers[-1]
+            await alert_everyone(events_file, recorder, chats, result)
+            await find_details_button(session, bot, recorder, result)
+            result.taps = plan_taps(chats, args)
+            await tap_all(session, bot, recorder, result)
     finally:
-        stop_bot(bot)
-        fake.stop()
+        await asyncio.to_thread(stop_bot, bot)
+        await stand_in.stop()
 
 
 # --- the report ---------------------------------------------------------------------

@@ -16,7 +16,7 @@ import itertools
 import json
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import requests
 from aiohttp import web
@@ -142,10 +142,6 @@ class FakeTelegram:
         # (method, what it answered), for the message ids of sent messages.
         self.results: List[Tuple[str, Any]] = []
         self._message_id = 100
-        # Called with (method, params, result) as each call is answered (result None
-        # for an injected failure), in the stand-in's thread: bench/alert_burst.py
-        # notes when each chat's answer arrived.
-        self.listeners: List[Callable[[str, Dict[str, Any], Any], None]] = []
         self._lock = threading.Lock()
         self.port = 0
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -271,17 +267,11 @@ class FakeTelegram:
             failure = self.failures.get(method, []) and self.failures[method].pop(0)
         if failure:
             status, body = failure
-            self._tell(method, params, None)
             return web.json_response(body, status=status)
         result = self._result(method, params)
         with self._lock:
             self.results.append((method, result))
-        self._tell(method, params, result)
         return web.json_response({"ok": True, "result": result})
-
-    def _tell(self, method: str, params: Dict[str, Any], result: Any) -> None:
-        for listener in list(self.listeners):
-            listener(method, params, result)
 
     def _result(self, method: str, params: Dict[str, Any]) -> Any:
         if method == "getMe":
