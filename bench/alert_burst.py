@@ -13,7 +13,9 @@ to the webhook as Telegram would (with the secret header):
 2. staff add an upcoming event to the events file: the alert service sends one
    alert per subscriber (python-telegram-bot's rate limiter: about 30 a second);
    the time until the stand-in has all N is the fan-out time;
-3. M random subscribers, at random moments within ``--within`` seconds, either
+3. M random subscribers, at random moments within ``--within`` seconds (from the
+   end of the fan-out; with ``--during-fan-out`` from each one's own alert, while
+   the others still go out), either
    press the event's details button (a callback_query with the button's
    callback_data as the bot made it under its own "/events" answer: the alert
    itself carries no button) or type one follow-up ("what time?", "where is it?",
@@ -319,6 +321,8 @@ class Result:
     alerts: int = 0
     first_alert_seconds: Optional[float] = None
     fan_out_seconds: Optional[float] = None
+    during_fan_out: bool = False
+    alerts_due: float = 0.0  # when waiting for the alerts ends
     details_payload: str = ""
     details_from: str = ""
     taps: List[Tap] = field(default_factory=list)
@@ -359,8 +363,8 @@ async def alert_everyone(
     """Staff add the event; until every subscriber has its alert (or time is up)."""
     written = time.monotonic()
     add_event(events_file)
-    deadline = written + 60 + 3 * len(chats) / 30
-    while time.monotonic() < deadline and len(recorder.alerts) < len(chats):
+    result.alerts_due = written + 60 + 3 * len(chats) / 30
+    while time.monotonic() < result.alerts_due and len(recorder.alerts) < len(chats):
         await asyncio.sleep(0.2)
     wanted = set(chats)
     moments = [a.at for chat, a in recorder.alerts.items() if chat in wanted]
@@ -376,8 +380,11 @@ async def find_details_button(
 ) -> None:
     """The details button as the bot makes it, under its own /events answer."""
     await post(session, bot, message_update(PROBE_CHAT, "/events", "en"))
-    await wait_processed(session, bot, 60)
-    found = details_button(recorder)
+    deadline = time.monotonic() + 60
+    found = None
+    while time.monotonic() < deadline and found is None:
+        await asyncio.sleep(0.05)
+        found = details_button(recorder)
     if found:
         result.details_payload, result.details_from = found, "the bot's button"
     else:
@@ -399,13 +406,28 @@ def plan_taps(chats: List[int], args: argparse.Namespace) -> List[Tap]:
 
 
 async def tap_all(
-    session: aiohttp.ClientSession, bot: Bot, recorder: Recorder, result: Result
+    session: aiohttp.ClientSession,
+    bot: Bot,
+    recorder: Recorder,
+    result: Result,
+    button: asyncio.Event,
 ) -> None:
-    """Post each tap at its moment; once the bot is done, find each answer."""
+    """Post each tap at its moment (after the chat's alert if taps overlap the
+    fan-out); once the bot is done, find each answer."""
     start = time.monotonic()
 
+    async def moment(one: Tap) -> float:
+        if not result.during_fan_out:
+            return start + one.offset
+        while one.chat not in recorder.alerts and time.monotonic() < result.alerts_due:
+            await asyncio.sleep(0.05)
+        alert = recorder.alerts.get(one.chat)
+        return (alert.at if alert else time.monotonic()) + one.offset
+
     async def tap(one: Tap) -> None:
-        await asyncio.sleep(max(0.0, start + one.offset - time.monotonic()))
+        at = await moment(one)
+        await button.wait()
+        await asyncio.sleep(max(0.0, at - time.monotonic()))
         language = language_of(one.chat)
         if one.kind == "details":
             alert = recorder.alerts.get(one.chat)  # pressed under the alert it got
@@ -431,6 +453,34 @@ async def tap_all(
             one.first, one.last = texts[0], answers[-1]
 
 
+async def alert_and_taps(
+    session: aiohttp.ClientSession,
+    bot: Bot,
+    recorder: Recorder,
+    events_file: Path,
+    chats: List[int],
+    result: Result,
+) -> None:
+    """The alert, then the taps: after the whole fan-out, or each within a minute
+    of its own alert while the others still go out (``--during-fan-out``)."""
+    button = asyncio.Event()
+
+    async def details() -> None:
+        await find_details_button(session, bot, recorder, result)
+        button.set()
+
+    if not result.during_fan_out:
+        await alert_everyone(events_file, recorder, chats, result)
+        await details()
+        await tap_all(session, bot, recorder, result, button)
+        return
+    fan_out = asyncio.create_task(alert_everyone(events_file, recorder, chats, result))
+    await asyncio.sleep(0)  # the event is in the file before /events asks
+    await asyncio.gather(
+        fan_out, details(), tap_all(session, bot, recorder, result, button)
+    )
+
+
 async def run(args: argparse.Namespace, work: Path, result: Result) -> None:
     stand_in = await BotApiStandIn().start()
     recorder = Recorder()
@@ -448,10 +498,8 @@ async def run(args: argparse.Namespace, work: Path, result: Result) -> None:
             await subscribe_all(session, bot, chats, result)
             result.subscribed = recorder.answered(chats)
             log(f"{result.subscribed} subscribed in {result.subscribe_seconds:.1f} s")
-            await alert_everyone(events_file, recorder, chats, result)
-            await find_details_button(session, bot, recorder, result)
             result.taps = plan_taps(chats, args)
-            await tap_all(session, bot, recorder, result)
+            await alert_and_taps(session, bot, recorder, events_file, chats, result)
     finally:
         await asyncio.to_thread(stop_bot, bot)
         await stand_in.stop()
@@ -498,6 +546,7 @@ def summary(result: Result, args: argparse.Namespace) -> Dict[str, Any]:
         "fan_out_s": result.fan_out_seconds,
         "taps": len(result.taps),
         "within_s": args.within,
+        "during_fan_out": result.during_fan_out,
         "details_taps": sum(t.kind == "details" for t in result.taps),
         "answered": len(answered),
         "apologies": len(apologies),
@@ -530,9 +579,14 @@ def seconds(value: Optional[float]) -> str:
 def print_report(s: Dict[str, Any]) -> None:
     first, whole = s["first_answer"], s["whole_answer"]
     print()
+    when = (
+        "of each one's own alert, during the fan-out"
+        if s["during_fan_out"]
+        else "once all alerts went out"
+    )
     print(
         f"alert burst: {s['subscribers']} Telegram subscribers, {s['taps']} taps "
-        f"within {s['within_s']:g} s ({s['details_taps']} details buttons, "
+        f"within {s['within_s']:g} s {when} ({s['details_taps']} details buttons, "
         f"{s['taps'] - s['details_taps']} follow-ups)"
     )
     print(
@@ -581,6 +635,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--within", type=float, default=60, help="seconds")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--during-fan-out",
+        action="store_true",
+        help="each tap within --within s of its own alert, while the others still "
+        "go out (default: the taps start once all alerts went out)",
+    )
+    parser.add_argument(
         "--poll-seconds",
         type=float,
         default=1,
@@ -599,7 +659,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     work = Path(tempfile.mkdtemp(prefix="ofr-bench-burst-"))
     log(f"work folder {work}")
-    result = Result()
+    result = Result(during_fan_out=args.during_fan_out)
     try:
         asyncio.run(run(args, work, result))
     except CouldNotRun as error:
