@@ -137,7 +137,7 @@ async def _params(request: web.Request) -> Dict[str, Any]:
         return {}
     params: Dict[str, Any] = {}
     for key, value in (await request.post()).items():
-        if hasattr(value, "file"):
+        if isinstance(value, web.FileField):
             params[key] = value.filename
             continue
         try:
