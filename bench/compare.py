@@ -17,11 +17,15 @@ Measured in the same run on this machine, for both bots:
   questions, event questions through the action server; the moodbot's from
   bench/baseline_conversations.yml): p50/p99 latency, requests/s, and the peak
   resident memory of the Rasa server process. The two bots run at the same time and
-  their load rows alternate, so both see the same machine.
+  their load rows alternate, so both see the same machine;
+- OFR alone, after those servers stopped: the alert burst (bench/alert_burst.py, an
+  event alert to 1,000 Telegram subscribers, then 200 of them tap "details" or ask
+  a follow-up within 60 s): answered, p50/p99 from the webhook POST to the answer,
+  and the alert fan-out time (``--no-burst`` leaves it out).
 
 Prints one table with the OFR/baseline ratio, the target and whether it is met.
 Benchmarks are not tests: the exit status is 0 whatever the numbers (1 only when a
-server or a training failed).
+server or a training failed, or the alert burst could not run).
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ if not VENV.is_absolute():
 RASA = str(VENV / "bin" / "rasa")
 PYTHON = str(VENV / "bin" / "python")
 LOAD = ROOT / "bench" / "load.py"
+BURST = ROOT / "bench" / "alert_burst.py"
 BASELINE_CONVERSATIONS = ROOT / "bench" / "baseline_conversations.yml"
 # What `rasa train` needs of the OFR project (bot/ imports ofr/).
 OFR_FILES = ["config.yml", "domain.yml", "data", "bot", "ofr"]
@@ -343,6 +348,73 @@ def load_row(
     return json.loads(output.read_text())["rows"][0]
 
 
+def alert_burst(args: argparse.Namespace, work: Path) -> Optional[dict]:
+    """bench/alert_burst.py, its report to stderr; its figures, None if it could
+    not run."""
+    output = work / "alert-burst.json"
+    cmd = [
+        PYTHON,
+        str(BURST),
+        "--subscribers",
+        str(args.burst_subscribers),
+        "--taps",
+        str(args.burst_taps),
+        "--json",
+        str(output),
+    ]
+    log(f"OFR: the alert burst ({' '.join(cmd[2:6])})")
+    code = subprocess.call(cmd, env=ENV, stdout=sys.stderr, stderr=sys.stderr)
+    if code != 0 or not output.exists():
+        log(f"The alert burst could not run ({code}): see above")
+        return None
+    return json.loads(output.read_text())
+
+
+def burst_figures(args: argparse.Namespace, burst: Optional[dict]) -> List[Figure]:
+    """The alert burst's rows: OFR only (the rasa init bot has no Telegram)."""
+    taps = args.burst_taps
+    note = "failed" if burst is None else ""
+    first = (burst or {}).get("first_answer", {})
+    return [
+        Figure(
+            f"alert burst: answered of {taps} taps",
+            None if burst is None else burst["answered"],
+            None,
+            f"all {taps}",
+            ("ofr>=", taps),
+            0,
+            note,
+        ),
+        Figure(
+            "alert burst p50 ms (POST → answer)",
+            first.get("p50_ms"),
+            None,
+            "",
+            (),
+            0,
+            note,
+        ),
+        Figure(
+            "alert burst p99 ms (POST → answer)",
+            first.get("p99_ms"),
+            None,
+            "≤ 2000 ms",
+            ("ofr<=", 2000),
+            0,
+            note,
+        ),
+        Figure(
+            f"alert fan-out s ({args.burst_subscribers} subscribers)",
+            (burst or {}).get("fan_out_s"),
+            None,
+            "",
+            (),
+            1,
+            note,
+        ),
+    ]
+
+
 # --- the table ----------------------------------------------------------------------
 
 
@@ -457,6 +529,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help="with --skip-training: a model of the rasa init bot (e.g. from a run "
         "with --keep: WORKDIR/baseline/models/*.tar.gz)",
     )
+    parser.add_argument("--burst-subscribers", type=int, default=1000)
+    parser.add_argument("--burst-taps", type=int, default=200)
+    parser.add_argument(
+        "--no-burst", action="store_true", help="leave out bench/alert_burst.py"
+    )
     parser.add_argument("--markdown", type=Path, help="also write the table here")
     parser.add_argument("--workdir", type=Path, help="default: a temporary folder")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -517,6 +594,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     finally:
         for server in servers:
             stop(server)
+    # Alone on the machine, after the load: it starts servers of its own.
+    burst = None if args.no_burst else alert_burst(args, work)
 
     figures: List[Figure] = []
     for c in args.concurrency:
@@ -600,6 +679,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         + sum(r["apologies"] for r in rows[name].values())
         for name in rows
     }
+    if not args.no_burst:
+        figures += burst_figures(args, burst)
     figures.append(
         Figure(
             "errors + empty + apologies",
@@ -620,6 +701,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         f"OFR action server RSS after the load: {action_rss:.0f} MB (not in the "
         "Rasa server figure)",
     ]
+    if not args.no_burst:
+        notes.append(
+            f"alert burst: bench/alert_burst.py after the load rows, {args.burst_taps} "
+            f"of {args.burst_subscribers} Telegram subscribers tap the event's details "
+            "or ask one follow-up within 60 s, through the webhook and a local Bot API "
+            "stand-in; p50/p99 of the first answer; an apology or a missing answer "
+            "counts as not answered"
+        )
     if not args.skip_training:
         notes.append(
             f"retraining: {ofr_again.restored} components restored from the cache, "
@@ -644,7 +733,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     else:
         log(f"Kept {work}")
-    return 0
+    # A server that did not start is a failure; the numbers never are.
+    return 1 if not args.no_burst and burst is None else 0
 
 
 if __name__ == "__main__":
