@@ -761,6 +761,33 @@ def test_subscribers_hear_once_of_a_new_a_changed_and_a_cancelled_event(bot, tel
     assert post(bot, message_update(chat, "/unsubscribe", language="en")).ok
 
 
+@pytest.mark.parametrize(
+    ("language", "question", "expected"),
+    [
+        ("en", "what time?", "Alert follow-up {n}"),
+        ("de", "ist es online?", "Alert follow-up {n}"),
+        ("de", "wo ist das?", "Alert follow-up {n}"),
+    ],
+)
+def test_a_question_after_an_alert_is_about_the_alerted_event(
+    bot, telegram, language, question, expected
+):
+    """The alert is part of the conversation, as an event's details would be: a
+    follow-up asks about that event (found by the alert bench: 'what time?' after
+    an alert got "I couldn't tell which event you mean")."""
+    chat = next(_ids)
+    assert post(bot, message_update(chat, "/subscribe all", language=language)).ok
+    title = f"Alert follow-up {chat}"
+    add_event(bot, f"alert-follow-{chat}", title, format="online")
+    assert len(messages_with(telegram, chat, title, wait=90)) == 1
+    telegram.clear()
+    assert post(bot, message_update(chat, question, language=language)).ok
+    [answer] = [m["text"] for m in texts_to(telegram, chat)][-1:]
+    assert expected.format(n=chat) in answer, answer
+    assert "couldn't tell" not in answer and "nicht sicher" not in answer, answer
+    assert post(bot, message_update(chat, "/unsubscribe", language=language)).ok
+
+
 def test_subscriptions_are_listed_and_removed_with_a_button(bot, telegram):
     chat = next(_ids)
     assert post(bot, message_update(chat, "/subscribe")).ok

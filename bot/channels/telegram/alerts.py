@@ -23,13 +23,17 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.channels.telegram.chats import user_language
+from bot.channels.telegram.chats import CHANNEL_NAME, user_language
 from bot.channels.telegram.format import escape, split_message
+from bot.storage.conversation_ids import conversation_id
+from bot.storage.conversation_updates import update_conversation
 from bot.storage.event_alerts import (
     Alert,
     AlertStore,
@@ -38,6 +42,7 @@ from bot.storage.event_alerts import (
     alert_store_for,
 )
 from ofr import settings
+from ofr.dialogue.state import SHOWN_SLOT, shown_to_slot
 from ofr.events.event_filter import EventFilter, filter_key
 from ofr.events.formatting import describe, details, format_moment, when
 from ofr.events.model import Event
@@ -54,6 +59,12 @@ REMOVE_PREFIX = "unsub:"
 # Also written by actions/event_actions.py, which must not import this module.
 REMIND_PREFIX = "remind:"
 BUTTON_PREFIXES = (SUBSCRIBE_PREFIX, REMOVE_PREFIX, REMIND_PREFIX)
+# In the conversation an alert stands where an event's details would: the answer
+# of this action, with the event shown (follow-ups read it, ofr/dialogue).
+ALERT_ACTION = "action_event_details"
+ALERT_KEY = "ofr_alert"  # the bot message's metadata: which event it alerted to
+# What sending to a chat came to.
+SENT, GONE, RETRY = "sent", "gone", "retry"
 _ALL_WORDS = {"all", "alle", "alles", "everything", "jede", "*"}
 
 
@@ -120,6 +131,8 @@ class AlertService:
     def __init__(self, application: Application) -> None:
         self.application = application
         self.store: Optional[AlertStore] = None
+        self.tracker_store: Any = None
+        self.lock_store: Any = None
         self._task: Optional[asyncio.Task] = None
         self._sender_lock: Any = None
         # Set by stop(): the loop ends after the alert it is sending (one that
@@ -131,8 +144,9 @@ class AlertService:
 
     # ---------------------------------------------------------------- start, stop
 
-    def start(self, tracker_store: Any) -> None:
+    def start(self, tracker_store: Any, lock_store: Any = None) -> None:
         configured = settings.current()
+        self.tracker_store, self.lock_store = tracker_store, lock_store
         self.store = alert_store_for(tracker_store, configured.var_dir)
         self._sender_lock = self.store.sender_lock()
         self._task = asyncio.create_task(self._run(configured.alert_poll_seconds))
@@ -192,12 +206,13 @@ class AlertService:
         event = default_store().get(alert.event_id)
         if event is None:
             return True  # gone from the file: nothing to tell
-        return await self._deliver(
-            alert.chat_id,
-            _event_message(
-                event, f"alert_{alert.kind}", "alert_footer", alert.language
-            ),
+        text = _event_message(
+            event, f"alert_{alert.kind}", "alert_footer", alert.language
         )
+        delivered = await self._deliver(alert.chat_id, text)
+        if delivered is SENT:
+            await self._remember_shown(alert.chat_id, event, text, alert.language)
+        return delivered is not RETRY
 
     async def _send_due_reminders(self, store: AlertStore) -> int:
         """Send the reminders whose time has come; drop those of past or vanished
@@ -220,16 +235,50 @@ class AlertService:
             text = _event_message(event, heading, "reminder_footer", reminder.language)
             self._sending = True
             try:
-                if not await self._deliver(reminder.chat_id, text):
+                delivered = await self._deliver(reminder.chat_id, text)
+                if delivered is RETRY:
                     return sent
                 await asyncio.to_thread(store.mark_reminded, reminder, time.time())
+                if delivered is SENT:
+                    await self._remember_shown(
+                        reminder.chat_id, event, text, reminder.language
+                    )
             finally:
                 self._sending = False
             sent += 1
         return sent
 
-    async def _deliver(self, chat_id: str, text: str) -> bool:
-        """Send a text in parts Telegram takes; False when it should be tried again."""
+    async def _remember_shown(
+        self, chat_id: str, event: Event, text: str, language: str
+    ) -> None:
+        """The alert or reminder becomes part of the chat's conversation, as if the
+        bot had answered with the event's details: "what time?", "wo ist das?" or
+        "is it online?" then ask about that event (ofr/dialogue), and staff see the
+        alert when they review the conversation. Under the conversation's lock; a
+        subscriber who only ever sent /subscribe gets a conversation started in the
+        alert's language."""
+
+        def shown(tracker: Any) -> bool:
+            tracker.update(ActionExecuted(ALERT_ACTION))
+            tracker.update(BotUttered(text, metadata={ALERT_KEY: event.id}))
+            tracker.update(SlotSet(SHOWN_SLOT, shown_to_slot([event.id], "details")))
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+            return True
+
+        try:
+            await update_conversation(
+                self.tracker_store,
+                self.lock_store,
+                conversation_id(CHANNEL_NAME, chat_id),
+                shown,
+                start_in=language,
+            )
+        except Exception:  # the alert went out; only the follow-up context is lost
+            logger.exception("Event alerts: could not note an alert in its chat.")
+
+    async def _deliver(self, chat_id: str, text: str) -> str:
+        """Send a text in parts Telegram takes: SENT, GONE (the chat blocked the
+        bot and was unsubscribed) or RETRY (try again later)."""
         bot = self.application.bot
         try:
             for chunk in split_message(text):
@@ -244,11 +293,11 @@ class AlertService:
             logger.info("Event alerts: a chat blocked the bot; unsubscribed it.")
             assert self.store is not None
             await asyncio.to_thread(self.store.forget_chat, chat_id)
-            return True
+            return GONE
         except TelegramError as error:
             logger.error("Event alerts: sending failed (%s).", type(error).__name__)
-            return False
-        return True
+            return RETRY
+        return SENT
 
     # ---------------------------------------------------------------- commands
 

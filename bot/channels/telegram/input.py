@@ -257,7 +257,10 @@ class TelegramInput(InputChannel):
         async def started(app: Any, _: Any) -> None:
             self._share_stores(app)
             self._starting = asyncio.create_task(self._start_with_retries())
-            self.alerts.start(self.handlers.tracker_store)
+            agent = getattr(app.ctx, "agent", None)
+            self.alerts.start(
+                self.handlers.tracker_store, getattr(agent, "lock_store", None)
+            )
 
         @telegram.listener("before_server_stop")
         async def stopping(app: Any, _: Any) -> None:
