@@ -110,9 +110,7 @@ async def test_a_killed_servers_ticket_is_dropped_before_it_expires(prefix):
     assert waited < 5, waited
 
 
-async def test_a_live_servers_ticket_is_kept_past_its_key_lifetime(
-    prefix, monkeypatch
-):
+async def test_a_live_servers_ticket_is_kept_past_its_key_lifetime(prefix, monkeypatch):
     """The key of a server that holds a turn is renewed (by a thread), so a turn
     longer than the key's lifetime keeps its conversation."""
     from bot.storage import lock_store as module
