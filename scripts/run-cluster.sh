@@ -91,7 +91,7 @@ require_settings  # every OFR_* value usable, before any server starts
 stop_on_exit "Stopping the OFR cluster."
 
 # nginx first: it holds the proxy port from now on (a busy port shows at once) and
-# answers 502 until the instances are up.
+# answers 503 (send again) until the instances are up.
 "$nginx" "${nginx_args[@]}" -g 'daemon off;' &
 nginx_pid=$!
 sleep 1

@@ -94,3 +94,42 @@ async def test_the_lock_is_released_when_the_turn_fails(prefix):
             raise RuntimeError("turn failed")
     async with lock_store.lock("conversation"):
         pass
+
+
+async def test_a_killed_servers_ticket_is_dropped_before_it_expires(prefix):
+    """Issue 32: a server killed during a turn held its conversation for the whole
+    lock lifetime (60 s), and the message sent again after nginx's 503 waited that
+    long. Its key lapses instead, and the next waiter drops its ticket."""
+    lock_store = store(prefix)
+    key = lock_store.queue_key("conversation")
+    # The ticket of a server whose key is gone, valid for another minute.
+    lock_store.red.rpush(key, f"dead {time.time() + 60:.3f} 4242-killed".encode())
+    started = time.monotonic()
+    async with lock_store.lock("conversation"):
+        waited = time.monotonic() - started
+    assert waited < 5, waited
+
+
+async def test_a_live_servers_ticket_is_kept_past_its_key_lifetime(prefix, monkeypatch):
+    """The key of a server that holds a turn is renewed (by a thread), so a turn
+    longer than the key's lifetime keeps its conversation."""
+    from bot.storage import lock_store as module
+
+    monkeypatch.setattr(module, "HOLDER_TTL_SECONDS", 0.5)
+    monkeypatch.setattr(module, "HEARTBEAT_SECONDS", 0.1)
+    holding, waiting = store(prefix), store(prefix)
+    order = []
+
+    async def long_turn() -> None:
+        async with holding.lock("conversation"):
+            order.append("long turn starts")
+            await asyncio.sleep(2)  # four key lifetimes
+            order.append("long turn ends")
+
+    async def next_turn() -> None:
+        await asyncio.sleep(0.2)
+        async with waiting.lock("conversation"):
+            order.append("next turn")
+
+    await asyncio.gather(long_turn(), next_turn())
+    assert order == ["long turn starts", "long turn ends", "next turn"]

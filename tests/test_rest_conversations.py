@@ -389,3 +389,50 @@ def test_the_training_worker_starts_when_staff_log_in_not_before(bot):
     )
     assert answer.status_code == 200 and "/login" not in answer.url
     assert len(workers()) == 1
+
+
+def stored_message_ids(bot: Servers, user: str) -> list:
+    """The ids of the conversation's stored user messages, in order."""
+    import json
+
+    with sqlite3.connect(bot.var_dir / "tracker.db") as db:
+        rows = db.execute(
+            "select data from events where sender_id = ? and type_name = 'user'"
+            " order by id",
+            (f"rest:{user}",),
+        ).fetchall()
+    return [json.loads(data).get("message_id") for (data,) in rows]
+
+
+def test_a_message_sent_again_with_its_id_is_answered_once(bot, domain):
+    """Issue 32: after nginx's 503 the client sends the message again with the same
+    message_id; a turn already stored is answered from the store, not run again.
+    "who are IOM and GIZ?" is two turns: both are answered again, neither runs."""
+    import requests
+
+    user = sender()
+    url = f"{bot.url}/webhooks/rest/webhook"
+    body = {
+        "sender": user,
+        "message": "who are IOM and GIZ?",
+        "message_id": "q-1",
+        "metadata": {"language": "en"},
+    }
+    first = requests.post(url, json=body, timeout=60).json()
+    assert first[0]["text"] == text_of(domain, "utter_iom", "en")
+    assert text_of(domain, "utter_giz", "en") in [m["text"] for m in first]
+    events = stored_events(bot, user)
+    again = requests.post(url, json=body, timeout=60).json()
+    assert again == first
+    assert stored_events(bot, user) == events  # nothing ran, nothing was stored
+    assert stored_message_ids(bot, user) == ["q-1", "q-1#2"]
+    # Streamed answers too; another id is another message.
+    streamed = {"sender": user, "message": "BAMF?", "message_id": "q-2"}
+    lines = [
+        requests.post(url + "?stream=true", json=streamed, timeout=60).text
+        for _ in range(2)
+    ]
+    assert lines[0] == lines[1] and "Bundesamt" in lines[0]
+    assert stored_message_ids(bot, user) == ["q-1", "q-1#2", "q-2"]
+    bad = requests.post(url, json={**body, "message_id": "a b"}, timeout=60)
+    assert bad.status_code == 422 and "message_id" in bad.json()["error"]

@@ -13,6 +13,12 @@ bodies (a JSON list, a number as ``sender``). Here:
   note in the conversation's language, Rasa is not asked;
 - any other text is cleaned (``bot.channels.input_limits.clean_text``) and answered by Rasa.
 
+An optional ``message_id`` (1 to 100 letters, digits, ``.``, ``_``, ``:``, ``-``; 422
+otherwise) makes the request safe to send again: a message whose turn is already
+stored is answered from it, not run twice (``bot.channels.answered_once``). Staff
+answers waiting for the conversation are taken out after the turn, so a request
+cut off by a dying instance leaves them for the retry.
+
 With ``OFR_REST_TOKEN`` set, every request needs ``Authorization: Bearer <token>``
 (401 otherwise): REST is for integrations, not for the public. Without it the route
 is open, which only a local ``make run`` should be (it says so at start).
@@ -37,6 +43,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.answered_once import (
+    REPLAYED,
+    IdentifiedMessage,
+    answered_once,
+    identified,
+    message_id_problem,
+    part_id,
+)
 from bot.channels.bearer_token import bearer_token_ok
 from bot.channels.feedback import feedback_buttons
 from bot.channels.handover_desk import desk
@@ -70,6 +84,7 @@ class RestMessage:
     text: str
     metadata: Optional[Dict[str, Any]]
     input_channel: str  # always "rest": an "input_channel" in the body is ignored
+    message_id: Optional[str] = None  # the client's: sent again, answered once
 
 
 def read_message(body: Optional[bytes]) -> RestMessage:
@@ -88,9 +103,12 @@ def read_message(body: Optional[bytes]) -> RestMessage:
     metadata = data.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise BadRequest(422, "'metadata' must be an object")
+    message_id = data.get("message_id")
+    if message_id is not None and (problem := message_id_problem(message_id)):
+        raise BadRequest(422, problem)
     # The channel is the route's, never the body's: actions answer by channel
     # (handover, Telegram files), so a body must not pass for another one.
-    return RestMessage(sender, clean_text(text), metadata, CHANNEL_NAME)
+    return RestMessage(sender, clean_text(text), metadata, CHANNEL_NAME, message_id)
 
 
 class _WithFeedback:
@@ -163,6 +181,56 @@ async def _waiting_answers(conversation: str, sender: str) -> List[Dict[str, Any
     return shown
 
 
+async def _turn(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage
+) -> Any:
+    """One Rasa turn; a failure is logged (never the text) and answers nothing."""
+    try:
+        return await on_new_message(message)
+    except CancelledError:
+        logger.error("Rasa did not answer a REST message in time.")
+    except Exception:
+        # Logged without the message text (personal data).
+        logger.exception("Rasa failed to handle a REST message.")
+    return None
+
+
+def _with_id(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]], message_id: Optional[str]
+) -> Callable[[UserMessage], Awaitable[Any]]:
+    """``on_new_message`` giving its message the client's id, if there is one."""
+    if message_id is None:
+        return on_new_message
+
+    async def handle(message: UserMessage) -> Any:
+        return await on_new_message(identified(message, message_id))
+
+    return handle
+
+
+async def _replay_later_turns(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    collector: CollectingOutputChannel,
+    conversation: str,
+    message_id: str,
+    number: int,
+) -> None:
+    """The stored answers of turns ``number``, ``number + 1`` … of a message sent
+    again, as long as there are any."""
+    while True:
+        again = IdentifiedMessage(
+            "",
+            collector,
+            conversation,
+            input_channel=CHANNEL_NAME,
+            message_id=part_id(message_id, number),
+            replay_only=True,
+        )
+        if await _turn(on_new_message, again) != REPLAYED:
+            return
+        number += 1
+
+
 def _tracker_store(request: Request) -> Any:
     agent = getattr(request.app.ctx, "agent", None)
     return getattr(agent, "tracker_store", None)
@@ -171,9 +239,14 @@ def _tracker_store(request: Request) -> Any:
 class ValidatedRestInput(RestInput):
     """``POST /webhooks/rest/webhook`` with checked input (see the module docstring)."""
 
+    _app: Any = None  # the server, once started: its agent answers identified messages
+
     @classmethod
     def name(cls) -> str:
         return CHANNEL_NAME
+
+    def _agent(self) -> Any:
+        return getattr(getattr(self._app, "ctx", None), "agent", None)
 
     @staticmethod
     async def on_message_wrapper(
@@ -195,10 +268,11 @@ class ValidatedRestInput(RestInput):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         rest = Blueprint("validated_rest_webhook", __name__)
-        on_new_message = fair(on_new_message)
+        on_new_message = fair(answered_once(on_new_message, self._agent))
 
         @rest.listener("after_server_start")
         async def started(app: Any, _: Any) -> None:
+            self._app = app
             desk().attach(getattr(app.ctx, "agent", None))
 
         @rest.route("/", methods=["GET"])
@@ -242,7 +316,7 @@ class ValidatedRestInput(RestInput):
             if not side and bool_arg(request, "stream", default=False):
                 return response.stream(
                     self.stream_response(
-                        on_new_message,
+                        _with_id(on_new_message, msg.message_id),
                         msg.text,
                         conversation,
                         msg.input_channel,
@@ -251,7 +325,6 @@ class ValidatedRestInput(RestInput):
                     content_type="text/event-stream",
                 )
             collector = _Answers()
-            collector.messages.extend(await _waiting_answers(conversation, msg.sender))
             parts = (
                 each_message(
                     msg.text,
@@ -262,6 +335,7 @@ class ValidatedRestInput(RestInput):
                 if not side
                 else as_typed(msg.text)
             )
+            turns = 0  # Rasa turns so far: each has its own id
             async for part, extra in parts:
                 metadata = {**(msg.metadata or {}), **extra}
                 if is_side_question(part):
@@ -276,21 +350,29 @@ class ValidatedRestInput(RestInput):
                         answer["buttons"] = reply.buttons
                     collector.messages.append(answer)
                     continue
-                try:
-                    await on_new_message(
-                        UserMessage(
-                            part,
-                            collector,
-                            conversation,
-                            input_channel=msg.input_channel,
-                            metadata=metadata,
-                        )
+                message_id = part_id(msg.message_id, turns) if msg.message_id else None
+                turns += 1
+                done = await _turn(
+                    on_new_message,
+                    (UserMessage if message_id is None else IdentifiedMessage)(
+                        part,
+                        collector,
+                        conversation,
+                        input_channel=msg.input_channel,
+                        message_id=message_id,
+                        metadata=metadata,
+                    ),
+                )
+                if done == REPLAYED and msg.message_id:
+                    # Sent before: its other stored turns answer too, as they
+                    # were; this read of the text (against a conversation that
+                    # has moved on) runs nothing new.
+                    await _replay_later_turns(
+                        on_new_message, collector, conversation, msg.message_id, turns
                     )
-                except CancelledError:
-                    logger.error("Rasa did not answer a REST message in time.")
-                except Exception:
-                    # Logged without the message text (personal data).
-                    logger.exception("Rasa failed to handle a REST message.")
-            return response.json(collector.messages)
+                    break
+            # Taken out only now: a request cut off during the turn leaves them.
+            waiting = await _waiting_answers(conversation, msg.sender)
+            return response.json([*waiting, *collector.messages])
 
         return rest

@@ -514,6 +514,35 @@ PATCHES: Dict[str, Patch] = {
             "bot.channels.telegram.input:ctx.agent",
         ),
     ),
+    "answered_once": Patch(
+        "bot.channels.answered_once",
+        (
+            # a REST message with the client's id runs what Agent.handle_message
+            # runs (the processor's turn under the conversation's lock), with the
+            # check for its stored turn inside the lock
+            Target(
+                "rasa",
+                RASA,
+                "rasa.core.agent.Agent.handle_message",
+                "05c7d977a721e66415ea560a304c8cddb61ae276b772f1e15f3ffd93972c9eb1",
+            ),
+            # relied on: the turn is saved once, at its end (stored whole or not at
+            # all), with the message's id in its user event
+            Target(
+                "rasa",
+                RASA,
+                "rasa.core.processor.MessageProcessor.handle_message",
+                "a96904e7796d7bf98c72f8e78b625fa05e7a50a7be84df56c3d3f018a2bc777c",
+            ),
+            # a stored answer goes out again as the processor sent it
+            Target(
+                "rasa",
+                RASA,
+                "rasa.shared.core.events.BotUttered.message",
+                "4f657c2f3e7938cb74d254bbc30499e6d305441053849984b07689973ddc65a3",
+            ),
+        ),
+    ),
     "rest_answers": Patch(
         "bot.channels.rest",
         (

@@ -11,13 +11,20 @@ out of 10.
 
 Here each step is one atomic Redis command on a list per conversation:
 
-- take a ticket: RPUSH a ticket (a random id and its expiry time); the list's order
-  is the order in which the messages reached Redis;
+- take a ticket: RPUSH a ticket (a random id, its expiry time and the server that
+  took it); the list's order is the order in which the messages reached Redis;
 - wait: a ticket is served when it is the head of the list (LINDEX 0); a head whose
-  expiry has passed (its server died, or the turn took longer than the lock
-  lifetime, Rasa's ``TICKET_LOCK_LIFETIME``, 60 s) is removed by whoever sees it;
+  expiry has passed (the turn took longer than the lock lifetime, Rasa's
+  ``TICKET_LOCK_LIFETIME``, 60 s) or whose server is gone is removed by whoever
+  sees it;
 - release: LREM the ticket; Redis deletes a list once it is empty, and every list
   expires a little after its last ticket would, so a crashed server leaves nothing.
+
+A server is gone when its key ``<prefix>:lock:holder:<pid>-<random>`` has lapsed: a
+thread renews it every ``HEARTBEAT_SECONDS`` while the process lives (a thread, so a
+busy event loop does not stop it). A server killed during a turn thus holds its
+conversation for at most ``HOLDER_TTL_SECONDS``, not the whole lock lifetime: the
+message sent again after nginx's 503 is answered within seconds (docs/deployment.md).
 
 Configure it like Rasa's (same options: url, port, db, username, password, use_ssl,
 key_prefix, socket_timeout):
@@ -30,8 +37,12 @@ key_prefix, socket_timeout):
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import threading
 import time
 import uuid
+import weakref
 from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator, Optional
 
@@ -44,6 +55,13 @@ from rasa.utils.endpoints import EndpointConfig
 POLL_SECONDS = 0.05
 # A queue outlives the expiry of its newest ticket by this many seconds.
 QUEUE_GRACE_SECONDS = 10
+# A live server renews its key this often; a key not renewed lapses after the TTL.
+HEARTBEAT_SECONDS = 2
+HOLDER_TTL_SECONDS = 10
+# How often a waiter asks whether the server at the head of the queue still lives.
+LIVENESS_CHECK_SECONDS = 1
+
+logger = logging.getLogger(__name__)
 
 
 class RedisLockStore(lock_store.RedisLockStore):
@@ -58,6 +76,33 @@ class RedisLockStore(lock_store.RedisLockStore):
                 **endpoint_config.kwargs,
             }
         super().__init__(**kwargs)
+        # Names this server in its tickets (the pid tells an operator which one).
+        self.holder = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self._heartbeat: Optional[threading.Thread] = None
+
+    def holder_key(self, holder: str) -> str:
+        return f"{self.key_prefix}holder:{holder}"
+
+    def beat(self) -> None:
+        """Say (again) that this server lives, for the next HOLDER_TTL_SECONDS."""
+        self.red.set(
+            self.holder_key(self.holder), b"1", px=int(HOLDER_TTL_SECONDS * 1000)
+        )
+
+    def _keep_beating(self) -> None:
+        if self._heartbeat is None or not self._heartbeat.is_alive():
+            self._heartbeat = threading.Thread(
+                target=_heartbeat,
+                args=(weakref.ref(self),),
+                name="ofr-lock-heartbeat",
+                daemon=True,
+            )
+            self._heartbeat.start()
+
+    def holder_gone(self, ticket: bytes) -> bool:
+        """True when ``ticket``'s server no longer renews its key (it died)."""
+        holder = _holder(ticket)
+        return holder is not None and not self.red.exists(self.holder_key(holder))
 
     def queue_key(self, conversation_id: str) -> str:
         return f"{self.key_prefix}{conversation_id}:queue"
@@ -72,14 +117,20 @@ class RedisLockStore(lock_store.RedisLockStore):
         """Wait for this conversation's earlier turns, then hold it until the end."""
         key = self.queue_key(conversation_id)
         expires = time.time() + lock_lifetime
-        ticket = f"{uuid.uuid4().hex} {expires:.3f}".encode()
+        ticket = f"{uuid.uuid4().hex} {expires:.3f} {self.holder}".encode()
+        self._keep_beating()
         try:
             pipeline = self.red.pipeline()
+            # The key first: no waiter may see the ticket without it.
+            pipeline.set(
+                self.holder_key(self.holder), b"1", px=int(HOLDER_TTL_SECONDS * 1000)
+            )
             pipeline.rpush(key, ticket)
             pipeline.expire(key, int(lock_lifetime + QUEUE_GRACE_SECONDS))
             pipeline.execute()
         except redis.RedisError as error:
             raise lock_store.LockError(f"Could not take a ticket: {error}") from error
+        next_look = 0.0  # when to ask next whether the head's server lives
         try:
             while True:
                 head = self.red.lindex(key, 0)
@@ -90,8 +141,13 @@ class RedisLockStore(lock_store.RedisLockStore):
                         f"Could not acquire lock for conversation_id "
                         f"'{conversation_id}' within {lock_lifetime} s."
                     )
-                if _expired(head):
+                gone = False
+                if time.monotonic() >= next_look:
+                    next_look = time.monotonic() + LIVENESS_CHECK_SECONDS
+                    gone = self.holder_gone(head)
+                if gone or _expired(head):
                     self.red.lrem(key, 1, head)
+                    next_look = 0.0
                     continue
                 await asyncio.sleep(wait_time_in_seconds)
             yield TicketLock(conversation_id)
@@ -101,6 +157,26 @@ class RedisLockStore(lock_store.RedisLockStore):
 
 def _expired(ticket: bytes) -> bool:
     try:
-        return time.time() > float(ticket.rsplit(b" ", 1)[1])
+        return time.time() > float(ticket.split(b" ")[1])
     except (IndexError, ValueError):
         return True
+
+
+def _holder(ticket: bytes) -> Optional[str]:
+    """The server named in ``ticket`` (None in a ticket of an older version)."""
+    parts = ticket.split(b" ")
+    return parts[2].decode(errors="replace") if len(parts) > 2 else None
+
+
+def _heartbeat(store: weakref.ref[RedisLockStore]) -> None:
+    """Renew the server's key until its lock store is gone (a daemon thread)."""
+    while True:
+        time.sleep(HEARTBEAT_SECONDS)
+        current = store()
+        if current is None:
+            return
+        try:
+            current.beat()
+        except redis.RedisError as error:
+            logger.warning("Could not renew this server's lock key: %s", error)
+        del current

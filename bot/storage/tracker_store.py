@@ -175,6 +175,17 @@ class SQLTrackerStore(ErasesOnRequest, tracker_store.SQLTrackerStore):
             ).all()
         return [json.loads(data) for (data,) in reversed(rows)]
 
+    def session_event_dicts(self, sender_id: str) -> List[Dict[str, Any]]:
+        """The latest session's events as dicts, oldest first, without building a
+        tracker: where a REST message sent again finds its stored turn
+        (bot/channels/answered_once.py). Blocking, as Rasa's own calls are."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                LATEST_SESSION,
+                {"sender_id": sender_id, "session_started": SessionStarted.type_name},
+            ).all()
+        return [json.loads(data) for (data,) in rows]
+
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         tracker = await super().retrieve(sender_id)
         if tracker is not None:
