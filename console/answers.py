@@ -16,7 +16,6 @@ import yaml
 
 from console.edits import version
 from console.yaml_text import FileChange, replace_spans
-from ofr_tools import check_project
 from ofr_tools.check_project import child
 
 LANGUAGES = ("en", "de")
@@ -113,12 +112,7 @@ class Answers:
             for language, _, text in entries
             if language in texts
         ]
-        try:
+        with change:
             change.write(self.path, replace_spans(before, spans))
-            problems, _ = check_project.run(self.root)
-            if problems:
-                raise AnswerError(" ".join(str(p) for p in problems[:3]))
-        except BaseException:
-            change.put_back()
-            raise
+            change.check(self.root, AnswerError)
         return self.path

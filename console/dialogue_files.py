@@ -335,20 +335,14 @@ class DialogueFiles:
             raise DialogueError("A story starts with what the user asked (an intent).")
 
     def _change(self, edit: Callable[[FileChange], None]) -> List[Path]:
-        change = FileChange()
-        try:
+        with FileChange() as change:
             edit(change)
-            problems, _ = check_project.run(self.root)
-            if problems:
-                raise DialogueError(" ".join(str(p) for p in problems[:3]))
+            change.check(self.root, DialogueError)
             refused = dialogue_check.problems(self.root)
             if refused:
                 raise DialogueError(
                     "rasa data validate refused it: " + " ".join(refused[:3])
                 )
-        except BaseException:
-            change.put_back()
-            raise
         return change.paths
 
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 from ruamel.yaml import YAML
@@ -27,12 +27,15 @@ from console.edits import version, write_atomically
 from console.yaml_text import (
     appended,
     column_of,
+    insert_after_line,
     insert_lines,
     item_span,
+    last_leaf,
     line_of,
     lines,
     read,
     replace_lines,
+    replace_spans,
 )
 from ofr.events.model import BERLIN, Event, EventsFileError, parse_events
 from ofr_tools.check_project import child, items, pairs, scalar
@@ -239,48 +242,47 @@ class EventsFile:
         return self._save(after, entry["id"])
 
     def update(self, event_id: str, form: EventForm) -> Event:
-        """Change an event; its id stays (subscribers and calendars know it by it)."""
+        """Change an event; its id stays (subscribers and calendars know it by it).
+        The entry is written anew as the form writes it, with the fields the form
+        does not show (kind, date_precision, source) as they were."""
         form.id = event_id
         entry = form.entry()
-
-        def changed(item: CommentedMap) -> None:
-            extra = {
-                k: item[k] for k in item if k in ("kind", "date_precision", "source")
-            }
-            for key in list(item):
-                del item[key]
-            for key, value in {**entry, **extra}.items():
-                item[key] = value
-
-        return self._rewrite(event_id, changed)
-
-    def cancel(self, event_id: str) -> Event:
-        return self._rewrite(event_id, lambda item: item.update(status="cancelled"))
-
-    def _rewrite(self, event_id: str, change: Callable[[CommentedMap], None]) -> Event:
-        """Write the event anew as ruamel.yaml's round trip writes it, changed by
-        ``change``; the lines around it stay."""
         source = read(self.path)
         document = yaml.compose(source)
-        found = [
-            number
-            for number, item in enumerate(items(child(document, "events")))
-            if scalar(child(item, "id")) == event_id
-        ]
-        if not found:
-            raise KeyError(event_id)
-        first, end = item_span(source, document, "events", found[0])
-        column = (
-            column_of(
-                source, items(child(document, "events"))[found[0]].start_mark.index
-            )
-            - 2
-        )
+        number, node = self._entry(document, event_id)
+        first, end = item_span(source, document, "events", number)
         own = "".join(lines(source)[first:end]).replace("\r\n", "\n")
         item = self._yaml().load("events:\n" + own)["events"][0]
-        change(item)
+        extra = {k: item[k] for k in item if k in ("kind", "date_precision", "source")}
+        for key in list(item):
+            del item[key]
+        for key, value in {**entry, **extra}.items():
+            item[key] = value
+        column = column_of(source, node.start_mark.index) - 2
         after = replace_lines(source, first, end, self._dumped(item, column))
         return self._save(after, event_id)
+
+    def cancel(self, event_id: str) -> Event:
+        """``status: cancelled``: the value replaced, or a line after the entry's last."""
+        source = read(self.path)
+        _, node = self._entry(yaml.compose(source), event_id)
+        status = child(node, "status")
+        if status is not None:
+            span = (status.start_mark.index, status.end_mark.index, "cancelled")
+            after = replace_spans(source, [span])
+        else:
+            indent = " " * column_of(source, node.start_mark.index)
+            line = f"\n{indent}status: cancelled"
+            after = insert_after_line(source, last_leaf(node), line)
+        return self._save(after, event_id)
+
+    @staticmethod
+    def _entry(document: Optional[yaml.Node], event_id: str) -> Tuple[int, yaml.Node]:
+        """The entry's place in the list and its node; KeyError if there is none."""
+        for number, node in enumerate(items(child(document, "events"))):
+            if scalar(child(node, "id")) == event_id:
+                return number, node
+        raise KeyError(event_id)
 
     def _dumped(self, item: CommentedMap, column: int) -> str:
         """``item`` as an entry of the list, its dash at ``column``."""

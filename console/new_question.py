@@ -116,7 +116,7 @@ class Questions:
         def write(path: Path, block: str) -> None:
             change.write(path, appended(change.before(path), block))
 
-        try:
+        with change:
             self._write_domain(question, change)
             for language in LANGUAGES:
                 block = _nlu_block(question.intent, splits[language].training)
@@ -132,12 +132,7 @@ class Questions:
             write(rules, _rule(question.intent, question.response, indent))
             self._write_description(question, change)
             self._write_label(question, change)
-            problems, _ = check_project.run(self.root)
-            if problems:
-                raise QuestionError(" ".join(str(p) for p in problems[:3]))
-        except BaseException:
-            change.put_back()
-            raise
+            change.check(self.root, QuestionError)
         return change.paths
 
     # ------------------------------------------------------------ checks

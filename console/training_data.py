@@ -22,7 +22,6 @@ from typing import Callable, Dict, List, Optional, Tuple
 import yaml
 
 from console.yaml_text import FileChange, item_span, literal_block
-from ofr_tools import check_project
 from ofr_tools.check_project import child, items, scalar
 from ofr_tools.held_out import held_out_texts, near_copy, normalise_example
 
@@ -191,14 +190,9 @@ class TrainingData:
         wanted = [f"- {line}" for line in edit(_lines(scalar(examples) or ""))]
         _, block_end = item_span(source, document, "nlu", number)
         after = literal_block(source, block, "examples", block_end, wanted)
-        try:
+        with change:
             change.write(path, after)
-            problems, _ = check_project.run(self.root)
-            if problems:
-                raise TrainingDataError(" ".join(str(p) for p in problems[:3]))
-        except BaseException:
-            change.put_back()
-            raise
+            change.check(self.root, TrainingDataError)
         return path
 
 

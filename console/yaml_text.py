@@ -14,7 +14,8 @@ line ends) stays as it was.
   steps), found by its lines, replaced or taken out; ``literal_block``: a value
   written anew as ``key: |`` and its lines (an intent's examples);
 - ``FileChange``: the files of one change, written atomically and all put back,
-  byte for byte, when a check after the writing fails.
+  byte for byte, when `make validate`'s rules (or any check after the writing)
+  refuse it.
 
 New text is given with "\\n" line ends; it gets the line ends of the file it goes
 into.
@@ -24,11 +25,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import yaml
 
 from console.edits import write_atomically
+from ofr_tools import check_project
 from ofr_tools.check_project import child, items, pairs
 
 
@@ -223,10 +225,25 @@ def insert_lines(source: str, before_line: int, text: str) -> str:
 
 class FileChange:
     """The files one change writes; ``put_back`` restores each as it was (a file
-    that did not exist is removed again)."""
+    that did not exist is removed again), and so does any error inside
+    ``with FileChange() as change:``, a refused check included."""
 
     def __init__(self) -> None:
         self.originals: Dict[Path, Optional[str]] = {}
+
+    def __enter__(self) -> FileChange:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        if kind is not None:
+            self.put_back()
+
+    def check(self, root: Path, refused: Callable[[str], Exception]) -> None:
+        """`make validate`'s rules on the changed project: ``refused`` with the
+        first three problems, if any."""
+        problems, _ = check_project.run(root)
+        if problems:
+            raise refused(" ".join(str(p) for p in problems[:3]))
 
     def before(self, path: Path) -> str:
         """The file's text now ("" if it does not exist), remembered once."""
