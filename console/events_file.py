@@ -227,7 +227,7 @@ class EventsFile:
             raise EventFormError(
                 {"id": "An event with this id exists: choose another."}
             )
-        item, sequence = _commented(entry), items(events)
+        item, sequence = CommentedMap(entry), items(events)
         if sequence:  # after the last one, with a blank line between
             column = column_of(source, sequence[-1].start_mark.index) - 2
             _, end = item_span(source, document, "events", len(sequence) - 1)
@@ -308,10 +308,3 @@ class EventsFile:
 
         write_atomically(self.path, text, check)
         return next(e for e in events if e.id == event_id)
-
-
-def _commented(entry: Dict[str, Any]) -> CommentedMap:
-    item = CommentedMap()
-    for key, value in entry.items():
-        item[key] = value
-    return item
