@@ -2,8 +2,8 @@
 
 domain.yml mixes indentation styles and carries many comments, which no YAML dumper
 keeps; so a change replaces only the characters of the one ``text:`` value, found
-through the YAML parser's positions, and leaves every other byte of the file as it
-was. The changed file must then pass ``make validate``'s rules, or it is put back.
+through the YAML parser's positions (console/yaml_text.py), and leaves every other
+byte of the file as it was. The changed file must then pass ``make validate``'s rules, or it is put back.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-from console.edits import version, write_atomically
-from ofr_tools import check_project
+from console.edits import version
+from console.yaml_text import FileChange, replace_spans
 from ofr_tools.check_project import child
 
 LANGUAGES = ("en", "de")
@@ -100,29 +100,19 @@ class Answers:
                 )
             if len(text) > MAX_ANSWER:
                 raise AnswerError(f"Keep an answer under {MAX_ANSWER} characters.")
-        before = self.path.read_text(encoding="utf-8")
+        change = FileChange()
+        before = change.before(self.path)
         entries = self._responses(before).get(name)
         if not entries:
             raise AnswerError(
                 f"There is no answer {name!r} with English and German texts."
             )
-        spans = sorted(
-            (
-                (text.start_mark.index, text.end_mark.index, quoted(texts[language]))
-                for language, _, text in entries
-                if language in texts
-            ),
-            reverse=True,
-        )
-        after = before
-        for start, end, replacement in spans:  # from the end, so offsets stay right
-            after = after[:start] + replacement + after[end:]
-        write_atomically(self.path, after)
-        try:
-            problems, _ = check_project.run(self.root)
-            if problems:
-                raise AnswerError(" ".join(str(p) for p in problems[:3]))
-        except BaseException:
-            write_atomically(self.path, before)
-            raise
+        spans = [
+            (text.start_mark.index, text.end_mark.index, quoted(texts[language]))
+            for language, _, text in entries
+            if language in texts
+        ]
+        with change:
+            change.write(self.path, replace_spans(before, spans))
+            change.check(self.root, AnswerError)
         return self.path

@@ -22,12 +22,15 @@ from console.edits import StaleEdit, version
 from console.yaml_text import (
     FileChange,
     appended,
+    column_of,
     item_indent,
-    item_lines,
+    item_span,
+    lines,
     replace_lines,
+    value_lines,
 )
 from ofr_tools import check_project
-from ofr_tools.check_project import child, items, pairs, scalar
+from ofr_tools.check_project import child, items, scalar
 
 # area → (folder, the file's list key, an item's key, what staff call it)
 AREAS: Dict[str, Tuple[str, str, str, str]] = {
@@ -167,8 +170,8 @@ class DialogueFiles:
         for number, (node, entry) in enumerate(
             zip(items(child(document, key)), entries, strict=False)
         ):
-            first, end = self._item_span(source, document, key, number)
-            text = "".join(source.splitlines(keepends=True)[first:end])
+            first, end = item_span(source, document, key, number)
+            text = "".join(lines(source)[first:end])
             steps_node = child(node, "steps")
             steps: List[Step] = []
             for step_node, step in zip(
@@ -195,27 +198,6 @@ class DialogueFiles:
                 )
             )
         return found
-
-    @staticmethod
-    def _item_span(
-        source: str, document: Optional[yaml.Node], key: str, number: int
-    ) -> Tuple[int, int]:
-        """The lines [first, end) of item ``number`` of the ``key:`` list."""
-        sequence = items(child(document, key))
-        node = sequence[number]
-        if number + 1 < len(sequence):
-            following: Optional[int] = sequence[number + 1].start_mark.line
-        else:
-            keys = [k for k, _ in pairs(document)]
-            after = [
-                k.start_mark.line
-                for k in keys
-                if k.start_mark.line > node.start_mark.line
-            ]
-            following = min(after) if after else None
-        return item_lines(
-            source, node.start_mark.line, following, node.start_mark.column - 2
-        )
 
     # ------------------------------------------------------------ changing
 
@@ -269,18 +251,10 @@ class DialogueFiles:
             document = yaml.compose(source)
             key = AREAS[area][1]
             node = items(child(document, key))[number]
-            steps_node = child(node, "steps")
-            first_step = items(steps_node)[0]
-            _, item_end = self._item_span(source, document, key, number)
-            later = [
-                k.start_mark.line
-                for k, _ in pairs(node)
-                if k.start_mark.line > first_step.start_mark.line
-            ]
-            column = first_step.start_mark.column - 2
-            first, end = item_lines(
-                source, first_step.start_mark.line, min(later + [item_end]), column
-            )
+            first_step = items(child(node, "steps"))[0]
+            _, item_end = item_span(source, document, key, number)
+            first, end = value_lines(source, node, "steps", item_end)
+            column = column_of(source, first_step.start_mark.index) - 2
             text = render_steps(steps, " " * column)
             change.write(path, replace_lines(source, first, end, text))
 
@@ -293,12 +267,12 @@ class DialogueFiles:
         def edit(change: FileChange) -> None:
             source = change.before(path)
             document = yaml.compose(source)
-            first, end = self._item_span(source, document, AREAS[area][1], number)
-            lines = source.splitlines(keepends=True)
+            first, end = item_span(source, document, AREAS[area][1], number)
+            text_lines = lines(source)
             # One blank line between items goes with it.
-            if end < len(lines) and not lines[end].strip():
+            if end < len(text_lines) and not text_lines[end].strip():
                 end += 1
-            elif first > 0 and not lines[first - 1].strip():
+            elif first > 0 and not text_lines[first - 1].strip():
                 first -= 1
             after = replace_lines(source, first, end, "")
             if not items(child(yaml.compose(after), AREAS[area][1])):
@@ -361,20 +335,14 @@ class DialogueFiles:
             raise DialogueError("A story starts with what the user asked (an intent).")
 
     def _change(self, edit: Callable[[FileChange], None]) -> List[Path]:
-        change = FileChange()
-        try:
+        with FileChange() as change:
             edit(change)
-            problems, _ = check_project.run(self.root)
-            if problems:
-                raise DialogueError(" ".join(str(p) for p in problems[:3]))
+            change.check(self.root, DialogueError)
             refused = dialogue_check.problems(self.root)
             if refused:
                 raise DialogueError(
                     "rasa data validate refused it: " + " ".join(refused[:3])
                 )
-        except BaseException:
-            change.put_back()
-            raise
         return change.paths
 
 

@@ -22,7 +22,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, Optional
 
 LOCK_FILE = "console-edits.lock"
 WAIT_SECONDS = 120.0
@@ -50,16 +50,21 @@ def version(value: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step, keeping its permissions."""
+def write_atomically(
+    path: Path, text: str, check: Optional[Callable[[Path], None]] = None
+) -> None:
+    """Replace ``path`` with ``text`` in one step, keeping its permissions and
+    line ends; ``check`` may refuse the written text (by raising) before then."""
     handle, temporary = tempfile.mkstemp(
         prefix=f".{path.name}-", suffix=".tmp", dir=path.parent
     )
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as written:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as written:
             written.write(text)
             written.flush()
             os.fsync(written.fileno())
+        if check is not None:
+            check(Path(temporary))
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
         os.chmod(temporary, mode)
         os.replace(temporary, path)

@@ -1,7 +1,9 @@
 """Editing the events file from forms, keeping what staff wrote by hand.
 
-The file is read and written with ruamel.yaml's round trip, so its header, comments,
-quotes and the other entries stay as they were. Every change is checked with the
+A change rewrites only the lines of the one entry (console/yaml_text.py), so the
+file's header, comments, quotes and the other entries stay byte for byte; the entry
+itself is written as ruamel.yaml's round trip writes it (the form's layout: titles
+and descriptions on one line, double-quoted). Every change is checked with the
 bot's own validation (``ofr.events.model.parse_events``) before the file is
 replaced in one step; the running bot reloads it at its next question.
 """
@@ -10,20 +12,33 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from console.edits import version
+from console.edits import version, write_atomically
+from console.yaml_text import (
+    appended,
+    column_of,
+    insert_after_line,
+    insert_lines,
+    item_span,
+    last_leaf,
+    line_of,
+    lines,
+    read,
+    replace_lines,
+    replace_spans,
+)
 from ofr.events.model import BERLIN, Event, EventsFileError, parse_events
+from ofr_tools.check_project import child, items, pairs, scalar
 
 FORMATS = ("in_person", "online", "hybrid")
 ID = re.compile(r"[a-z0-9][a-z0-9-]{2,79}")
@@ -205,82 +220,91 @@ class EventsFile:
 
     def add(self, form: EventForm) -> Event:
         entry = form.entry()
-        document = self._load()
-        if any(item.get("id") == entry["id"] for item in document["events"]):
+        source = read(self.path)
+        document = yaml.compose(source)
+        events = child(document, "events")
+        if any(scalar(child(item, "id")) == entry["id"] for item in items(events)):
             raise EventFormError(
                 {"id": "An event with this id exists: choose another."}
             )
-        document["events"].append(_commented(entry))
-        return self._save(document, entry["id"], new=True)
+        item, sequence = CommentedMap(entry), items(events)
+        if sequence:  # after the last one, with a blank line between
+            column = column_of(source, sequence[-1].start_mark.index) - 2
+            _, end = item_span(source, document, "events", len(sequence) - 1)
+            after = insert_lines(source, end, "\n" + self._dumped(item, column))
+        elif events is not None:  # "events:" with nothing (or []) after it
+            key = next(k for k, v in pairs(document) if v is events)
+            line = line_of(source, key.start_mark.index)
+            text = "events:\n\n" + self._dumped(item, 2)
+            after = replace_lines(source, line, line + 1, text)
+        else:
+            after = appended(source, "events:\n\n" + self._dumped(item, 2))
+        return self._save(after, entry["id"])
 
     def update(self, event_id: str, form: EventForm) -> Event:
-        """Change an event; its id stays (subscribers and calendars know it by it)."""
+        """Change an event; its id stays (subscribers and calendars know it by it).
+        The entry is written anew as the form writes it, with the fields the form
+        does not show (kind, date_precision, source) as they were."""
         form.id = event_id
         entry = form.entry()
-        document = self._load()
-        for item in document["events"]:
-            if item.get("id") == event_id:
-                extra = {
-                    k: item[k]
-                    for k in item
-                    if k in ("kind", "date_precision", "source")
-                }
-                for key in list(item):
-                    del item[key]
-                for key, value in {**entry, **extra}.items():
-                    item[key] = value
-                return self._save(document, event_id)
-        raise KeyError(event_id)
+        source = read(self.path)
+        document = yaml.compose(source)
+        number, node = self._entry(document, event_id)
+        first, end = item_span(source, document, "events", number)
+        own = "".join(lines(source)[first:end]).replace("\r\n", "\n")
+        item = self._yaml().load("events:\n" + own)["events"][0]
+        extra = {k: item[k] for k in item if k in ("kind", "date_precision", "source")}
+        for key in list(item):
+            del item[key]
+        for key, value in {**entry, **extra}.items():
+            item[key] = value
+        column = column_of(source, node.start_mark.index) - 2
+        after = replace_lines(source, first, end, self._dumped(item, column))
+        return self._save(after, event_id)
 
     def cancel(self, event_id: str) -> Event:
-        document = self._load()
-        for item in document["events"]:
-            if item.get("id") == event_id:
-                item["status"] = "cancelled"
-                return self._save(document, event_id)
+        """``status: cancelled``: the value replaced, or a line after the entry's last."""
+        source = read(self.path)
+        _, node = self._entry(yaml.compose(source), event_id)
+        status = child(node, "status")
+        if status is not None:
+            span = (status.start_mark.index, status.end_mark.index, "cancelled")
+            after = replace_spans(source, [span])
+        else:
+            indent = " " * column_of(source, node.start_mark.index)
+            line = f"\n{indent}status: cancelled"
+            after = insert_after_line(source, last_leaf(node), line)
+        return self._save(after, event_id)
+
+    @staticmethod
+    def _entry(document: Optional[yaml.Node], event_id: str) -> Tuple[int, yaml.Node]:
+        """The entry's place in the list and its node; KeyError if there is none."""
+        for number, node in enumerate(items(child(document, "events"))):
+            if scalar(child(node, "id")) == event_id:
+                return number, node
         raise KeyError(event_id)
 
-    def _load(self) -> Any:
-        document = self._yaml().load(self.path.read_text(encoding="utf-8"))
-        if document is None:
-            document = CommentedMap()
-        if document.get("events") is None:
-            document["events"] = CommentedSeq()
-        return document
-
-    def _save(self, document: Any, event_id: str, new: bool = False) -> Event:
-        """Check the whole file as the bot will read it, then replace it."""
+    def _dumped(self, item: CommentedMap, column: int) -> str:
+        """``item`` as an entry of the list, its dash at ``column``."""
         out = io.StringIO()
-        self._yaml().dump(document, out)
-        text = out.getvalue()
-        if new:  # a blank line before a new entry, like between the others
-            text = re.sub(
-                rf"(?<=\S)\n(  - id: {re.escape(event_id)}\n)", r"\n\n\1", text
-            )
-        folder = self.path.parent
-        handle, temporary = tempfile.mkstemp(
-            prefix=".events-", suffix=".yml", dir=folder
+        self._yaml().dump({"events": [item]}, out)
+        dumped = lines(out.getvalue())[1:]  # without "events:"
+        return "".join(
+            " " * column + line[2:] if line.startswith("  ") else line
+            for line in dumped
         )
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as written:
-                written.write(text)
+
+    def _save(self, text: str, event_id: str) -> Event:
+        """Check the whole file as the bot will read it, then replace it."""
+        events: List[Event] = []
+
+        def check(written: Path) -> None:
             try:
-                events = parse_events(Path(temporary))
+                events.extend(parse_events(written))
             except EventsFileError as error:
                 raise EventFormError(
                     {"file": "; ".join(p.message for p in error.problems)}
                 ) from error
-            if self.path.exists():
-                os.chmod(temporary, self.path.stat().st_mode & 0o777)
-            os.replace(temporary, self.path)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+
+        write_atomically(self.path, text, check)
         return next(e for e in events if e.id == event_id)
-
-
-def _commented(entry: Dict[str, Any]) -> CommentedMap:
-    item = CommentedMap()
-    for key, value in entry.items():
-        item[key] = value
-    return item

@@ -33,8 +33,10 @@ from console.yaml_text import (
     FileChange,
     appended,
     insert_after_line,
+    insert_lines,
     item_indent,
     last_leaf,
+    lines,
 )
 from ofr_tools import check_project
 from ofr_tools.check_project import child
@@ -114,7 +116,7 @@ class Questions:
         def write(path: Path, block: str) -> None:
             change.write(path, appended(change.before(path), block))
 
-        try:
+        with change:
             self._write_domain(question, change)
             for language in LANGUAGES:
                 block = _nlu_block(question.intent, splits[language].training)
@@ -130,12 +132,7 @@ class Questions:
             write(rules, _rule(question.intent, question.response, indent))
             self._write_description(question, change)
             self._write_label(question, change)
-            problems, _ = check_project.run(self.root)
-            if problems:
-                raise QuestionError(" ".join(str(p) for p in problems[:3]))
-        except BaseException:
-            change.put_back()
-            raise
+            change.check(self.root, QuestionError)
         return change.paths
 
     # ------------------------------------------------------------ checks
@@ -257,26 +254,29 @@ class Questions:
     def _write_description(self, question: NewQuestion, change: FileChange) -> None:
         path = self.root / "docs" / "intents.md"
         before = change.before(path)
-        lines = before.splitlines(keepends=True)
-        rows = [i for i, line in enumerate(lines) if re.match(r"^\| \w+\.yml \|", line)]
+        rows = [
+            i
+            for i, line in enumerate(lines(before))
+            if re.match(r"^\| \w+\.yml \|", line)
+        ]
         if not rows:
             raise QuestionError("docs/intents.md has no table of intents to add to.")
         row = f"| {question.topic} | {question.intent} | {' '.join(question.description.split())} |\n"
-        lines.insert(rows[-1] + 1, row)
-        change.write(path, "".join(lines))
+        change.write(path, insert_lines(before, rows[-1] + 1, row))
 
     def _write_label(self, question: NewQuestion, change: FileChange) -> None:
         path = self.root / MESSAGES
         before = change.before(path)
-        lines = before.splitlines(keepends=True)
-        labels = [i for i, line in enumerate(lines) if line.startswith("intent_")]
-        where = labels[-1] + 1 if labels else len(lines)
+        text_lines = lines(before)
+        labels = [i for i, line in enumerate(text_lines) if line.startswith("intent_")]
+        where = labels[-1] + 1 if labels else len(text_lines)
         en, de = (_flow(question.labels[language]) for language in LANGUAGES)
-        lines.insert(where, f"intent_{question.intent}: {{en: {en}, de: {de}}}\n")
-        if not isinstance(yaml.safe_load("".join(lines)), dict):
+        label = f"intent_{question.intent}: {{en: {en}, de: {de}}}\n"
+        after = insert_lines(before, where, label)
+        if not isinstance(yaml.safe_load(after), dict):
             raise QuestionError(f"{MESSAGES} would not read any more.")
         # The running action server reads this file: never half of it (atomic).
-        change.write(path, "".join(lines))
+        change.write(path, after)
 
 
 def _flow(text: str) -> str:

@@ -1,7 +1,8 @@
 """Training examples, read and changed the way staff would edit the files by hand.
 
-Examples live in ``data/nlu/<en|de>/<topic>.yml`` (one block per intent) and are
-written with ruamel.yaml's round trip, so comments and layout stay. A change is
+Examples live in ``data/nlu/<en|de>/<topic>.yml`` (one block per intent); a change
+rewrites only the lines of the one ``examples: |`` block (console/yaml_text.py), so
+every other byte of the file stays. A change is
 refused, with the check's own words, when it would
 
 - repeat an example the language already has (under any intent),
@@ -13,18 +14,15 @@ refused, with the check's own words, when it would
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.scalarstring import LiteralScalarString
 
-from console.edits import write_atomically
-from ofr_tools import check_project
+from console.yaml_text import FileChange, item_span, literal_block
+from ofr_tools.check_project import child, items, scalar
 from ofr_tools.held_out import held_out_texts, near_copy, normalise_example
 
 LANGUAGES = ("en", "de")
@@ -67,15 +65,6 @@ def plain(text: str) -> str:
 class TrainingData:
     def __init__(self, root: Path) -> None:
         self.root = root
-
-    @staticmethod
-    def _yaml() -> YAML:
-        """A new round-trip reader and writer for each change: a shared ruamel
-        ``YAML`` object is not thread-safe and stays broken after a failed dump."""
-        reader = YAML()
-        reader.preserve_quotes = True  # type: ignore[assignment]
-        reader.width = 4096  # type: ignore[assignment]
-        return reader
 
     def path(self, language: str, topic: str) -> Path:
         if language not in LANGUAGES or not re.fullmatch(r"[a-z_]+\.yml", topic):
@@ -182,30 +171,28 @@ class TrainingData:
         if topic is None:
             raise TrainingDataError(f"There is no intent {intent!r}.")
         path = self.path(language, topic)
-        before = path.read_text(encoding="utf-8")
-        reader = self._yaml()
-        document = reader.load(before)
-        block = next(
-            (b for b in document.get("nlu") or [] if b.get("intent") == intent), None
+        change = FileChange()
+        source = change.before(path)
+        document = yaml.compose(source)
+        number, block = next(
+            (
+                (number, block)
+                for number, block in enumerate(items(child(document, "nlu")))
+                if scalar(child(block, "intent")) == intent
+            ),
+            (-1, None),
         )
-        if block is None:
+        examples = child(block, "examples")
+        if not isinstance(block, yaml.MappingNode) or examples is None:
             raise TrainingDataError(
                 f"{path.name} has no block for {intent} in {language}."
             )
-        lines = edit(_lines(str(block.get("examples") or "")))
-        block["examples"] = LiteralScalarString(
-            "".join(f"- {line}\n" for line in lines)
-        )
-        out = io.StringIO()
-        reader.dump(document, out)
-        write_atomically(path, out.getvalue())
-        try:
-            problems, _ = check_project.run(self.root)
-            if problems:
-                raise TrainingDataError(" ".join(str(p) for p in problems[:3]))
-        except BaseException:
-            write_atomically(path, before)
-            raise
+        wanted = [f"- {line}" for line in edit(_lines(scalar(examples) or ""))]
+        _, block_end = item_span(source, document, "nlu", number)
+        after = literal_block(source, block, "examples", block_end, wanted)
+        with change:
+            change.write(path, after)
+            change.check(self.root, TrainingDataError)
         return path
 
 

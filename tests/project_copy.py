@@ -10,6 +10,18 @@ from typing import Iterable
 
 from tests.conftest import ROOT
 
+# What `make validate`'s rules read: a console test that changes project files
+# copies these (a test that trains or validates stories adds config.yml).
+CHECKED_PARTS = (
+    "data",
+    "ofr/messages.yml",
+    "docs/intents.md",
+    "domain.yml",
+    "tests/nlu",
+    "tests/event_questions",
+    "tests/stories",
+)
+
 
 def git_repository(root: Path, ignore: Iterable[str] = ()) -> Path:
     """``root`` as a git repository with one commit by a developer."""

@@ -17,7 +17,7 @@ from console.accounts import SESSION_IDLE_SECONDS, AccountError, Accounts
 from console.app import LOGIN_COOKIE, SESSION_COOKIE, ConsoleConfig, create_app
 from ofr.events.model import parse_events
 from tests.conftest import ROOT
-from tests.project_copy import copy_parts, git_repository
+from tests.project_copy import CHECKED_PARTS, copy_parts, git_repository
 
 PASSWORD = "correct horse battery"
 
@@ -335,15 +335,7 @@ def test_make_staff_user_reads_a_password_file(tmp_path, monkeypatch, capsys):
 
 # ---------------------------------------------------------------- training data, inbox, history
 
-PROJECT_PARTS = (
-    "data",
-    "ofr/messages.yml",
-    "docs/intents.md",
-    "domain.yml",
-    "tests/nlu",
-    "tests/event_questions",
-    "tests/stories",
-)
+PROJECT_PARTS = CHECKED_PARTS
 
 
 @pytest.fixture

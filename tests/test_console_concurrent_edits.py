@@ -21,19 +21,11 @@ from console.accounts import Accounts
 from console.app import ConsoleConfig, create_app
 from console.history import History, HistoryError
 from ofr.events.model import parse_events
-from tests.project_copy import copy_parts, git_repository
+from tests.project_copy import CHECKED_PARTS, copy_parts, git_repository
 
 PASSWORD = "correct horse battery"
 STAFF = ("anna", "bert", "cora", "dave")
-PROJECT_PARTS = (
-    "data",
-    "ofr/messages.yml",
-    "docs/intents.md",
-    "domain.yml",
-    "tests/nlu",
-    "tests/event_questions",
-    "tests/stories",
-)
+PROJECT_PARTS = CHECKED_PARTS
 
 
 @pytest.fixture

@@ -16,18 +16,10 @@ from console.accounts import Accounts
 from console.app import ConsoleConfig, create_app
 from tests.conftest import ROOT
 from tests.planted_conversations import save, step
-from tests.project_copy import copy_parts, git_repository
+from tests.project_copy import CHECKED_PARTS, copy_parts, git_repository
 
 PASSWORD = "correct horse battery"
-PROJECT_PARTS = (
-    "data",
-    "ofr/messages.yml",
-    "docs/intents.md",
-    "domain.yml",
-    "tests/nlu",
-    "tests/event_questions",
-    "tests/stories",
-)
+PROJECT_PARTS = CHECKED_PARTS
 EMAIL = "anna.schmidt@example.org"
 PHONE = "+49 170 1234567"
 SECRET_SENDER = "crm-secret-7781"

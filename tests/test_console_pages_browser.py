@@ -17,7 +17,7 @@ from console.accounts import Accounts
 from console.app import ConsoleConfig, create_app
 from tests.conftest import ROOT
 from tests.planted_conversations import save, step
-from tests.project_copy import copy_parts, git_repository
+from tests.project_copy import CHECKED_PARTS, copy_parts, git_repository
 
 pytestmark = pytest.mark.server
 
@@ -25,16 +25,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "a long staff password 42"
-PARTS = (
-    "config.yml",
-    "data",
-    "ofr/messages.yml",
-    "docs/intents.md",
-    "domain.yml",
-    "tests/nlu",
-    "tests/event_questions",
-    "tests/stories",
-)
+PARTS = ("config.yml", *CHECKED_PARTS)
 
 
 def serious_accessibility_problems(page) -> List[str]:

@@ -18,19 +18,10 @@ from console.accounts import Accounts
 from console.app import ConsoleConfig, create_app
 from console.dialogue_check import command as validate_command
 from tests.planted_conversations import save, step
-from tests.project_copy import copy_parts, git_repository
+from tests.project_copy import CHECKED_PARTS, copy_parts, git_repository
 
 PASSWORD = "correct horse battery"
-PROJECT_PARTS = (
-    "config.yml",
-    "data",
-    "ofr/messages.yml",
-    "docs/intents.md",
-    "domain.yml",
-    "tests/nlu",
-    "tests/event_questions",
-    "tests/stories",
-)
+PROJECT_PARTS = ("config.yml", *CHECKED_PARTS)
 EMAIL = "lena.vogel@example.org"
 HOUR = 3600.0
 
