@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from bot.channels.telegram.buttons import ButtonPayloads
+from tests.stores import service_missing
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 LONG = '/ask_event_details{"event_id": "ofr-2027-hamburg-network-meeting-long"}'
@@ -18,7 +19,7 @@ def redis_url():
     try:
         redis.Redis.from_url(REDIS_URL).ping()
     except redis.RedisError:
-        pytest.skip("Redis is not running at 127.0.0.1:6379")
+        service_missing("Redis is not running at 127.0.0.1:6379")
     prefix = f"ofr-test-{uuid.uuid4().hex}:"
     yield REDIS_URL, prefix
     client = redis.Redis.from_url(REDIS_URL)
