@@ -257,6 +257,18 @@ def test_a_question_about_the_one_event_shown():
         }, text
 
 
+def test_a_misunderstood_turn_leaves_the_event_in_view():
+    """Tried as a user: a history answer, an ordinal that did not fit ("das zweite"
+    of one event: did you mean?), then "um wie viel Uhr war das?" was read alone."""
+    events = shown(["test-2027-hamburg"]) + did_you_mean()
+    found = read(events, "um wie viel uhr war das?")
+    assert found is not None
+    assert entities(found.messages[0]) == {
+        "event_id": "test-2027-hamburg",
+        "aspect": "time",
+    }
+
+
 def test_several_shown_by_number_place_or_title_word():
     events = shown(["test-2026-online-women", "test-2027-hamburg", "test-2027-munich"])
     assert entities(read(events, "the second one").messages[0])["event_id"] == (

@@ -32,6 +32,10 @@ NEUTRAL_ACTIONS = frozenset(
         "utter_acknowledge",
         "utter_greet",
         "action_switch_language",
+        # Not understood: what was in view stays in view ("um wie viel Uhr war
+        # das?" after a "did you mean" still asks about the event shown before).
+        "action_did_you_mean",
+        "action_default_fallback",
     }
 )
 
