@@ -571,13 +571,18 @@ def _tell_details(
     """The details, led by the answer to the part asked about ("what time?"); on
     Telegram with "remind me the day before" while it can."""
     is_upcoming = event.ends_at > moment and not event.cancelled
+    is_past = event.ends_at <= moment
     text = event_format.details(
         event,
         language,
         settings.current().calendar_url(event.id) if is_upcoming else None,
         registration=is_upcoming,
     )
-    lead = event_format.aspect_answer(event, aspect, language) if aspect else None
+    lead = (
+        event_format.aspect_answer(event, aspect, language, past=is_past)
+        if aspect
+        else None
+    )
     if lead:
         text = lead + "\n\n" + text
     if not is_upcoming and not event.cancelled:

@@ -86,3 +86,17 @@ def test_line_and_details(events) -> None:
     assert "Registration: https://example.org/register/hamburg" in text
     assert "Add to calendar: http://x/cal.ics" in text
     assert "online" in line(events["test-2026-online-women"], "en")
+
+
+def test_the_part_asked_about_in_the_tense_of_the_event(events) -> None:
+    """Tried as a user: "wo war das?" about a 2021 event got "findet statt"."""
+    from ofr.events.formatting import aspect_answer
+
+    event = events["test-2027-hamburg"]
+    assert aspect_answer(event, "place", "de") == (
+        "„Netzwerktreffen Hamburg“ findet statt: Hamburg, Rathaus (vor Ort)."
+    )
+    assert aspect_answer(event, "place", "de", past=True) == (
+        "„Netzwerktreffen Hamburg“ fand statt: Hamburg, Rathaus (vor Ort)."
+    )
+    assert aspect_answer(event, "format", "en", past=True).endswith("was in person.")

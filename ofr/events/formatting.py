@@ -134,21 +134,25 @@ def describe(wanted: EventFilter, language: str) -> str:
     return "".join(parts)
 
 
-def aspect_answer(event: Event, aspect: str, language: str) -> Optional[str]:
-    """One line that answers the part of the event asked about ("what time?")."""
+def aspect_answer(
+    event: Event, aspect: str, language: str, past: bool = False
+) -> Optional[str]:
+    """One line that answers the part of the event asked about ("what time?");
+    ``past``: the event is over ("took place", "fand statt")."""
     title = event.title.get(language)
+    tense = "_past" if past else ""
     if aspect == "time":
         return message("aspect_time", language, title=title, when=when(event, language))
     if aspect == "place":
         place = where(event, language)
         return (
-            message("aspect_place", language, title=title, where=place)
+            message(f"aspect_place{tense}", language, title=title, where=place)
             if place
             else None
         )
     if aspect == "format" and event.format:
         fmt = message(f"format_{event.format}", language)
-        return message("aspect_format", language, title=title, format=fmt)
+        return message(f"aspect_format{tense}", language, title=title, format=fmt)
     if aspect == "fee":
         return message("aspect_fee", language, title=title)
     if aspect == "registration":
