@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
@@ -255,6 +256,9 @@ def _language(value: Any) -> Optional[str]:
     return str(value).strip().lower()[:2] if value else None
 
 
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _value_text(value: Any) -> str:
     if isinstance(value, dict):
         parts = [
@@ -264,6 +268,23 @@ def _value_text(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(_value_text(v) for v in value)
     return str(value)
+
+
+def _filter_text(value: Any) -> str:
+    """The event filter as staff read it. Its period is dates the bot computed
+    (shown as they are: masked, "2022-01-01" became "<number>"); the rest may hold
+    the user's words and is masked."""
+    if not isinstance(value, dict):
+        return mask_all(_value_text(value))
+    period = value.get("period")
+    rest = mask_all(_value_text({k: v for k, v in value.items() if k != "period"}))
+    if not isinstance(period, dict):
+        return rest
+    dates = [str(period.get(k) or "")[:10] for k in ("start", "end")]
+    shown = mask_all(str(period.get("label") or "")) or "period"
+    if all(DATE.fullmatch(d) for d in dates):
+        shown += f" ({dates[0]} to {dates[1]})"
+    return f"period: {shown}" + (f", {rest}" if rest else "")
 
 
 def _unavailable_texts() -> Set[str]:
@@ -318,7 +339,7 @@ def read_turns(events: Iterable[Dict[str, Any]]) -> Tuple[List[Turn], List[BotMe
             elif name == "feedback" and isinstance(value, dict):
                 _vote(turns, value)
             elif name == "event_filter" and turn is not None and value:
-                turn.event_filter = mask_all(_value_text(value))
+                turn.event_filter = _filter_text(value)
             if turn is not None and _plain(value):
                 shown = mask_all(value) if isinstance(value, str) else value
                 turn.dialogue.append(("slot", str(name), shown))

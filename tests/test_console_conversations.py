@@ -419,3 +419,18 @@ def test_the_store_missing_is_explained(app, var):
         page = browser.get("/conversations")
         assert page.status_code == 200
         assert 'class="problem"' in page.text
+
+
+def test_the_event_filter_shows_its_period_as_dates_and_masks_the_rest():
+    """Tried as staff: a 2022 question's filter read 'period: start: <number>, end:
+    <number>' (the dates were masked as long numbers)."""
+    from console.conversation_review import _filter_text
+
+    assert _filter_text(
+        {
+            "period": {"start": "2022-01-01", "end": "2023-01-01", "label": "2022"},
+            "city": None,
+            "scope": "past",
+        }
+    ) == ("period: 2022 (2022-01-01 to 2023-01-01), scope: past")
+    assert PHONE not in _filter_text({"topic": PHONE, "period": None})
