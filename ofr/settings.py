@@ -14,7 +14,7 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ofr import office_hours
@@ -423,7 +423,7 @@ def exposure_problems(configured: Settings, listen: Optional[str] = None) -> Lis
     ]
 
 
-_last: Optional[Tuple[Tuple[Tuple[str, str], ...], Settings]] = None
+_last: Optional[Tuple[Tuple[Tuple[Any, Any], ...], Settings]] = None
 
 
 def current(environ: Optional[Mapping[str, str]] = None) -> Settings:
@@ -434,7 +434,9 @@ def current(environ: Optional[Mapping[str, str]] = None) -> Settings:
     variable was a few per cent of each answer (py-spy under bench/load.py)."""
     global _last
     if environ is None:
-        key = tuple(os.environ.items())  # a changed order only costs a re-read
+        # A changed order only costs a re-read. The bytes view skips decoding
+        # every variable (half the time: this runs several times per message).
+        key = tuple((os.environb if os.supports_bytes_environ else os.environ).items())
         if _last is not None and _last[0] == key:
             return _last[1]
         settings = read(os.environ)
