@@ -379,3 +379,72 @@ def test_topic_follow_ups():
 def test_two_requests_in_one_message(text, messages):
     found = read([], text)
     assert (found.messages if found else None) == messages
+
+
+# ---------------------------------------------------------------- found by a fresh batch
+
+
+@pytest.mark.parametrize(("text", "number"), [("das 2.", 2), ("die 3", 3),
+                                               ("the 1 please", 1), ("2.", 2)])  # fmt: skip
+def test_a_numbered_choice_with_article_or_period(text, number):
+    """Written by a helper who never saw the rules: "das 2." was no choice."""
+    assert read_ordinal(text, 4) == number
+
+
+@pytest.mark.parametrize("text", ["what's it about?", "worum gehts", "um welche laender gehts da",
+                                  "whats that one about"])  # fmt: skip
+def test_what_the_event_in_view_is_about_gets_its_details(text):
+    found = read(shown(["test-2027-hamburg"]), text)
+    assert found is not None, text
+    assert entities(found.messages[0]) == {
+        "event_id": "test-2027-hamburg",
+        "aspect": "about",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("koeln", {"city": "Köln"}), ("in bayern?", {"state": "Bayern"}),
+     ("Afghanistan", {"topic": "afghanistan"})],
+)  # fmt: skip
+def test_a_place_or_country_alone_asks_for_its_events(text, expected):
+    found = read([], text)
+    assert found is not None and found.messages[0].startswith("/inform_event_filter")
+    assert entities(found.messages[0]) == expected
+
+
+def test_is_that_online_asks_about_the_event_in_view_not_another_online_one():
+    in_view = INDEX.get("test-2027-munich")
+    found = read(shown([in_view.id]), "ist das online")
+    assert entities(found.messages[0])["event_id"] == in_view.id
+
+
+@pytest.mark.parametrize(
+    "text", ["koeln is nice", "hamburg and berlin and munich", "und starthilfeplus?"]
+)
+def test_a_place_in_a_sentence_is_left_to_the_nlu(text):
+    assert read([], text) is None
+
+
+def test_the_online_one_of_an_online_and_a_hybrid_event():
+    """ "what time is the online one" after a list of an online and a hybrid event
+    asked "which event do you mean?" (a fresh batch)."""
+    online = [e for e in INDEX.events if e.kind == "event" and e.format == "online"]
+    hybrid = [e for e in INDEX.events if e.kind == "event" and e.format == "hybrid"]
+    assert online and hybrid
+    found = read(shown([online[0].id, hybrid[0].id]), "what time is the online one")
+    assert found is not None
+    assert entities(found.messages[0]) == {"event_id": online[0].id, "aspect": "time"}
+
+
+def test_an_upcoming_event_named_while_another_is_in_view():
+    """ "what time is the afghanistan one" with only the Munich workshop in view got
+    the workshop's time (a fresh batch)."""
+    in_view, other = INDEX.get("test-2026-online-women"), INDEX.get("test-2027-munich")
+    assert in_view is not None and other is not None and other.ends_at > NOW
+    found = read(shown([in_view.id]), "what time is the workshop one")
+    assert found is not None
+    assert entities(found.messages[0]) == {"event_id": other.id, "aspect": "time"}
+    # the event in view, asked about without a name, stays the one answered
+    again = read(shown([in_view.id]), "what time?")
+    assert entities(again.messages[0])["event_id"] == in_view.id

@@ -122,7 +122,12 @@ def read_ordinal(text: str, count: int, max_words: int = MAX_WORDS) -> Optional[
     if count <= 0 or not folded or len(folded.split()) > max_words:
         return None
     folded = _PERIOD.sub(" ", folded)  # "last month" is no choice
-    digit = re.fullmatch(r"(?:(?:nr|no|nummer|number|option)\s*)?#?\s*(\d)", folded)
+    # "2", "Nr. 2", "#2", "das 2.", "die 2 bitte"
+    digit = re.fullmatch(
+        r"(?:(?:das|die|der|den|the)\s+)?(?:(?:nr|no|nummer|number|option)\.?\s*)?"
+        r"#?\s*(\d)\.?(?:\s+(?:bitte|please|pls|plz))?",
+        folded.strip(),
+    )
     if digit:
         number = int(digit.group(1))
         return number if 1 <= number <= count else None

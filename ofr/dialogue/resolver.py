@@ -90,6 +90,15 @@ REFERENCE = _rx(
     r"about|ueber|zu|zur|zum|info\w*|tell me|show me|zeig\w*)\b"
 )
 ASPECTS: Sequence[Tuple[str, re.Pattern[str]]] = (
+    # What the event is about: its description, in the details.
+    (
+        "about",
+        _rx(
+            r"(\bwhat(?:'?s| is) (?:it|that|this)(?: one)? about\b|\bwhats (?:it|that) about\b|"
+            r"\babout what\b|\bworum\b|\bum was geht|\bwas ist (?:da|dort) das thema\b|"
+            r"\bum welche (?:laender|themen|staaten)\b|\bwhich countries\b|\binhalt\b)"
+        ),
+    ),
     (
         "fee",
         _rx(
@@ -127,6 +136,10 @@ ASPECTS: Sequence[Tuple[str, re.Pattern[str]]] = (
         ),
     ),
 )
+# Topics that, named alone ("afghanistan?"), ask for events on them: countries.
+BARE_TOPICS = frozenset({"afghanistan", "pakistan", "iraq", "syria", "nigeria"})
+# Words that may stand before a bare place: "in koeln", "und dresden?".
+BARE_LEAD = frozenset({"in", "und", "and", "nach", "to", "fuer", "for", "zu"})
 WHICH = _rx(r"^(?:which|what about|welche|welcher|was ist mit)\b")
 FOLLOW_ON = _rx(
     r"^(?:and|what about|how about|und|und was ist mit|wie ist es mit|was ist mit|"
@@ -229,7 +242,7 @@ def resolve(
     text = text.strip()
     if not text or text.startswith("/"):
         return None
-    for rule in (_pending, _events, _topic, _two_requests):
+    for rule in (_pending, _events, _topic, _two_requests, _bare_search):
         found = rule(text, state, events, now)
         if found is not None:
             return found
@@ -362,6 +375,16 @@ def _about_shown(
     named = _named(text, folded, listed)
     if named is not None and not single:
         return FollowUp((_details(named, _aspect(folded)),), "named")
+    # "what time is the afghanistan one?" while another event is in view: the
+    # upcoming one it names, not the one in view.
+    others = [
+        e for e in events.events
+        if e.kind == "event" and not e.cancelled and e.ends_at > now
+        and e.id not in {v.id for v in listed + in_view}
+    ]  # fmt: skip
+    elsewhere = None if named else _named(text, folded, others, by_format=False)
+    if elsewhere is not None and _aspect(folded) is not None:
+        return FollowUp((_details(elsewhere, _aspect(folded)),), "named")
     if FOLLOW_ON.search(folded) and (place or fmt):
         return None  # "what about online?": the same search, another format
     aspect = _aspect(folded)
@@ -389,8 +412,11 @@ def _same_place(name: str, event: Event) -> bool:
     return fold(name) in {fold(event.city or ""), fold(event.state or "")}
 
 
-def _named(text: str, folded: str, in_view: List[Event]) -> Optional[Event]:
-    """The one shown event the message names by its place or a word of its title."""
+def _named(
+    text: str, folded: str, in_view: List[Event], by_format: bool = True
+) -> Optional[Event]:
+    """The one shown event the message names by its place or a word of its title
+    (``by_format``: or, of the shown ones, the only one of the format it names)."""
     if len(folded.split()) > 14 or not REFERENCE.search(folded):
         return None
     place = find_place(text)
@@ -410,6 +436,9 @@ def _named(text: str, folded: str, in_view: List[Event]) -> Optional[Event]:
     if len(chosen) > 1 and fmt:
         # "der Online-Dialog" of two dialogues: the online one
         chosen = [event for event in chosen if event.format == fmt] or chosen
+    if not scored and fmt and by_format:
+        # "the online one" of an online and a hybrid event: the one only online
+        chosen = [event for event in in_view if event.format == fmt]
     return chosen[0] if len(chosen) == 1 else None
 
 
@@ -451,6 +480,27 @@ def _place_follow_on(text: str, folded: str) -> Optional[FollowUp]:
     if fmt is not None:
         entities["format"] = fmt
     return FollowUp((payload("inform_event_filter", entities),), "place")
+
+
+def _bare_search(
+    text: str, state: DialogueState, events: Optional[EventIndex], now: datetime
+) -> Optional[FollowUp]:
+    """ "koeln", "Afghanistan?": a place or a country/topic alone, with no event in
+    view, asks for the events there or on it (this bot's only use of a place)."""
+    folded = fold(text).strip(" ?!.")
+    words = folded.split()
+    if not words or len(words) > 2 or (len(words) == 2 and words[0] not in BARE_LEAD):
+        return None
+    place = find_place(text)
+    if place is not None:
+        where = {"state" if place.is_state else "city": place.name}
+        return FollowUp((payload("inform_event_filter", where),), "bare_place")
+    topic = find_topic(text)
+    if topic in BARE_TOPICS:  # a programme's name asks about the programme
+        return FollowUp(
+            (payload("inform_event_filter", {"topic": topic}),), "bare_topic"
+        )
+    return None
 
 
 # ---------------------------------------------------------------- other topics
