@@ -139,6 +139,9 @@ class AlertService:
         # Telegram took is marked sent first, so a restart sends it not again).
         self._stopping = False
         self._sending = False
+        # Rounds of the alert loop finished since start: the queue status shows it,
+        # so a check can wait for two more rounds instead of a fixed time.
+        self.rounds = 0
         # Until the channel reached the Bot API, alerts wait in the outbox.
         self.can_send: Callable[[], bool] = lambda: True
 
@@ -173,6 +176,7 @@ class AlertService:
                 raise
             except Exception:  # the database or the Bot API is away: next round
                 logger.exception("Event alerts: this round failed; trying again.")
+            self.rounds += 1
             await asyncio.sleep(every)
 
     async def check_once(self) -> int:

@@ -282,7 +282,13 @@ class TelegramInput(InputChannel):
             """How many updates this instance has taken and not finished."""
             if not self._allowed(request):
                 return response.json({"error": "forbidden"}, status=403)
-            return response.json({"ready": self._ready, "pending": self.queue.pending})
+            return response.json(
+                {
+                    "ready": self._ready,
+                    "pending": self.queue.pending,
+                    "alert_rounds": self.alerts.rounds,
+                }
+            )
 
         @telegram.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
