@@ -50,9 +50,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import packet as sio_packet
 
-from bot.channels.feedback import feedback_buttons
-from bot.channels.handover_desk import desk
-from bot.channels.input_limits import (
+from bot.dialogue.fair_turns import fair
+from bot.dialogue.follow_ups import as_typed, each_message
+from bot.services.feedback import feedback_buttons
+from bot.services.handover_desk import desk
+from bot.services.input_limits import (
     MAX_BODY_BYTES,
     BadRequest,
     check_json_value,
@@ -62,10 +64,8 @@ from bot.channels.input_limits import (
     stored_language,
     text_problem,
 )
-from bot.channels.rate_limits import client_address, shared_limits
-from bot.channels.side_answers import is_side_question, side_answer
-from bot.dialogue.fair_turns import fair
-from bot.dialogue.follow_ups import as_typed, each_message
+from bot.services.rate_limits import client_address, shared_limits
+from bot.services.side_answers import is_side_question, side_answer
 from bot.storage.conversation_ids import channel_of, conversation_id
 from bot.storage.tickets import WaitingAnswer
 from ofr import settings
@@ -219,7 +219,7 @@ class WidgetOutput(SocketIOOutput):
 
 
 class WaitingAnswers:
-    """Shows staff answers waiting for a web chat (bot/channels/handover_desk.py)
+    """Shows staff answers waiting for a web chat (bot/services/handover_desk.py)
     to the chats connected to this server: at once when woken (an answer came, a
     user came back), and every few seconds for answers that reached another server
     of the cluster.

@@ -515,7 +515,7 @@ PATCHES: Dict[str, Patch] = {
         ),
     ),
     "answered_once": Patch(
-        "bot.channels.answered_once",
+        "bot.services.answered_once",
         (
             # a REST message with the client's id runs what Agent.handle_message
             # runs (the processor's turn under the conversation's lock), with the
