@@ -105,7 +105,7 @@ class Settings:
     problems: Tuple[str, ...] = field(default=(), compare=False)
 
     def calendar_url(self, event_id: str) -> str:
-        """Where the Rasa server serves an event's .ics file (bot/channels/calendar.py)."""
+        """Where the Rasa server serves an event's .ics file (bot/channels/routes/calendar.py)."""
         return f"{self.public_url}/webhooks/calendar/events/{event_id}.ics"
 
     def feed_url(self, filters: Dict[str, str], language: str) -> str:
