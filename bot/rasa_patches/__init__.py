@@ -217,9 +217,9 @@ PATCHES: Dict[str, Patch] = {
             ),
         ),
         uses=(
-            "bot.channels.socketio:eio.handlers",
-            "bot.channels.socketio:_async",
-            "bot.channels.socketio:_send_message",
+            "bot.channels.socketio.input:eio.handlers",
+            "bot.channels.socketio.input:_async",
+            "bot.channels.socketio.input:_send_message",
         ),
     ),
     "tracker_store": Patch(
@@ -510,7 +510,7 @@ PATCHES: Dict[str, Patch] = {
             "bot.channels.rest:ctx.agent",
             "bot.channels.routes.calendar:ctx.agent",
             "bot.channels.routes.retention:ctx.agent",
-            "bot.channels.socketio:ctx.agent",
+            "bot.channels.socketio.input:ctx.agent",
             "bot.channels.telegram.input:ctx.agent",
         ),
     ),

@@ -1,6 +1,6 @@
 """Rasa's socket.io channel with every event checked before Rasa sees it.
 
-Registered in credentials.yml as ``bot.channels.socketio.ValidatedSocketIOInput``
+Registered in credentials.yml as ``bot.channels.socketio.input.ValidatedSocketIOInput``
 with the same options as Rasa's ``socketio`` (the name stays "socketio", the path
 ``/socket.io``), so the web chat widget is unchanged.
 
