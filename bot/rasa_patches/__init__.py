@@ -217,9 +217,9 @@ PATCHES: Dict[str, Patch] = {
             ),
         ),
         uses=(
-            "bot.channels.socketio.input:eio.handlers",
-            "bot.channels.socketio.input:_async",
-            "bot.channels.socketio.input:_send_message",
+            "bot.channels.socketio.checks:eio.handlers",
+            "bot.channels.socketio.checks:_async",
+            "bot.channels.socketio.output:_send_message",
         ),
     ),
     "tracker_store": Patch(
