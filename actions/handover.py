@@ -1,7 +1,7 @@
 """Offer to hand the user's question over to IOM staff ("can I talk to a person?").
 
 The offer says what would be passed on and when staff answer; the confirming button
-is answered by the channel itself (bot/channels/handover_desk.py), which opens the
+is answered by the channel itself (bot/services/handover_desk.py), which opens the
 ticket. Where no staff group is set up, the answer is IOM's contact details. In the
 web chat the offer also says whether the answer can go by e-mail, so the widget
 offers a field for an address.

@@ -78,7 +78,7 @@ ENV = {
     "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0"),
     "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
     # The load comes from one address as fast as it can: the limits meant for single
-    # senders would measure themselves (bot/channels/rate_limits.py).
+    # senders would measure themselves (bot/services/rate_limits.py).
     "OFR_RATE_PER_CONVERSATION": "0",
     "OFR_RATE_PER_ADDRESS": "0",
 }

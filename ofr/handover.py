@@ -26,7 +26,7 @@ NOT_QUESTIONS = {
     "what_can_you_do",
     "switch_language",
 }
-# The button that confirms a handover; the channels answer it (bot/channels/handover_desk.py).
+# The button that confirms a handover; the channels answer it (bot/services/handover_desk.py).
 CONFIRM_PAYLOAD = "handover:confirm"
 # The offer's marker for the web chat: {"email": <can the answer go by e-mail>}.
 HANDOVER_KEY = "ofr_handover"

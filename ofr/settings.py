@@ -92,7 +92,7 @@ class Settings:
     handover_told: bool = False
     answers_by_email_told: bool = False
     # OFR_STAFF_ANSWER_ACK_SECONDS: how long the web chat has to acknowledge a staff
-    # answer before it is offered again (bot/channels/socketio.py).
+    # answer before it is offered again (bot/channels/socketio/waiting_answers.py).
     staff_answer_ack_seconds: float = 10.0
     # OFR_STAFF_ADDR: where the staff console listens (console/, make run).
     staff_addr: Tuple[str, int] = ("127.0.0.1", 5080)
@@ -105,7 +105,7 @@ class Settings:
     problems: Tuple[str, ...] = field(default=(), compare=False)
 
     def calendar_url(self, event_id: str) -> str:
-        """Where the Rasa server serves an event's .ics file (bot/channels/calendar.py)."""
+        """Where the Rasa server serves an event's .ics file (bot/channels/routes/calendar.py)."""
         return f"{self.public_url}/webhooks/calendar/events/{event_id}.ics"
 
     def feed_url(self, filters: Dict[str, str], language: str) -> str:

@@ -3,7 +3,7 @@
 A user message counts as unanswered when the NLU gave it the intent
 ``nlu_fallback`` or ``out_of_scope``, when the bot's reply to it ran one of
 the fallback actions (``FALLBACK_ACTIONS``), or when the user gave the answer a 👎
-(the ``feedback`` slot, bot/channels/feedback.py). Messages are grouped per language
+(the ``feedback`` slot, bot/services/feedback.py). Messages are grouped per language
 (the ``language`` slot once the message was read) and by similar wording. The
 report shows no sender ids and no time finer than a day, and masks e-mail
 addresses, phone numbers and long digit runs.

@@ -71,7 +71,7 @@ load_token OFR_REST_TOKEN "$var_dir/rest-token"
 
 # nginx connects to the instances from this machine and names the client in
 # X-Real-IP; the instances trust that header from this address only
-# (bot/channels/rate_limits.py).
+# (bot/services/rate_limits.py).
 export OFR_TRUSTED_PROXY=${OFR_TRUSTED_PROXY:-127.0.0.1}
 
 # The proxy's configuration: the template with this cluster's ports and folder.

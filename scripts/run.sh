@@ -43,7 +43,7 @@ action_url=${ACTION_SERVER_URL:-http://127.0.0.1:$action_port/webhook}
 sed -e "s#http://localhost:5055/webhook#$action_url#" -e "s#db: var/tracker.db#db: $var_dir/tracker.db#" \
   "${OFR_ENDPOINTS:-endpoints.yml}" > "$endpoints"
 
-# The token for `make publish` (bot/channels/model.py): from the environment, or one
+# The token for `make publish` (bot/channels/routes/model.py): from the environment, or one
 # generated once and kept in the var folder, readable only by this user.
 load_token OFR_ADMIN_TOKEN "$var_dir/admin-token"
 

@@ -1,5 +1,5 @@
 """A REST message sent again with its ``message_id`` is answered once
-(bot/channels/answered_once.py), on the project's SQL tracker store on SQLite and
+(bot/services/answered_once.py), on the project's SQL tracker store on SQLite and
 Rasa's in-memory lock store.
 
 The turn itself is a stand-in for Rasa's processor (no model here, so the module
@@ -18,7 +18,8 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.lock_store import InMemoryLockStore
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
-from bot.channels.answered_once import (
+from bot.channels.rest import _Answers
+from bot.services.answered_once import (
     REPLAYED,
     IdentifiedMessage,
     answered_once,
@@ -26,7 +27,6 @@ from bot.channels.answered_once import (
     part_id,
     recorded_answers,
 )
-from bot.channels.rest import _Answers
 from bot.storage.tracker_store import SQLTrackerStore
 
 CONVERSATION = "rest:retry-user"

@@ -1,7 +1,7 @@
 """A staff answer goes by e-mail only to an address its owner confirmed (issue 29,
 finding 4): a web user could type anyone's address and make IOM mail there.
 
-The desk (bot/channels/handover_desk.py) runs as on the Rasa server, with a real
+The desk (bot/services/handover_desk.py) runs as on the Rasa server, with a real
 SMTP server on this machine (tests/mailbox.py) and the tickets in SQLite or
 PostgreSQL. Mail is sent before ``open_ticket`` and ``answer`` return, so what the
 mailbox holds then is all that was sent: no waiting for mail that should not come.
@@ -16,8 +16,8 @@ from typing import Any, Iterator, List, Optional, Tuple
 
 import pytest
 
-from bot.channels import email_codes
-from bot.channels.handover_desk import HandoverDesk
+from bot.services import email_codes
+from bot.services.handover_desk import HandoverDesk
 from bot.storage import email_checks
 from bot.storage.email_checks import (
     CODE_MINUTES,

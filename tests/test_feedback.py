@@ -9,7 +9,7 @@ from typing import Any, List
 
 import pytest
 
-from bot.channels import feedback
+from bot.services import feedback
 from bot.storage.feedback import FeedbackStore, Vote, feedback_store_for
 from ofr.feedback import answer_of, payload, read_vote
 from ofr_tools import feedback as feedback_tool

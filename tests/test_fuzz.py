@@ -26,7 +26,7 @@ import websockets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.channels.input_limits import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, note
+from bot.services.input_limits import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, note
 from ofr_tools.processes import resident_mb
 from tests.conftest import text_of
 from tests.fake_telegram import FakeTelegram, telegram_user, wait_until_processed

@@ -180,7 +180,7 @@ def test_handover_needs_the_staff_group_and_the_telegram_bot():
 
 
 def test_what_staff_see_names_an_address_but_does_not_show_it():
-    from bot.channels.handover_desk import email_ok, staff_text
+    from bot.services.handover_desk import email_ok, staff_text
     from bot.storage.tickets import Ticket
 
     ticket = Ticket(

@@ -1,10 +1,10 @@
-"""bot/channels/rate_limits.py: token buckets per conversation and per client address."""
+"""bot/services/rate_limits.py: token buckets per conversation and per client address."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.channels.rate_limits import (
+from bot.services.rate_limits import (
     MAX_BUCKETS,
     RateLimits,
     RateLimitSettingError,
@@ -68,7 +68,7 @@ def test_a_bad_setting_is_one_sentence(monkeypatch, value):
 def test_the_proxys_header_counts_only_from_the_configured_proxy(monkeypatch):
     """Issue 29: X-Real-IP counted from any peer on this machine, so 200 messages
     from 127.0.0.1, each naming another address, were all answered."""
-    from bot.channels import rate_limits
+    from bot.services import rate_limits
 
     # By default no proxy is trusted: the peer's address counts, whatever the header.
     monkeypatch.delenv("OFR_TRUSTED_PROXY", raising=False)

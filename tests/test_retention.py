@@ -19,7 +19,7 @@ import pytest
 import yaml
 from rasa.core.tracker_store import AwaitableTrackerStore, FailSafeTrackerStore
 
-from bot.channels.retention import RetentionChannel
+from bot.channels.routes.retention import RetentionChannel
 from bot.storage.retention import Retention
 from bot.storage.tracker_store import InMemoryTrackerStore
 from ofr import settings
@@ -122,7 +122,7 @@ def test_every_rasa_server_starts_and_stops_it(memory_store, monkeypatch) -> Non
     """credentials.yml registers the channel; its listeners run the loop with the
     server's own store and the configured days."""
     credentials = yaml.safe_load((ROOT / "credentials.yml").read_text("utf-8"))
-    assert "bot.channels.retention.RetentionChannel" in credentials
+    assert "bot.channels.routes.retention.RetentionChannel" in credentials
     monkeypatch.setenv("OFR_RETENTION_DAYS", "30")
     store, _ = memory_store
     fill(store)  # 89 days idle is more than 30 too

@@ -1,4 +1,4 @@
-"""The socket.io packet check (bot/channels/socketio.py) lets the web chat's
+"""The socket.io packet check (bot/channels/socketio/checks.py) lets the web chat's
 acknowledgements through and still refuses malformed packets (issue 29, finding 9:
 the acknowledgement of a staff answer was dropped, so the answer came again)."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels.socketio import socketio_packet_ok
+from bot.channels.socketio.checks import socketio_packet_ok
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""bot/channels/staff_email.py: mail goes over verified TLS, and the mail password
+"""bot/services/staff_email.py: mail goes over verified TLS, and the mail password
 never travels unencrypted (issue 29, finding 3).
 
 A real SMTP server on this machine (aiosmtpd, as in tests/mailbox.py) with a
@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from bot.channels import staff_email
+from bot.services import staff_email
 from ofr import settings
 from tests.servers import free_port
 

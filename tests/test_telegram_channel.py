@@ -470,7 +470,7 @@ def test_a_rest_request_cannot_change_or_delete_a_telegram_conversation(bot, tel
 def test_a_chat_that_writes_too_fast_is_asked_to_slow_down(bot, telegram):
     """Issue 15: nothing limited incoming messages. 20 a minute per conversation,
     after a burst of 10; over it a polite note in the user's language, no error."""
-    from bot.channels.input_limits import note
+    from bot.services.input_limits import note
 
     chat = next(_ids)
     for number in range(18):
@@ -482,7 +482,7 @@ def test_a_chat_that_writes_too_fast_is_asked_to_slow_down(bot, telegram):
 
 
 def test_rest_limits_each_conversation_and_each_address(bot):
-    from bot.channels.input_limits import note
+    from bot.services.input_limits import note
 
     sender = f"hasty-{next(_ids)}"
     answers = [bot.rest(sender, "Was ist OFR?") for _ in range(18)]

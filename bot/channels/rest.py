@@ -11,11 +11,11 @@ bodies (a JSON list, a number as ``sender``). Here:
   missing or mistyped ``sender``/``message``, ``metadata`` not an object → 422;
 - an empty message (once cleaned) or one over 2,000 characters → 200 with a polite
   note in the conversation's language, Rasa is not asked;
-- any other text is cleaned (``bot.channels.input_limits.clean_text``) and answered by Rasa.
+- any other text is cleaned (``bot.services.input_limits.clean_text``) and answered by Rasa.
 
 An optional ``message_id`` (1 to 100 letters, digits, ``.``, ``_``, ``:``, ``-``; 422
 otherwise) makes the request safe to send again: a message whose turn is already
-stored is answered from it, not run twice (``bot.channels.answered_once``). Staff
+stored is answered from it, not run twice (``bot.services.answered_once``). Staff
 answers waiting for the conversation are taken out after the turn, so a request
 cut off by a dying instance leaves them for the retry.
 
@@ -43,7 +43,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.answered_once import (
+from bot.dialogue.fair_turns import fair
+from bot.dialogue.follow_ups import as_typed, each_message
+from bot.services.answered_once import (
     REPLAYED,
     IdentifiedMessage,
     answered_once,
@@ -51,10 +53,10 @@ from bot.channels.answered_once import (
     message_id_problem,
     part_id,
 )
-from bot.channels.bearer_token import bearer_token_ok
-from bot.channels.feedback import feedback_buttons
-from bot.channels.handover_desk import desk
-from bot.channels.input_limits import (
+from bot.services.bearer_token import bearer_token_ok
+from bot.services.feedback import feedback_buttons
+from bot.services.handover_desk import desk
+from bot.services.input_limits import (
     BadRequest,
     check_sender,
     clean_text,
@@ -63,10 +65,8 @@ from bot.channels.input_limits import (
     stored_language,
     text_problem,
 )
-from bot.channels.rate_limits import client_address, shared_limits
-from bot.channels.side_answers import is_side_question, side_answer
-from bot.dialogue.fair_turns import fair
-from bot.dialogue.follow_ups import as_typed, each_message
+from bot.services.rate_limits import client_address, shared_limits
+from bot.services.side_answers import is_side_question, side_answer
 from bot.storage.conversation_ids import conversation_id, external_id
 from ofr import settings
 

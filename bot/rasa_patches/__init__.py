@@ -217,9 +217,9 @@ PATCHES: Dict[str, Patch] = {
             ),
         ),
         uses=(
-            "bot.channels.socketio:eio.handlers",
-            "bot.channels.socketio:_async",
-            "bot.channels.socketio:_send_message",
+            "bot.channels.socketio.checks:eio.handlers",
+            "bot.channels.socketio.checks:_async",
+            "bot.channels.socketio.output:_send_message",
         ),
     ),
     "tracker_store": Patch(
@@ -476,11 +476,11 @@ PATCHES: Dict[str, Patch] = {
         ),
         uses=(
             "bot.storage.rasa_stores:_tracker_store",
-            "bot.channels.model:_tracker_store",
+            "bot.channels.routes.model:_tracker_store",
         ),
     ),
     "server_agent": Patch(
-        "bot.channels.model",
+        "bot.channels.routes.model",
         (
             # Rasa puts the agent in app.ctx.agent at start, and every channel's
             # messages go to whatever agent is there at that moment: publishing a
@@ -497,7 +497,7 @@ PATCHES: Dict[str, Patch] = {
                 "rasa.core.channels.channel.register",
                 "2c5ba237af1c588648cc28ba6b3e55a6b314c40d5909e851b03be7d864de342f",
             ),
-            # loading a model sets the shared store's domain (bot/channels/model.py)
+            # loading a model sets the shared store's domain (bot/channels/routes/model.py)
             Target(
                 "rasa",
                 RASA,
@@ -506,16 +506,16 @@ PATCHES: Dict[str, Patch] = {
             ),
         ),
         uses=(
-            "bot.channels.model:ctx.agent",
+            "bot.channels.routes.model:ctx.agent",
             "bot.channels.rest:ctx.agent",
-            "bot.channels.calendar:ctx.agent",
-            "bot.channels.retention:ctx.agent",
-            "bot.channels.socketio:ctx.agent",
+            "bot.channels.routes.calendar:ctx.agent",
+            "bot.channels.routes.retention:ctx.agent",
+            "bot.channels.socketio.input:ctx.agent",
             "bot.channels.telegram.input:ctx.agent",
         ),
     ),
     "answered_once": Patch(
-        "bot.channels.answered_once",
+        "bot.services.answered_once",
         (
             # a REST message with the client's id runs what Agent.handle_message
             # runs (the processor's turn under the conversation's lock), with the

@@ -2,7 +2,7 @@
 
 A web chat user may leave an address for the answer to their ticket. Anyone can type
 anyone's address, so the answer's text goes only to an address whose owner typed
-back the code mailed to it (bot/channels/email_codes.py). One check per ticket,
+back the code mailed to it (bot/services/email_codes.py). One check per ticket,
 beside the tickets (same database), deleted with the conversation.
 
 Limits: a code lasts ``CODE_MINUTES``; ``MAX_ATTEMPTS`` wrong codes end the check;

@@ -11,7 +11,7 @@ round runs shortly after the start, then one every 24 hours; a round that fails
 cluster each run it; a conversation that gets a message meanwhile is kept (the
 purge re-checks it as it deletes). Only counts are logged, never ids or texts.
 
-``RetentionChannel`` (credentials.yml, ``bot.channels.retention``) starts and stops
+``RetentionChannel`` (credentials.yml, ``bot.channels.routes.retention``) starts and stops
 it with the server.
 """
 

@@ -178,7 +178,7 @@ class SQLTrackerStore(ErasesOnRequest, tracker_store.SQLTrackerStore):
     def session_event_dicts(self, sender_id: str) -> List[Dict[str, Any]]:
         """The latest session's events as dicts, oldest first, without building a
         tracker: where a REST message sent again finds its stored turn
-        (bot/channels/answered_once.py). Blocking, as Rasa's own calls are."""
+        (bot/services/answered_once.py). Blocking, as Rasa's own calls are."""
         with self.engine.connect() as connection:
             rows = connection.execute(
                 LATEST_SESSION,

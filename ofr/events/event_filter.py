@@ -36,7 +36,7 @@ class EventFilter:
         return not (self.city or self.state or self.period or self.format or self.topic)
 
     def feed_filters(self) -> Dict[str, str]:
-        """The part a calendar feed can follow (bot/channels/calendar.py): a feed
+        """The part a calendar feed can follow (bot/channels/routes/calendar.py): a feed
         always holds the upcoming events, so the period and direction are left out."""
         fields = {
             "city": self.city,

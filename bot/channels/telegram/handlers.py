@@ -23,15 +23,15 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels import feedback
-from bot.channels.input_limits import clean_text, note, stored_language, text_problem
-from bot.channels.rate_limits import shared_limits
 from bot.channels.telegram.alerts import AlertService, is_alert_button
 from bot.channels.telegram.buttons import ButtonPayloads
 from bot.channels.telegram.chats import CHANNEL_NAME, conversation_of, user_language
 from bot.channels.telegram.handover import HANDOVER_PREFIX, HandoverService
 from bot.channels.telegram.output import TelegramOutput
 from bot.dialogue.follow_ups import each_message
+from bot.services import feedback
+from bot.services.input_limits import clean_text, note, stored_language, text_problem
+from bot.services.rate_limits import shared_limits
 from ofr import deep_links
 from ofr.feedback import is_feedback
 from ofr.messages import message

@@ -1,4 +1,4 @@
-"""The Telegram side of handovers to IOM staff (bot/channels/handover_desk.py).
+"""The Telegram side of handovers to IOM staff (bot/services/handover_desk.py).
 
 It posts every ticket (from any channel) to ``TELEGRAM_STAFF_CHAT_ID`` and sends
 staff answers to Telegram users. In the staff group, a reply to a ticket's message
@@ -17,7 +17,6 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.channels.handover_desk import PREFIX, HandoverDesk, desk
 from bot.channels.telegram.chats import (
     CHANNEL_NAME,
     chat_id_of,
@@ -25,6 +24,7 @@ from bot.channels.telegram.chats import (
     user_language,
 )
 from bot.channels.telegram.format import escape, split_message
+from bot.services.handover_desk import PREFIX, HandoverDesk, desk
 from bot.storage.tickets import Ticket
 from ofr import settings
 from ofr.messages import message

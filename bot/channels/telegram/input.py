@@ -27,7 +27,6 @@ from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application
 
-from bot.channels.input_limits import BadRequest, parse_json
 from bot.channels.telegram.alerts import AlertService
 from bot.channels.telegram.buttons import ButtonPayloads
 from bot.channels.telegram.chats import CHANNEL_NAME, well_formed
@@ -36,6 +35,7 @@ from bot.channels.telegram.handover import HandoverService
 from bot.channels.telegram.output import TelegramOutput
 from bot.channels.telegram.update_queue import ChatQueues
 from bot.dialogue.fair_turns import fair
+from bot.services.input_limits import BadRequest, parse_json
 from bot.storage.telegram_updates import SeenUpdates, shared_updates_for
 from ofr import settings
 from ofr.messages import message

@@ -11,10 +11,10 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.channels.feedback import feedback_buttons
 from bot.channels.telegram.buttons import ButtonPayloads
 from bot.channels.telegram.chats import CHANNEL_NAME, chat_id_of
 from bot.channels.telegram.format import escape, split_message
+from bot.services.feedback import feedback_buttons
 from ofr.events.calendar import ics
 from ofr.events.store import default_store
 

@@ -16,7 +16,7 @@ import asyncio
 import re
 from typing import Optional
 
-from bot.channels.staff_email import send_code_mail
+from bot.services.staff_email import send_code_mail
 from bot.storage.email_checks import CODE_MINUTES, EmailChecks
 from bot.storage.tickets import Ticket
 from ofr.messages import message

@@ -27,7 +27,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.bearer_token import bearer_token_ok
+from bot.services.bearer_token import bearer_token_ok
 from ofr import settings
 
 logger = logging.getLogger(__name__)

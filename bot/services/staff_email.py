@@ -41,7 +41,7 @@ def send_answer_mail(address: str, subject: str, text: str) -> Optional[bool]:
 
 
 def send_code_mail(address: str, subject: str, text: str) -> Optional[bool]:
-    """The code that confirms an address a web user left (bot/channels/email_codes.py):
+    """The code that confirms an address a web user left (bot/services/email_codes.py):
     the only mail an address nobody confirmed gets."""
     return _send(address, subject, text)
 

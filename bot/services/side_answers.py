@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from bot.channels import feedback
-from bot.channels.feedback import Reply
-from bot.channels.handover_desk import desk, is_handover
+from bot.services import feedback
+from bot.services.feedback import Reply
+from bot.services.handover_desk import desk, is_handover
 from ofr.feedback import is_feedback
 from ofr.language import DEFAULT_LANGUAGE, language_code
 

@@ -112,7 +112,7 @@ def text_problem(text: str) -> Optional[str]:
 def note(problem: str, language: str) -> str:
     """The polite answer to a text with ``problem``, in ``language`` (en/de);
     the texts are ``input_empty``, ``input_too_long`` and ``input_too_fast`` (a rate
-    limit, bot/channels/rate_limits.py) in ofr/messages.yml."""
+    limit, bot/services/rate_limits.py) in ofr/messages.yml."""
     return message(
         f"input_{problem}",
         language if language in ("en", "de") else "de",

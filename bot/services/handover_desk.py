@@ -11,7 +11,7 @@ to the ticket in the group, and the answer goes back the way the question came:
 - web chat and REST: kept as a waiting answer, shown at once in a web chat that is
   open (on whichever server holds its socket) or when the user comes back; a web
   user who left an address also gets it by e-mail once they confirmed the address
-  (bot/channels/email_codes.py): an address nobody confirmed gets no answer;
+  (bot/services/email_codes.py): an address nobody confirmed gets no answer;
 - always written into the conversation, marked as coming from IOM staff.
 
 One desk per process, shared by the channels (they register what they can do).
@@ -27,8 +27,8 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.shared.core.events import BotUttered
 
-from bot.channels import email_codes
-from bot.channels.staff_email import send_answer_mail, send_ticket_mail
+from bot.services import email_codes
+from bot.services.staff_email import send_answer_mail, send_ticket_mail
 from bot.storage.conversation_updates import update_conversation
 from bot.storage.email_checks import EmailChecks
 from bot.storage.tickets import Ticket, TicketStore, ticket_store_for

@@ -1,0 +1,63 @@
+"""The socket.io channel's output: Rasa's answers as the web chat reads them."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa.core.channels.socketio import SocketIOOutput
+
+from bot.services.feedback import feedback_buttons
+from ofr.handover import HANDOVER_KEY
+
+
+class WidgetOutput(SocketIOOutput):
+    """Rasa's socket.io output, as the web chat (web/ofr-chat.js) reads it.
+
+    - Custom JSON is sent as the event's data: Rasa 3.6 passes it to ``emit`` as
+      keyword arguments, which fails for any key emit does not know
+      ({"conversation_deleted": true}).
+    - An answer to a question carries ``feedback``: the 👍 / 👎 buttons' payloads.
+    - A handover offer carries ``handover`` ({"email": true} when the answer can
+      also go by e-mail, so the widget offers a field for the address).
+    """
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any
+    ) -> None:
+        await self.sio.emit(self.bot_message_evt, json_message, room=recipient_id)
+
+    async def send_text_message(
+        self, recipient_id: str, text: str, **kwargs: Any
+    ) -> None:
+        kwargs.pop("buttons", None)  # Rasa passes the empty part too
+        await self.send_text_with_buttons(recipient_id, text, [], **kwargs)
+
+    async def send_text_with_buttons(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: List[Dict[str, Any]],
+        **kwargs: Any,
+    ) -> None:
+        """Like Rasa's: a message per paragraph, the buttons on the last one."""
+        parts: List[Dict[str, Any]] = [
+            {"text": part} for part in (text.strip().split("\n\n") or [text])
+        ]
+        last = parts[-1]
+        if buttons:
+            last["quick_replies"] = [
+                {
+                    "content_type": "text",
+                    "title": button["title"],
+                    "payload": button["payload"],
+                }
+                for button in buttons
+            ]
+        votes = feedback_buttons({**kwargs, "buttons": buttons})
+        if votes:
+            last["feedback"] = votes
+        handover = kwargs.get(HANDOVER_KEY)
+        if isinstance(handover, dict):
+            last["handover"] = {"email": bool(handover.get("email"))}
+        for part in parts:
+            await self._send_message(recipient_id, part)
