@@ -352,7 +352,7 @@ def _about_shown(
         topic = find_topic(text) or find_free_topic(text)
         entities: Dict[str, Any] = {}
         if place:
-            entities["state" if place.is_state else "city"] = place.name
+            entities.update(_place_entity(place))
         if fmt:
             entities["format"] = fmt
         if topic:
@@ -375,25 +375,26 @@ def _about_shown(
     named = _named(text, folded, listed)
     if named is not None and not single:
         return FollowUp((_details(named, _aspect(folded)),), "named")
-    # "what time is the afghanistan one?" while another event is in view: the
-    # upcoming one it names, not the one in view.
-    others = [
-        e for e in events.events
-        if e.kind == "event" and not e.cancelled and e.ends_at > now
-        and e.id not in {v.id for v in listed + in_view}
-    ]  # fmt: skip
-    elsewhere = None if named else _named(text, folded, others, by_format=False)
-    if elsewhere is not None and _aspect(folded) is not None:
-        return FollowUp((_details(elsewhere, _aspect(folded)),), "named")
+    aspect = _aspect(folded)
+    seen = {e.id for e in listed + in_view}
+    if named is None and aspect is not None:
+        # "what time is the afghanistan one?" while another event is in view: the
+        # upcoming one it names, not the one in view.
+        others = [
+            e for e in events.events
+            if e.kind == "event" and not e.cancelled and e.ends_at > now
+            and e.id not in seen
+        ]  # fmt: skip
+        elsewhere = _named(text, folded, others, by_format=False)
+        if elsewhere is not None:
+            return FollowUp((_details(elsewhere, aspect),), "named")
     if FOLLOW_ON.search(folded) and (place or fmt):
         return None  # "what about online?": the same search, another format
-    aspect = _aspect(folded)
     if aspect is None or SEARCH_WORDS.search(folded) and len(folded.split()) > 4:
         return None
     if place is not None and not _same_place(place.name, current):
         # "how do I sign up for Hamburg?" after another event: the one there, if
         # one is coming; else a new question.
-        seen = {e.id for e in listed + in_view}
         there = [
             e
             for e in events.events
@@ -406,6 +407,11 @@ def _about_shown(
     if single:
         return FollowUp((_details(current, aspect),), "aspect")
     return FollowUp((payload("ask_event_details", {"aspect": aspect}),), "which")
+
+
+def _place_entity(place: Any) -> Dict[str, Any]:
+    """The search entity of a place the text names: a Land or a city."""
+    return {"state" if place.is_state else "city": place.name}
 
 
 def _same_place(name: str, event: Event) -> bool:
@@ -476,7 +482,7 @@ def _place_follow_on(text: str, folded: str) -> Optional[FollowUp]:
         return None
     entities: Dict[str, Any] = {}
     if place is not None:
-        entities["state" if place.is_state else "city"] = place.name
+        entities.update(_place_entity(place))
     if fmt is not None:
         entities["format"] = fmt
     return FollowUp((payload("inform_event_filter", entities),), "place")
@@ -493,7 +499,7 @@ def _bare_search(
         return None
     place = find_place(text)
     if place is not None:
-        where = {"state" if place.is_state else "city": place.name}
+        where = _place_entity(place)
         return FollowUp((payload("inform_event_filter", where),), "bare_place")
     topic = find_topic(text)
     if topic in BARE_TOPICS:  # a programme's name asks about the programme
@@ -638,7 +644,7 @@ def _two_values(text: str, folded: str) -> Optional[FollowUp]:
     fmt = find_format(text)
     messages = []
     for place in places[:3]:
-        entities: Dict[str, Any] = {"state" if place.is_state else "city": place.name}
+        entities: Dict[str, Any] = _place_entity(place)
         if fmt:
             entities["format"] = fmt
         messages.append(payload("ask_events", entities))
