@@ -1,4 +1,4 @@
-"""Custom actions of the OFR assistant, loaded by `rasa run actions --actions actions`."""
+"""Custom actions of the OFR assistant, loaded by `python -m rasa_sdk --actions actions` (scripts/lib.sh)."""
 
 from actions.did_you_mean import ActionDidYouMean  # noqa: F401
 from actions.event_actions import (  # noqa: F401

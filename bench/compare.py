@@ -298,7 +298,7 @@ def first_answer(server: Server, message: str, limit: float = 300) -> None:
             r"rasa run\b(?! actions)", line
         ):
             server.rasa_pid = server.rasa_pid or pid
-        elif "rasa run actions" in line:
+        elif "rasa run actions" in line or "-m rasa_sdk" in line:
             server.other_pids.append(pid)
     log(f"{server.name}: first answer after {server.startup:.1f} s")
 

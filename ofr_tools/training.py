@@ -17,11 +17,16 @@ def warm_up() -> None:
     from rasa.core.agent import Agent  # noqa: F401
 
     from bot.nlu.language_detector import lingua
-    from bot.nlu.spacy_pipelines import SUPPORTED_LANGUAGES, blank_pipeline
+    from bot.nlu.spacy_pipelines import (
+        SUPPORTED_LANGUAGES,
+        blank_pipeline,
+        lemma_table,
+    )
     from ofr_tools import evaluation  # noqa: F401
 
     for language in SUPPORTED_LANGUAGES:
         blank_pipeline(language)
+        lemma_table(language)
     lingua().compute_language_confidence_values("Guten Tag, good morning")
 
 

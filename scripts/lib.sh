@@ -62,9 +62,11 @@ load_token() {  # variable file: the variable from the environment, or else a to
 start_action_server() {  # port log: in the background, appending to log; sets action_pid
   # Only the Rasa servers call the action server: it listens on 127.0.0.1 and takes
   # requests of up to 2 MiB (a whole conversation), not Sanic's 100 MB.
-  # It gets none of the secrets (ofr/process_environment.py).
+  # It gets none of the secrets (ofr/process_environment.py). rasa-sdk's own entry
+  # point, not `rasa run actions` (which only calls it): Rasa's command line would
+  # import all of Rasa into the process, 80 MB for nothing (docs/performance.md).
   SANIC_HOST=${OFR_ACTION_ADDR:-127.0.0.1} SANIC_REQUEST_MAX_SIZE=${OFR_ACTION_MAX_BODY:-2097152} \
-    run_as actions "$venv/bin/rasa" run actions --actions actions --port "$1" >>"$2" 2>&1 &
+    run_as actions "$venv/bin/python" -m rasa_sdk --actions actions --port "$1" >>"$2" 2>&1 &
   action_pid=$!
 }
 

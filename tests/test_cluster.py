@@ -610,7 +610,7 @@ def action_server_pids(port: int) -> List[int]:
     return [
         pid
         for pid in processes.all_pids()
-        if "run actions" in (line := processes.command_line(pid))
+        if "rasa_sdk --actions actions" in (line := processes.command_line(pid))
         and f"--port {port}" in line
     ]
 

@@ -334,7 +334,7 @@ def test_each_process_holds_only_its_own_secrets(bot):
         ]
         return pid
 
-    actions = environment(started("run actions --actions actions"))
+    actions = environment(started("-m rasa_sdk --actions actions"))
     console = environment(started("-m console.serve"))
     rasa = environment(bot.rasa_pid())
     for name in ("OFR_ADMIN_TOKEN", "OFR_SMTP_URL", "TELEGRAM_WEBHOOK_SECRET"):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from rasa.shared.nlu.training_data.message import Message
+from spacy.lookups import load_lookups
+from spacy.util import load_language_data, registry
 
-from bot.nlu.spacy_pipelines import blank_pipeline
+from bot.nlu.lemma_table import LemmaTable, LemmaTableMissing
+from bot.nlu.spacy_pipelines import blank_pipeline, lemma_table
 from bot.nlu.spacy_tokenizer import BilingualSpacyTokenizer
 
 
@@ -47,5 +51,25 @@ def test_falls_back_to_default_language() -> None:
 
 def test_pipelines_are_blank_and_shared() -> None:
     nlp = blank_pipeline("de")
-    assert nlp.pipe_names == ["lemmatizer"]
+    assert nlp.pipe_names == []
     assert blank_pipeline("de") is nlp
+    assert lemma_table("de") is lemma_table("de")
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_lemma_table_agrees_with_spacys_lemmatizer(language: str) -> None:
+    """Every form spaCy's lookup lemmatizer knows gets the same lemma, and forms it
+    does not know get none (the compact table replaced it to save memory)."""
+    spacys = load_lookups(language, ["lemma_lookup"]).get_table("lemma_lookup")
+    ours = lemma_table(language)
+    forms = load_language_data(registry.lookups.get(language)["lemma_lookup"])
+    assert len(ours) == len(spacys) == len(forms) > 40_000
+    for form in forms:
+        assert ours.get(form) == spacys[form], form
+    for unknown in ("zorblax", "Quintettumbrella", "", "ofr", "IOM-Beratung"):
+        assert (ours.get(unknown) is None) == (unknown not in spacys)
+
+
+def test_a_missing_lemma_table_is_one_sentence() -> None:
+    with pytest.raises(LemmaTableMissing, match="pip install spacy-lookups-data"):
+        LemmaTable.of_language("tlh")

@@ -16,7 +16,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.components import BuiltByRasa
 from bot.nlu.language_detector import LANGUAGE_ATTRIBUTE
-from bot.nlu.spacy_pipelines import SUPPORTED_LANGUAGES, blank_pipeline
+from bot.nlu.spacy_pipelines import SUPPORTED_LANGUAGES, blank_pipeline, lemma_table
 
 
 @DefaultV1Recipe.register(
@@ -44,16 +44,14 @@ class BilingualSpacyTokenizer(BuiltByRasa, Tokenizer):
         super().__init__(config)
         self._default_language = config["default_language"]
         self._pipelines = {lang: blank_pipeline(lang) for lang in SUPPORTED_LANGUAGES}
-        self._lemmas = {
-            lang: nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")  # type: ignore[attr-defined]
-            for lang, nlp in self._pipelines.items()
-        }
+        self._lemmas = {lang: lemma_table(lang) for lang in SUPPORTED_LANGUAGES}
 
     def _lemma(self, language: str, word: str) -> str:
         table = self._lemmas[language]
         for form in (word, word.lower(), word.capitalize()):
-            if form in table:
-                return table[form].lower()
+            lemma = table.get(form)
+            if lemma is not None:
+                return lemma.lower()
         return word.lower()
 
     def tokenize(self, message: Message, attribute: str) -> List[Token]:
