@@ -59,7 +59,13 @@ class LemmaTable:
                 f"spaCy's lemma table for '{language}' is missing; install it with "
                 "`pip install spacy-lookups-data` (make install does this)."
             ) from error
-        return cls(load_language_data(path))
+        forms = load_language_data(path)
+        if not isinstance(forms, dict):
+            raise LemmaTableMissing(
+                f"spaCy's lemma table for '{language}' at {path} is not a table of "
+                "forms; reinstall spacy-lookups-data (make install)."
+            )
+        return cls(forms)
 
     def __len__(self) -> int:
         return len(self._keys)
