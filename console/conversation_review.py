@@ -624,7 +624,6 @@ class ConversationIndex:
         self.last_id: Optional[int] = None  # SQL: the last event id read
         self.count = 0  # SQL: the events in the store then
         self.full_at = 0.0
-        self.refusal_store: Optional[Tuple[Any, Any]] = None  # (engine, var), store
 
     def _open(self, endpoints: Path) -> Any:
         from bot.storage.conversations import open_store
@@ -677,23 +676,20 @@ class ConversationIndex:
     ) -> Dict[str, List[Any]]:
         """Conversation name → its episodes of rate-limited messages (few rows:
         read at each request), from the store beside the conversations."""
-        from bot.storage.rate_limited import RefusalStore, refusal_store_for
+        from bot.storage.rate_limited import refusal_store_for
 
         with self.lock:
             store = self._open(endpoints)
-            engine = getattr(store, "engine", None)
-            if self.refusal_store is None or self.refusal_store[0] != (engine, var_dir):
-                found = (
-                    RefusalStore(engine)
-                    if engine is not None
-                    else refusal_store_for(None, var_dir)
-                )
-                self.refusal_store = ((engine, var_dir), found)
-            refusal_store = self.refusal_store[1]
         return {
             conversation_key(key, sender): episodes
-            for sender, episodes in refusal_store.episodes().items()
+            for sender, episodes in refusal_store_for(store, var_dir).episodes().items()
         }
+
+    def beside(self, endpoints: Path) -> Any:
+        """The opened store, for the bot's tables beside the conversations
+        (``engine_beside`` finds the SQL engine in it)."""
+        with self.lock:
+            return self._open(endpoints)
 
     def _keep(self, key: bytes, sender: str, marker: Any, events: List[Dict]) -> None:
         name = conversation_key(key, sender)
