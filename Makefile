@@ -4,6 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 MODEL := models/ofr.tar.gz
+# The model every start loads (ofr_tools/published_model.py): the one published last
+# (the console or make publish wrote models/published.json), never retrained over;
+# else $(MODEL), trained first when missing or stale. make train ends a publication.
+PUBLISHED := models/published.json
+START_MODEL := $(if $(wildcard $(PUBLISHED)),$(PUBLISHED),$(MODEL))
 MODEL_INPUTS := config.yml domain.yml $(wildcard bot/nlu/*.py bot/nlu/*.yml) \
 	$(shell find data -name '*.yml' ! -name events.yml 2>/dev/null)
 
@@ -51,17 +56,18 @@ $(MODEL): $(MODEL_INPUTS) | $(VENV)/.installed
 	$(RASA) train --fixed-model-name ofr --out models
 	@touch $@
 
-train: $(VENV)/.installed ## Train the model (Rasa skips unchanged parts)
+train: $(VENV)/.installed ## Train models/ofr.tar.gz (Rasa skips unchanged parts); starts load it from now on, not a published model
 	$(RASA) train --fixed-model-name ofr --out models
 	@touch $(MODEL)
+	@$(PY) -m ofr_tools.published_model forget
 
-run: $(MODEL) ## Start the action server (5055) and the Rasa server (5005)
+run: $(START_MODEL) | $(VENV)/.installed ## Start the action server (5055) and the Rasa server (5005) on the model published last
 	@scripts/run.sh
 
-run-cluster: $(MODEL) /usr/sbin/nginx ## Start 2 Rasa servers behind nginx (5000) on PostgreSQL and Redis
+run-cluster: $(START_MODEL) /usr/sbin/nginx | $(VENV)/.installed ## Start 2 Rasa servers behind nginx (5000) on PostgreSQL and Redis
 	@scripts/run-cluster.sh
 
-shell: $(MODEL) ## Chat with the bot in the terminal (starts the action server)
+shell: $(START_MODEL) | $(VENV)/.installed ## Chat with the bot in the terminal (starts the action server)
 	@scripts/run.sh --shell
 
 DAYS ?= $(or $(OFR_RETENTION_DAYS),90)
@@ -94,7 +100,7 @@ purge: $(VENV)/.installed ## Delete conversations idle for more than DAYS days n
 migrate-ids: $(VENV)/.installed ## Once, bot stopped: move conversations stored before 2026-11-29 to <channel>:<id> (ARGS=--dry-run)
 	@$(PY) -m ofr_tools.migrate_ids $(ARGS)
 
-publish: $(VENV)/.installed ## Switch the running bot to models/ofr.tar.gz without a restart
+publish: $(VENV)/.installed ## Switch the running bot to models/ofr.tar.gz without a restart; later starts load it too
 	$(PY) -m ofr_tools.publish $(MODEL)
 
 validate: $(VENV)/.installed ## Check training data, domain, stories and the events file

@@ -32,6 +32,7 @@ from console.conversation_review import (
     Conversation,
     ConversationIndex,
     Summary,
+    add_refusals,
     channel_of,
     is_key,
     mark_reviewed,
@@ -39,6 +40,7 @@ from console.conversation_review import (
     reviewed,
     reviewed_in,
     secret,
+    with_refusals,
 )
 from console.conversation_story import conversation_version
 from console.dialogue_files import AREAS, DialogueFiles
@@ -126,6 +128,8 @@ def listing() -> ResponseReturnValue:
     problem = None
     try:
         rows = _index().all(_endpoints(), _key())
+        refused = _index().refusals(_endpoints(), _key(), services().var_dir)
+        rows = [with_refusals(row, refused.get(row.key, ())) for row in rows]
     except StoreUnavailable as error:
         rows, problem = [], str(error)
     days = PERIODS[filters["period"]]
@@ -181,6 +185,9 @@ def _conversation(key: str) -> Conversation:
     if not sender or not events:
         abort(404)
     turns, opening = read_turns(events)
+    add_refusals(
+        turns, index.refusals(_endpoints(), _key(), services().var_dir).get(key, ())
+    )
     return Conversation(key, channel_of(sender, events), turns, opening)
 
 

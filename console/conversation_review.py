@@ -3,7 +3,8 @@ masked, with why a turn needs a look.
 
 The store is the one the running bot writes (``open_store`` of
 bot/storage/conversations.py, the endpoints file in ``$OFR_VAR_DIR`` or the
-project). Unlike the tools' reader, the review also reads the bot's messages (what
+project), with the counts of messages the rate limits refused beside it
+(bot/storage/rate_limited.py): they never reach the conversation itself. Unlike the tools' reader, the review also reads the bot's messages (what
 the user saw, and the answer a 👍 / 👎 was given to).
 
 Nothing here shows or keeps a sender id: a conversation is named by an HMAC of its
@@ -24,7 +25,8 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from bisect import bisect_right
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
@@ -49,6 +51,7 @@ REASONS = {
     "language_switch": "language switch",
     "low_confidence": "low confidence",
     "action_error": "action error",
+    "rate_limit": "rate limit",
 }
 DEFAULT_THRESHOLD = 0.6
 # Event types the review reads (SQL ``type_name``).
@@ -207,6 +210,8 @@ class Turn:
     # What the bot did, in order: ("action", name, None) and ("slot", name, value)
     # for slots with a plain value (masked), for stories saved from it.
     dialogue: List[Tuple[str, str, Any]] = field(default_factory=list)
+    # Messages the rate limits refused after this turn (never stored, not shown).
+    refused: int = 0
 
     def why(self, threshold: float) -> List[str]:
         """The reasons, with low confidence for this threshold."""
@@ -531,6 +536,46 @@ class Summary:
         ]
 
 
+# ---------------------------------------------------------------- rate limits
+
+
+def _turn_before(times: List[float], moment: float) -> int:
+    """The turn a refusal at ``moment`` followed (the first, if it came before
+    any stored turn)."""
+    return max(0, bisect_right(times, moment) - 1)
+
+
+def with_refusals(row: Summary, episodes: Iterable[Any]) -> Summary:
+    """``row`` with "rate limit" on the turns after which messages were refused
+    (bot/storage/rate_limited.py); the row itself when none were."""
+    if not row.turns:
+        return row
+    flagged = {number: list(reasons) for number, reasons in row.flagged}
+    times = [moment[0] for moment in row.moments]
+    found = False
+    for episode in episodes:
+        reasons = flagged.setdefault(_turn_before(times, episode.first_at), [])
+        if "rate_limit" not in reasons:
+            reasons.append("rate_limit")
+        found = True
+    if not found:
+        return row
+    return replace(
+        row, flagged=tuple((n, tuple(r)) for n, r in sorted(flagged.items()))
+    )
+
+
+def add_refusals(turns: List[Turn], episodes: Iterable[Any]) -> None:
+    """Mark the turns after which messages were refused, with how many."""
+    if not turns:
+        return
+    times = [turn.timestamp for turn in turns]
+    for episode in episodes:
+        turn = turns[_turn_before(times, episode.first_at)]
+        turn._reason("rate_limit")
+        turn.refused += episode.messages
+
+
 def channel_of(sender_id: str, events: List[Dict[str, Any]]) -> str:
     channel, separator, _ = sender_id.partition(":")
     if separator and channel in ("telegram", "socketio", "rest"):
@@ -625,6 +670,26 @@ class ConversationIndex:
             return list(json.loads(stored).get("events") or []) if stored else []
         except ValueError:
             return []
+
+    def refusals(
+        self, endpoints: Path, key: bytes, var_dir: Path
+    ) -> Dict[str, List[Any]]:
+        """Conversation name → its episodes of rate-limited messages (few rows:
+        read at each request), from the store beside the conversations."""
+        from bot.storage.rate_limited import refusal_store_for
+
+        with self.lock:
+            store = self._open(endpoints)
+        return {
+            conversation_key(key, sender): episodes
+            for sender, episodes in refusal_store_for(store, var_dir).episodes().items()
+        }
+
+    def beside(self, endpoints: Path) -> Any:
+        """The opened store, for the bot's tables beside the conversations
+        (``engine_beside`` finds the SQL engine in it)."""
+        with self.lock:
+            return self._open(endpoints)
 
     def _keep(self, key: bytes, sender: str, marker: Any, events: List[Dict]) -> None:
         name = conversation_key(key, sender)

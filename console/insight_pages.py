@@ -14,7 +14,8 @@ from flask.typing import ResponseReturnValue
 from console import charts
 from console.conversation_pages import _endpoints, _index, _key
 from console.conversation_review import REASONS
-from console.insights import SHARES, Insights, count
+from console.insights import SHARES, Insights, SubscriberWeek, count, subscribers
+from console.services import services
 
 blueprint = Blueprint("insights", __name__)
 PERIODS = (4, 12, 26, 52)
@@ -35,6 +36,24 @@ def _insights() -> tuple:
     except StoreUnavailable as error:
         rows, problem = [], str(error)
     return count(rows, weeks, time.time()), weeks, problem
+
+
+def _subscribers(weeks: int) -> List[SubscriberWeek]:
+    """The alert subscribers per week, from the subscriptions beside the
+    conversations (none when the store cannot be read: the page says why)."""
+    from bot.storage.conversations import StoreUnavailable
+    from bot.storage.event_alerts import alert_store_for
+
+    try:
+        store = _index().beside(_endpoints())
+    except StoreUnavailable:
+        return subscribers([], weeks, time.time())
+    starts = alert_store_for(store, services().var_dir).subscriber_starts()
+    return subscribers(starts, weeks, time.time())
+
+
+def _subscriber_languages(found: List[SubscriberWeek]) -> List[str]:
+    return sorted({lang for week in found for lang in week.languages})
 
 
 def _week_labels(found: Insights) -> List[str]:
@@ -70,6 +89,22 @@ def page() -> ResponseReturnValue:
         labels,
         [(REASONS[r], [w.share(r) for w in found.weeks]) for r in SHARES],
     )
+    alerts = _subscribers(weeks)
+    alert_languages = _subscriber_languages(alerts)
+    by_subscribers = charts.stacked_columns(
+        "subscribers",
+        "Alert subscribers at the end of each week, by language",
+        f"{alerts[-1].subscribers} Telegram chats subscribed to event alerts now; "
+        "the table below gives each week's numbers.",
+        labels,
+        [
+            (
+                LANGUAGE_NAMES.get(lang, lang),
+                [w.languages[lang] for w in alerts],
+            )
+            for lang in alert_languages
+        ],
+    )
     top = charts.bars(
         "intents",
         "The most asked intents",
@@ -87,7 +122,10 @@ def page() -> ResponseReturnValue:
             "languages": by_language,
             "shares": shares,
             "intents": top,
+            "subscribers": by_subscribers,
         },
+        alerts=alerts,
+        alert_languages=alert_languages,
         shares=SHARES,
         reasons=REASONS,
         language_names=LANGUAGE_NAMES,
@@ -128,6 +166,22 @@ def table(table: str) -> ResponseReturnValue:
         return _csv("weeks", header, rows)
     if table == "intents":
         return _csv("intents", ["intent", "turns"], [list(i) for i in found.intents])
+    if table == "subscribers":
+        weeks = [week.start.isoformat() for week in found.weeks]
+        alerts = _subscribers(len(weeks))
+        languages = _subscriber_languages(alerts)
+        return _csv(
+            "subscribers",
+            ["week", "subscribers"]
+            + [f"language {lang}" for lang in languages]
+            + ["new subscribers"],
+            [
+                [w.start.isoformat(), w.subscribers]
+                + [w.languages[lang] for lang in languages]
+                + [w.new]
+                for w in alerts
+            ],
+        )
     if table == "helpful":
         return _csv(
             "helpful",

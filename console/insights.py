@@ -4,13 +4,17 @@ holds now (the review's summaries, console/conversation_review.py).
 Nothing is kept: the numbers are counted at each request, so a purged or erased
 conversation is gone from them too, and a count names nobody. Weeks start on
 Monday, Berlin time; a conversation counts in the week of its first message.
+
+Alert subscribers are counted the same way from the subscriptions the bot holds now
+(bot/storage/event_alerts.py): a chat that unsubscribed, deleted its data or blocked
+the bot is gone from every week, since nothing of it is kept.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from console.conversation_review import Summary
@@ -50,6 +54,21 @@ class Insights:
     @property
     def turns(self) -> int:
         return sum(week.turns for week in self.weeks)
+
+
+@dataclass
+class SubscriberWeek:
+    """Telegram chats subscribed to event alerts at the end of a week (or now, for
+    this week), by the language they subscribed in; ``new``: first subscribed in
+    this week."""
+
+    start: date
+    languages: Counter = field(default_factory=Counter)
+    new: int = 0
+
+    @property
+    def subscribers(self) -> int:
+        return sum(self.languages.values())
 
 
 def week_of(moment: float) -> date:
@@ -93,3 +112,26 @@ def count(rows: Iterable[Summary], weeks: int, now: float) -> Insights:
         sorted({c for week in weeks_found for c in week.channels}),
         sorted({lang for week in weeks_found for lang in week.languages}),
     )
+
+
+def subscribers(
+    starts: Iterable[Tuple[float, str]], weeks: int, now: float
+) -> List[SubscriberWeek]:
+    """Per week of the last ``weeks`` up to the one of ``now``: the chats subscribed
+    by its end (``starts``: when each chat first subscribed, and its language)."""
+    last = week_of(now)
+    found = [
+        SubscriberWeek(last - timedelta(weeks=n)) for n in range(weeks - 1, -1, -1)
+    ]
+    ends = [
+        datetime.combine(week.start + timedelta(days=7), time.min, BERLIN).timestamp()
+        for week in found
+    ]
+    for created, language in starts:
+        began = week_of(created)
+        for week, end in zip(found, ends, strict=True):
+            if created < end:
+                week.languages[language] += 1
+            if week.start == began:
+                week.new += 1
+    return found

@@ -15,7 +15,8 @@ console starts ahead, when staff change something or open the model page: by the
 time they press "Train", Rasa is imported and the model in use is scored.
 3. **Publish** it through the publish route (``make publish``'s code) when neither
    language got worse and every test story passed; a publisher may publish anyway
-   with a reason, which the audit log keeps.
+   with a reason, which the audit log keeps. ``models/published.json`` then names it
+   (ofr_tools/published_model.py): every later start loads it.
 
 Steps run as processes of their own, so the console never loads TensorFlow.
 """
@@ -37,6 +38,7 @@ from typing import Dict, Iterator, List, Optional
 
 from ofr import settings
 from ofr.process_environment import environment_for
+from ofr_tools import published_model
 
 MARK = "@@ "  # how the training worker's own messages begin (console/model_job.py)
 KEEP_MODELS = 3  # console models kept besides the one in use
@@ -176,14 +178,9 @@ class Pipeline:
     # ------------------------------------------------------------ the model in use
 
     def published(self) -> Path:
-        """The model the bot answers with: the console's last publication, else
-        the one `make run` starts with."""
-        record = self.folder / "published.json"
-        if record.is_file():
-            path = Path(json.loads(record.read_text(encoding="utf-8"))["model"])
-            if path.is_file():
-                return path
-        return self.root / "models" / "ofr.tar.gz"
+        """The model every start loads (models/published.json, the last
+        publication), else the one `make train` made."""
+        return published_model.in_use(self.root)
 
     def _scores_of(self, model: Path) -> Scores:
         """Held-out scores of ``model``, as the worker left them."""
@@ -312,17 +309,15 @@ class Pipeline:
             job.state, job.error = "failed", f"{type(error).__name__}: {error}"
             return
         job.seconds["publish"] = time.time() - began
-        self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / "published.json").write_text(
-            json.dumps({"model": str(job.model), "by": staff, "at": time.time()}),
-            encoding="utf-8",
-        )
+        # Every later start (make run, the cluster's instances) loads it too.
+        published_model.record(self.root, job.model, staff, "console")
         job.state, job.published_by = "published", staff
 
     # ------------------------------------------------------------ helpers
 
     def _tidy_models(self) -> None:
-        """Old console models go; the one in use and the newest stay."""
+        """Old console models go; the published one (every start loads it) and
+        the newest stay."""
         models = sorted((self.root / "models").glob("console-*.tar.gz"))
         in_use = self.published().resolve()
         for old in models[:-KEEP_MODELS]:

@@ -30,6 +30,15 @@ require_model() {  # model file
   [[ -f $1 ]] || fail "No trained model at $1: run 'make train' first."
 }
 
+choose_model() {  # sets model and model_note: OFR_MODEL, else the model published
+  # last (models/published.json), else models/ofr.tar.gz (ofr_tools/published_model.py)
+  local choice
+  choice=$("$venv/bin/python" -m ofr_tools.published_model start --model "${OFR_MODEL:-}") ||
+    fail "Could not choose the model to start: see the lines above."
+  model=${choice%%$'\n'*}
+  model_note="Model:     $model (${choice#*$'\n'})"
+}
+
 require_settings() {  # every OFR_*/TELEGRAM_* value usable (ofr/settings.py), else one sentence each
   "$venv/bin/python" -m ofr_tools.check_settings || exit 1
 }

@@ -27,7 +27,6 @@ export OFR_PUBLIC_URL=${OFR_PUBLIC_URL:-http://localhost:$cluster_port}
 IFS=, read -ra rasa_ports <<<"${CLUSTER_RASA_PORTS:-5005,5006}"
 action_port=${ACTION_PORT:-5055}
 var_dir=${OFR_VAR_DIR:-var/cluster}
-model=${OFR_MODEL:-models/ofr.tar.gz}
 endpoints=${OFR_ENDPOINTS:-endpoints.cluster.yml}
 start_timeout=${CLUSTER_START_TIMEOUT:-900}
 nginx=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
@@ -41,6 +40,9 @@ export OFR_REDIS_PREFIX=${OFR_REDIS_PREFIX:-ofr}
 
 (( ${#rasa_ports[@]} >= 1 )) || fail "CLUSTER_RASA_PORTS names no port: give one port per Rasa instance, e.g. CLUSTER_RASA_PORTS=5005,5006."
 [[ -x $nginx ]] || fail "nginx is missing: install it with 'sudo apt-get install nginx-light' (make install does it as root), then run make run-cluster again."
+# Each instance chooses again when it (re)starts (scripts/run.sh): after a
+# make publish, a restarted instance loads the published model too.
+choose_model
 require_model "$model"
 [[ -f deploy/nginx.conf.template ]] || fail "deploy/nginx.conf.template is missing: restore it from git."
 [[ -f $endpoints ]] || fail "No endpoints file at $endpoints: restore endpoints.cluster.yml from git or fix OFR_ENDPOINTS."
@@ -156,6 +158,7 @@ The OFR assistant runs as a cluster (logs in $var_dir/):
   Proxy:      http://localhost:$cluster_port (nginx: REST, socket.io, web chat, Telegram webhook)
   Instances:  $instances
   Actions:    ${action_url%/webhook}
+  ${model_note/Model:     /Model:      }
   Stores:     PostgreSQL $OFR_DB_USER@$OFR_DB_HOST:$OFR_DB_PORT/$OFR_DB_NAME, Redis $OFR_REDIS_HOST:$OFR_REDIS_PORT db $OFR_REDIS_DB (prefix $OFR_REDIS_PREFIX)
   REST:       curl -s localhost:$cluster_port/webhooks/rest/webhook -H "Authorization: Bearer \$OFR_REST_TOKEN" -d '{"sender": "me", "message": "Was ist OFR?"}'
               (the token is in $var_dir/rest-token unless OFR_REST_TOKEN was set)

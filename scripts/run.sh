@@ -2,13 +2,20 @@
 # Start the action server and the Rasa server; Ctrl-C stops both.
 #   scripts/run.sh           REST + socket.io on RASA_PORT (5005)
 #   scripts/run.sh --shell   chat in the terminal instead
+#   scripts/run.sh --print-model   which model a start loads, and why; starts nothing
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 rasa_port=${RASA_PORT:-5005}
 action_port=${ACTION_PORT:-5055}
 var_dir=${OFR_VAR_DIR:-var}
-model=${OFR_MODEL:-models/ofr.tar.gz}
 mode=${1:-serve}
+# The model published last, until the next publication or make train
+# (ofr_tools/published_model.py); OFR_MODEL overrides it.
+choose_model
+if [[ $mode == --print-model ]]; then
+  echo "$model_note"
+  exit 0
+fi
 
 # The staff console (console/): this machine only unless OFR_STAFF_ADDR says otherwise;
 # OFR_STAFF_ADDR=off starts none (make run-cluster's instances).
@@ -23,6 +30,7 @@ ports=()
 [[ $staff_addr == off ]] || ports+=("$staff_port")
 require_free_ports "the bot" "RASA_PORT=... ACTION_PORT=... OFR_STAFF_ADDR=host:port make run" "${ports[@]}"
 require_model "$model"
+[[ $mode == --shell ]] && echo "$model_note"
 
 mkdir -p "$var_dir"
 # Telegram only when configured; without a token the other channels start alone.
@@ -111,12 +119,13 @@ if [[ $mode == --shell ]]; then
   exit 0
 fi
 
+echo "$model_note" >"$var_dir/rasa.log"  # the log says which model, and why
 # Sanic reads whole request bodies (default limit 100 MB) before any channel sees them;
 # only the Rasa server gets the limit (the action server receives whole conversations).
 SANIC_REQUEST_MAX_SIZE=${SANIC_REQUEST_MAX_SIZE:-1048576} \
   "$venv/bin/python" -m ofr_tools.rasa_serve run --model "$model" --endpoints "$endpoints" \
   --credentials "$credentials" --interface "$rasa_addr" --port "$rasa_port" \
-  --cors "${cors_origins[@]}" "${api_args[@]}" >"$var_dir/rasa.log" 2>&1 &
+  --cors "${cors_origins[@]}" "${api_args[@]}" >>"$var_dir/rasa.log" 2>&1 &
 pids+=($!)
 # Both servers start at the same time (the Rasa server only calls actions once
 # messages arrive): start-up is the slower of the two, not their sum.
@@ -136,6 +145,7 @@ if [[ $staff_addr != off ]]; then
 fi
 cat <<MSG
 The OFR assistant is running (logs in $var_dir/). Talk to it:
+  $model_note
   REST:      curl -s localhost:$rasa_port/webhooks/rest/webhook -d '{"sender": "me", "message": "Was ist OFR?"}'
   $rest_note
   Web chat:  http://localhost:$rasa_port/webhooks/webchat/ (demo page with the chat widget)

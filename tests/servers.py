@@ -60,11 +60,13 @@ class Servers:
 
 def start_script(script: str, environment: Dict[str, str]) -> subprocess.Popen:
     """A script of the project (``scripts/run.sh``) in a process group of its own,
-    its output and errors one pipe of text lines."""
+    its output and errors one pipe of text lines. The model is the one `make test`
+    trained unless the test says otherwise: a model published in this checkout
+    (models/published.json) does not reach the tests."""
     return subprocess.Popen(
         [script],
         cwd=ROOT,
-        env=environment,
+        env={"OFR_MODEL": str(ROOT / "models" / "ofr.tar.gz"), **environment},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

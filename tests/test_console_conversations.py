@@ -434,3 +434,60 @@ def test_the_event_filter_shows_its_period_as_dates_and_masks_the_rest():
         }
     ) == ("period: 2022 (2022-01-01 to 2023-01-01), scope: past")
     assert PHONE not in _filter_text({"topic": PHONE, "period": None})
+
+
+def test_a_rate_limited_conversation_needs_review_for_rate_limit(
+    client, conversations, store, var, monkeypatch
+):
+    """Refused messages never reach the conversation; the limits count them beside
+    it (bot/storage/rate_limited.py), and the review shows the reason."""
+    import asyncio
+
+    from bot.services import rate_limits
+    from bot.storage.eraser import erase_conversation
+    from bot.storage.rate_limited import RefusalStore
+
+    monkeypatch.setenv("OFR_VAR_DIR", str(var))
+    monkeypatch.setitem(rate_limits._SHARED, "refusals", rate_limits.RefusalCounts())
+    plain = conversations["socketio:plain"]
+    assert plain not in client.get("/conversations?review=1").text
+
+    async def flood() -> None:
+        limits = rate_limits.RateLimits(per_conversation=10, per_address=0)
+        for _ in range(12):  # a burst of 5, then seven refused
+            if not limits.allow("socketio:plain"):
+                await rate_limits.record_refusal(store, "socketio:plain")
+
+    asyncio.run(flood())
+    # One write for the first refusal: the others are added up for later.
+    episodes = RefusalStore(store.engine).episodes()
+    assert [e.messages for e in episodes["socketio:plain"]] == [1]
+
+    page = client.get("/conversations?review=1").text
+    assert plain in page and "turn 1: rate limit" in page
+    shown = client.get(link_of(page, plain)).text
+    assert "needs review: rate limit" in shown
+    assert "1 message after this turn refused as too fast" in shown
+    assert "socketio:plain" not in page + shown
+    # Reviewed, it leaves the filter as every other reason does.
+    client.post(
+        f"{link_of(page, plain)}/turns/0/reviewed", data={"csrf": csrf_of(client)}
+    )
+    assert plain not in client.get("/conversations?review=1").text
+
+    # "Delete my data" takes the count with the conversation.
+    asyncio.run(erase_conversation(store, "socketio:plain"))
+    assert "socketio:plain" not in RefusalStore(store.engine).episodes()
+
+
+def test_the_purge_takes_old_refusal_counts_with_it(store, monkeypatch, var):
+    from bot.storage.conversations import SQLConversations
+    from bot.storage.rate_limited import RefusalStore
+
+    monkeypatch.setenv("OFR_VAR_DIR", str(var))
+    refusals = RefusalStore(store.engine)
+    now = time.time()
+    refusals.note("rest:never-stored", 3, now - 100 * 86400)  # refused from the start
+    refusals.note("rest:recent", 2, now - 60)
+    SQLConversations.of_engine(store.engine).purge(now - 90 * 86400)
+    assert set(refusals.episodes()) == {"rest:recent"}

@@ -179,3 +179,57 @@ def test_the_page_has_accessible_charts_and_the_same_numbers_as_tables(client):
     # The planted texts and ids never appear: counts keep no identity.
     for secret in ("who runs OFR", "socketio:a", "telegram:c", "blorp"):
         assert secret not in page
+
+
+def test_alert_subscribers_per_week_by_language(client, var):
+    """Counted from the subscriptions the bot holds now: one that unsubscribed or
+    was erased is gone from every week, and no chat id reaches the page."""
+    import time
+
+    import sqlalchemy as sa
+
+    from bot.storage.event_alerts import AlertStore, Subscription
+
+    alerts = AlertStore(sa.create_engine(f"sqlite:///{var / 'tracker.db'}"))
+    plans = [
+        ("4711001", {}, "en", tuesday_ten(5)),
+        ("4711001", {"format": "online"}, "en", tuesday_ten(1)),  # the same chat
+        ("4711002", {}, "de", tuesday_ten(1)),
+        ("4711003", {}, "en", tuesday_ten(1)),  # unsubscribes below
+        ("4711004", {}, "de", time.time() - 60),
+        ("4711005", {}, "en", tuesday_ten(2)),  # deletes its data below
+    ]
+    for chat, wanted, language, at in plans:
+        assert alerts.subscribe(Subscription(chat, wanted, language), at)
+    alerts.unsubscribe("4711003")
+    alerts.forget_chat("4711005")
+    alerts.engine.dispose()
+
+    rows = rows_of(client, "/insights/subscribers.csv?weeks=4")
+    assert rows[0] == [
+        "week",
+        "subscribers",
+        "language de",
+        "language en",
+        "new subscribers",
+    ]
+    assert rows[1:] == [
+        [week_start(3).date().isoformat(), "1", "0", "1", "0"],
+        [week_start(2).date().isoformat(), "1", "0", "1", "0"],
+        [week_start(1).date().isoformat(), "2", "1", "1", "1"],
+        [week_start(0).date().isoformat(), "3", "2", "1", "1"],
+    ]
+    page = client.get("/insights?weeks=4").text
+    assert re.search(
+        r'<svg class="chart"[^>]* role="img" aria-labelledby="subscribers-title '
+        r'subscribers-desc"',
+        page,
+    )
+    assert "3 Telegram chats subscribed to event alerts now" in page
+    assert re.search(
+        rf'<th scope="row">{week_start(1).date().isoformat()}</th><td>2</td>\s*'
+        r"<td>1</td><td>1</td>\s*<td>1</td>",
+        page,
+    )
+    assert "/insights/subscribers.csv?weeks=4" in page
+    assert "4711" not in page and "<script" not in page

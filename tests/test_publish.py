@@ -27,6 +27,11 @@ def texts(answer: list) -> str:
 def test_publish_switches_model_while_conversations_go_on(tmp_path):
     new_model = tmp_path / "ofr-next.tar.gz"
     shutil.copy(MODEL, new_model)
+    # The publication's record goes to this project folder, not the checkout's
+    # models/ (ofr_tools/published_model.py).
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "domain.yml", project / "domain.yml")
     api_token = "api-token-for-this-test"
     env = {"RASA_ENABLE_API": "1", "RASA_AUTH_TOKEN": api_token}
     with running_bot(tmp_path, env=env) as bot:
@@ -66,6 +71,7 @@ def test_publish_switches_model_while_conversations_go_on(tmp_path):
                     **os.environ,
                     "OFR_PUBLISH_URLS": bot.url,
                     "OFR_VAR_DIR": str(tmp_path),
+                    "OFR_PROJECT_DIR": str(project),
                 },
                 capture_output=True,
                 text=True,
@@ -94,6 +100,9 @@ def test_publish_switches_model_while_conversations_go_on(tmp_path):
         assert requests.get(status_url, timeout=10).status_code == 401
         status = requests.get(status_url, headers=right, timeout=10).json()
         assert status["model"] == "ofr-next.tar.gz"
+        # Every later start loads it too.
+        record = (project / "models" / "published.json").read_text()
+        assert str(new_model) in record
         # The conversation started before the switch continues (still in English).
         answer = texts(bot.rest(sender, "IOM?"))
         assert "International Organization for Migration" in answer, answer

@@ -108,3 +108,34 @@ def test_a_trusted_proxy_must_be_an_address(monkeypatch, value):
 
     problems = settings.read({"OFR_TRUSTED_PROXY": value}).problems
     assert len(problems) == 1 and "OFR_TRUSTED_PROXY" in problems[0]
+
+
+def test_refusals_are_written_at_most_once_per_window_per_conversation():
+    """Under a flood the count stays cheap: the first refusal at once, then one
+    write per window with what was added up meanwhile."""
+    from bot.services.rate_limits import RefusalCounts
+
+    clock = Clock()
+    counts = RefusalCounts(every=10.0, clock=clock)
+    assert counts.refused("rest:a") == 1  # written at once: the review sees it
+    assert [counts.refused("rest:a") for _ in range(5)] == [0] * 5
+    assert counts.refused("rest:b") == 1  # each conversation its own
+    clock.now += 10.0
+    assert counts.refused("rest:a") == 6  # the five waiting and this one
+    clock.now += 3.0
+    assert counts.refused("rest:a") == 0
+
+
+def test_a_refusal_episode_grows_until_a_quiet_minute(tmp_path):
+    import sqlalchemy as sa
+
+    from bot.storage.rate_limited import RefusalStore
+
+    store = RefusalStore(sa.create_engine(f"sqlite:///{tmp_path / 'r.db'}"))
+    store.note("rest:a", 1, 1000.0)
+    store.note("rest:a", 6, 1050.0)
+    store.note("rest:a", 1, 1200.0)  # after a quiet minute: a new episode
+    assert [(e.first_at, e.messages) for e in store.episodes()["rest:a"]] == [
+        (1000.0, 7),
+        (1200.0, 1),
+    ]

@@ -65,7 +65,11 @@ from bot.services.input_limits import (
     stored_language,
     text_problem,
 )
-from bot.services.rate_limits import client_address, shared_limits
+from bot.services.rate_limits import (
+    client_address,
+    record_refusal,
+    shared_limits,
+)
 from bot.services.side_answers import is_side_question, side_answer
 from bot.storage.conversation_ids import conversation_id, external_id
 from ofr import settings
@@ -297,6 +301,7 @@ class ValidatedRestInput(RestInput):
             address = client_address(request.ip, request.headers.get("X-Real-IP"))
             if not problem and not shared_limits().allow(conversation, address):
                 problem = "too_fast"
+                await record_refusal(_tracker_store(request), conversation)
             if problem:
                 language = await stored_language(
                     _tracker_store(request),

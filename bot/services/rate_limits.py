@@ -13,21 +13,33 @@ Settings (messages per minute, 0 turns a limit off):
 REST and the web chat, not Telegram, whose updates all come from Telegram's servers).
 The client address is the peer's, or the ``X-Real-IP`` header of a request from the
 proxy named in ``OFR_TRUSTED_PROXY`` (``make run-cluster`` names its nginx).
+
+A refused message is counted for the console's review (``record_refusal``,
+bot/storage/rate_limited.py): the conversation then needs review for "rate limit".
+Under a flood that must stay cheap: the first refusal of a conversation is written
+at once, later ones are added up here and written at most once every
+``REFUSAL_WRITE_SECONDS`` per conversation (so a flood's last few seconds may be
+missing from the count, never the flood itself).
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional, Tuple
+from typing import Any, Callable, Iterable, Optional, Tuple
 
 from ofr import settings
 from ofr.settings import SettingsError
 
+logger = logging.getLogger(__name__)
+
 # Buckets of senders not seen for a while are dropped first; this caps memory.
 MAX_BUCKETS = 50_000
+REFUSAL_WRITE_SECONDS = 10.0
 
 
 # A limit in the environment that is not a whole number (ofr/settings.py says which).
@@ -104,7 +116,53 @@ class RateLimits:
         return not self.conversations or self.conversations.allow(conversation)
 
 
+class RefusalCounts:
+    """Refused messages per conversation not written yet; says when one is due: the
+    first refusal after a quiet ``every`` seconds at once, then at most one write
+    per ``every`` seconds."""
+
+    def __init__(
+        self,
+        every: float = REFUSAL_WRITE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.every = every
+        self.clock = clock
+        self.pending: OrderedDict[str, Tuple[float, int]] = OrderedDict()
+
+    def refused(self, conversation: str) -> int:
+        """Count one refusal; the number of messages to write now (0: later)."""
+        now = self.clock()
+        written, count = self.pending.pop(conversation, (now - self.every, 0))
+        count += 1
+        if now - written >= self.every:
+            written, due = now, count
+            count = 0
+        else:
+            due = 0
+        self.pending[conversation] = (written, count)
+        while len(self.pending) > MAX_BUCKETS:
+            self.pending.popitem(last=False)
+        return due
+
+
 _SHARED: dict = {}
+
+
+async def record_refusal(tracker_store: Any, conversation: str) -> None:
+    """Count a message the limits refused, for the review (see above); a store
+    failure is logged and costs the user nothing."""
+    from bot.storage.rate_limited import refusal_store_for
+
+    counts = _SHARED.setdefault("refusals", RefusalCounts())
+    due = counts.refused(conversation)
+    if not due:
+        return
+    try:
+        store = refusal_store_for(tracker_store, settings.current().var_dir)
+        await asyncio.to_thread(store.note, conversation, due)
+    except Exception:  # noqa: BLE001 - the note to slow down goes out regardless
+        logger.warning("Could not count a rate-limited message.", exc_info=True)
 
 
 def shared_limits() -> RateLimits:

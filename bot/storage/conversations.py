@@ -31,6 +31,11 @@ from bot.storage.conversation_ids import (  # noqa: E402
     external_id,
 )
 from bot.storage.event_alerts import METADATA, alert_store_for, delete_chat
+from bot.storage.rate_limited import (
+    delete_before,
+    delete_refusals,
+    refusal_store_for,
+)
 from bot.storage.schema import create_tables
 from bot.storage.store_config import (
     EVENTS,
@@ -219,6 +224,9 @@ class SQLConversations:
                     )
                     _forget_chat_alerts(connection, sender_id)
                     delete_tickets(connection, sender_id)
+                    delete_refusals(connection, sender_id)
+            if not dry_run:
+                delete_before(connection, cutoff)
         if deleted and self.engine.dialect.name == "sqlite":
             # The old pages also sit in the write-ahead log until a checkpoint.
             with self.engine.connect() as connection:
@@ -369,6 +377,8 @@ class RedisConversations:
                     continue
             conversations, deleted = conversations + 1, deleted + len(events)
             _forget_tickets_and_alerts(key[len(self.prefix) :])
+        if not dry_run:
+            _forget_refusals_before(cutoff)
         return conversations, deleted
 
     def migrate_ids(self, dry_run: bool = False) -> Tuple[int, int]:
@@ -415,17 +425,27 @@ class InMemoryConversations:
             if not dry_run:
                 del self.store.store[sender_id]
                 _forget_tickets_and_alerts(sender_id)
+        if not dry_run:
+            _forget_refusals_before(cutoff)
         return conversations, deleted
 
 
 def _forget_tickets_and_alerts(conversation: str) -> None:
-    """A purged conversation of a store outside SQL takes its tickets and, for a
-    Telegram chat, its event alerts and reminders (in the var folder) with it."""
+    """A purged conversation of a store outside SQL takes its tickets, the count of
+    its rate-limited messages and, for a Telegram chat, its event alerts and
+    reminders (in the var folder) with it."""
     var_dir = settings.current().var_dir
     ticket_store_for(None, var_dir).forget_conversation(conversation)
+    refusal_store_for(None, var_dir).forget_conversation(conversation)
     chat = _telegram_chat(conversation)
     if chat is not None:
         alert_store_for(None, var_dir).forget_chat(chat)
+
+
+def _forget_refusals_before(cutoff: float) -> None:
+    """Counts of rate-limited messages older than the purge's cutoff (in the var
+    folder beside a store outside SQL), also of conversations never stored."""
+    refusal_store_for(None, settings.current().var_dir).forget_before(cutoff)
 
 
 def _older(events: Events, cutoff: float) -> bool:

@@ -23,6 +23,7 @@ from sqlalchemy import text
 from bot.storage.conversation_ids import external_id
 from bot.storage.event_alerts import alert_store_for
 from bot.storage.rasa_stores import unwrap
+from bot.storage.rate_limited import refusal_store_for
 from bot.storage.tickets import ticket_store_for
 from ofr import settings
 
@@ -30,12 +31,13 @@ logger = logging.getLogger(__name__)
 
 
 async def erase_conversation(tracker_store: Any, conversation: str) -> bool:
-    """Remove every stored event of ``conversation``, its tickets for IOM staff and,
-    for a Telegram chat, its event alerts; True when something was."""
+    """Remove every stored event of ``conversation``, its tickets for IOM staff, the
+    count of its rate-limited messages and, for a Telegram chat, its event alerts;
+    True when something was."""
     _forget_alerts(tracker_store, conversation)
-    ticket_store_for(tracker_store, settings.current().var_dir).forget_conversation(
-        conversation
-    )
+    var_dir = settings.current().var_dir
+    ticket_store_for(tracker_store, var_dir).forget_conversation(conversation)
+    refusal_store_for(tracker_store, var_dir).forget_conversation(conversation)
     store = unwrap(tracker_store)
     if isinstance(store, SQLTrackerStore):
         with store.session_scope() as session:

@@ -20,7 +20,7 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
@@ -241,6 +241,21 @@ class AlertStore:
             statement = statement.where(SUBSCRIPTIONS.c.filter_key == key)
         with self.engine.begin() as connection:
             return int(connection.execute(statement).rowcount or 0)
+
+    def subscriber_starts(self) -> List[Tuple[float, str]]:
+        """When each subscribed chat first subscribed, and in which language,
+        oldest first: for the console's insights, so no chat id leaves here."""
+        columns = SUBSCRIPTIONS.c
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(columns.chat_id, columns.created, columns.language).order_by(
+                    columns.created
+                )
+            ).all()
+        first: Dict[str, Tuple[float, str]] = {}
+        for chat_id, created, language in rows:
+            first.setdefault(chat_id, (float(created), str(language)))
+        return sorted(first.values())
 
     def forget_chat(self, chat_id: str) -> None:
         """Delete everything kept for a chat: subscriptions, queued alerts, reminders."""

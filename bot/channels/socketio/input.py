@@ -59,7 +59,11 @@ from bot.services.input_limits import (
     stored_language,
     text_problem,
 )
-from bot.services.rate_limits import client_address, shared_limits
+from bot.services.rate_limits import (
+    client_address,
+    record_refusal,
+    shared_limits,
+)
 from bot.services.side_answers import is_side_question, side_answer
 from bot.storage.conversation_ids import conversation_id
 
@@ -143,6 +147,7 @@ class ValidatedSocketIOInput(SocketIOInput):
             problem = text_problem(text)
             if not problem and not shared_limits().allow(conversation, address_of(sid)):
                 problem = "too_fast"
+                await record_refusal(tracker_store.get("store"), conversation)
             if problem:
                 language = await stored_language(
                     tracker_store.get("store"),

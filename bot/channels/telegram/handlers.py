@@ -31,7 +31,7 @@ from bot.channels.telegram.output import TelegramOutput
 from bot.dialogue.follow_ups import each_message
 from bot.services import feedback
 from bot.services.input_limits import clean_text, note, stored_language, text_problem
-from bot.services.rate_limits import shared_limits
+from bot.services.rate_limits import record_refusal, shared_limits
 from ofr import deep_links
 from ofr.feedback import is_feedback
 from ofr.messages import message
@@ -103,6 +103,7 @@ class UpdateHandlers:
         if chat is None or self.on_new_message is None:
             return
         if self._too_fast(update):
+            await record_refusal(self.tracker_store, conversation_of(chat))
             await self._note(update, "too_fast")
             return
         metadata = {**(extra or {}), "language": user_language(update)}
