@@ -27,6 +27,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.services import long_lived_heap
 from bot.services.bearer_token import bearer_token_ok
 from ofr import settings
 
@@ -95,6 +96,7 @@ class ModelChannel(InputChannel):
             self._last.update(state="failed", error=str(error))
             return
         app.ctx.agent = loaded
+        long_lived_heap.refreeze()
         seconds = round(time.monotonic() - started, 1)
         logger.info("Published model %s in %s s.", loaded.model_name, seconds)
         self._last.update(state="done", seconds=seconds, model_id=loaded.model_id)
@@ -103,6 +105,11 @@ class ModelChannel(InputChannel):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         model = Blueprint("model_webhook", __name__)
+
+        @model.listener("after_server_start")
+        async def started(app: Any, _: Any) -> None:
+            # Rasa loaded the model before the server started: freeze what it holds.
+            long_lived_heap.freeze()
 
         @model.route("/", methods=["GET"])
         async def status(request: Request) -> HTTPResponse:
