@@ -10,7 +10,8 @@ at once. While it waits, it scores the model in use (``--score-first``) when no
 score of it is remembered yet. Then it reads one job from stdin (a JSON line:
 ``{"name": ..., "finetune": MODEL or null, "in_use": MODEL or null}``), trains,
 scores the new model and the model in use on the held-out questions, runs the
-test stories (``rasa test core`` on tests/stories) with the new model and ends: a
+test stories (``rasa test core`` on tests/stories) with the new model and with the
+model in use (unless remembered for this version of the stories) and ends: a
 fresh process for every training, so nothing of one training carries over into
 the next.
 
@@ -18,6 +19,7 @@ Rasa's log lines go to stdout as they come; the worker's own messages are lines
 starting with ``@@ `` and a JSON object: ``{"ready": true}``, ``{"say": ...}``,
 ``{"trained": MODEL, "seconds": ...}``, ``{"scored": MODEL, "seconds": ...}``,
 ``{"stories": {"total", "passed", "failed": [names], "error"}, "seconds": ...}``,
+``{"stories_in_use": {the same}, "seconds": ...}``,
 ``{"error": ...}``.
 """
 
@@ -83,6 +85,23 @@ def story_results(model: Path, var_dir: Path) -> dict:
     }
 
 
+def remembered_story_results(model: Path, var_dir: Path) -> dict:
+    """``story_results`` of ``model``, run once per model and version of the test
+    stories (the model in use is run again only when a story changed)."""
+    from console.pipeline import story_file
+
+    target = story_file(Path.cwd(), var_dir, model)
+    if target.is_file():
+        return json.loads(target.read_text(encoding="utf-8"))
+    found = story_results(model, var_dir)
+    if not found["error"]:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".part")
+        partial.write_text(json.dumps(found), encoding="utf-8")
+        partial.replace(target)
+    return found
+
+
 def read_job(timeout: float) -> Optional[dict]:
     ready, _, _ = select.select([sys.stdin], [], [], timeout)
     if not ready:
@@ -123,6 +142,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         tell(say="Running the test stories (tests/stories) with the new model…")
         began = time.time()
         tell(stories=story_results(model, var_dir), seconds=time.time() - began)
+        if in_use and Path(in_use).is_file():
+            tell(say="Running the test stories with the model in use…")
+            began = time.time()
+            tell(
+                stories_in_use=remembered_story_results(Path(in_use), var_dir),
+                seconds=time.time() - began,
+            )
         return 0
     except Exception as error:  # reported to the console page, in one sentence
         tell(error=f"{type(error).__name__}: {error}")

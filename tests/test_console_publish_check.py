@@ -85,13 +85,25 @@ def test_failing_test_stories_are_shown_and_need_a_reason_to_publish(
             "failed": ["Contact asked, partners answered"],
             "error": "",
         },
+        stories_in_use={
+            "total": 12,
+            "passed": 10,
+            "failed": ["Contact asked, partners answered", "Travel costs"],
+            "error": "",
+        },
     )
     assert pipeline.job.worse() == []
+    assert pipeline.job.fixed_stories() == ["Travel costs"]
     with app.test_client() as publisher:
         log_in(publisher, "paul")
         page = publisher.get("/model").text
-        assert "11 of 12 passed with the new model." in page
+        assert (
+            "11 of 12 passed with the new model, 10 of 12 with the model in use."
+            in page
+        )
         assert "<li>Contact asked, partners answered</li>" in page
+        fixed = re.search(r'<ul class="fixed">(.*?)</ul>', page, re.S).group(1)
+        assert fixed == "<li>Travel costs</li>"
         token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
         refused = publisher.post(
             "/model/publish", data={"csrf": token}, follow_redirects=True
@@ -129,11 +141,40 @@ def test_the_worker_tells_the_console_its_story_results(tmp_path: Path):
             yield from self._lines
 
     stories = {"total": 3, "passed": 2, "failed": ["B"], "error": ""}
+    in_use = {"total": 3, "passed": 1, "failed": ["A", "B"], "error": ""}
     job = Job("anna")
     Pipeline(tmp_path, tmp_path, warm_worker=False)._work(
-        Lines([MARK + json.dumps({"stories": stories, "seconds": 4.2}) + "\n"]),
+        Lines(
+            [
+                MARK + json.dumps({"stories": stories, "seconds": 4.2}) + "\n",
+                MARK + json.dumps({"stories_in_use": in_use, "seconds": 3.1}) + "\n",
+            ]
+        ),
         job,
         {},
     )
     assert job.stories == stories and job.failing_stories() == ["B"]
+    assert job.stories_in_use == in_use and job.fixed_stories() == ["A"]
     assert job.seconds["test stories"] == 4.2
+    assert job.seconds["test stories, model in use"] == 3.1
+
+
+def test_story_results_are_remembered_per_model_and_version_of_the_stories(
+    tmp_path: Path,
+):
+    from console.pipeline import score_file, story_file
+
+    stories = tmp_path / "tests" / "stories" / "conversations.yml"
+    stories.parent.mkdir(parents=True)
+    stories.write_text('version: "3.1"\nstories: []\n', encoding="utf-8")
+    model = tmp_path / "model.tar.gz"
+    model.write_bytes(b"one model")
+    before = story_file(tmp_path, tmp_path, model)
+    assert before.parent == tmp_path / "console" / "story-results"
+    assert story_file(tmp_path, tmp_path, model) == before
+    scores = score_file(tmp_path, tmp_path, model)
+    stories.write_text(stories.read_text("utf-8") + FAILING, encoding="utf-8")
+    assert story_file(tmp_path, tmp_path, model) != before
+    assert score_file(tmp_path, tmp_path, model) == scores  # held-out sets unchanged
+    model.write_bytes(b"another model")
+    assert story_file(tmp_path, tmp_path, model) not in (before, scores)
