@@ -10,7 +10,8 @@ at once. While it waits, it scores the model in use (``--score-first``) when no
 score of it is remembered yet. Then it reads one job from stdin (a JSON line:
 ``{"name": ..., "finetune": MODEL or null, "in_use": MODEL or null}``), trains,
 scores the new model and the model in use on the held-out questions, runs the
-test stories (``rasa test core`` on tests/stories) with the new model and ends: a
+test stories (``rasa test core`` on tests/stories) with the new model and with the
+model in use (unless remembered for this version of the stories) and ends: a
 fresh process for every training, so nothing of one training carries over into
 the next.
 
@@ -18,6 +19,7 @@ Rasa's log lines go to stdout as they come; the worker's own messages are lines
 starting with ``@@ `` and a JSON object: ``{"ready": true}``, ``{"say": ...}``,
 ``{"trained": MODEL, "seconds": ...}``, ``{"scored": MODEL, "seconds": ...}``,
 ``{"stories": {"total", "passed", "failed": [names], "error"}, "seconds": ...}``,
+``{"stories_in_use": {the same}, "seconds": ...}``,
 ``{"error": ...}``.
 """
 
@@ -68,19 +70,58 @@ def score(model: Path, var_dir: Path) -> float:
 
 
 def story_results(model: Path, var_dir: Path) -> dict:
-    """``rasa test core`` on the test stories (tests/stories) with ``model``: how
-    many passed, and the names of the failing ones."""
+    """``rasa test core`` on the test stories (tests/stories) with ``model``, the
+    model reading the user's texts where a story has them: how many passed, and
+    the names of the failing ones."""
     from ofr_tools.evaluation_report import run_story_tests
 
     folder = var_dir / "console" / "stories" / model.name.removesuffix(".tar.gz")
-    results = run_story_tests(model, Path.cwd() / "tests" / "stories", folder)
-    failed = re.findall(r"^\s*- story: (.+?)\s*$", results.failed_stories, re.M)
+    stories = Path.cwd() / "tests" / "stories"
+    results = run_story_tests(model, stories, folder, read_texts=True)
+    failed = failing_stories(results.failed_stories)
+    total = results.total
     return {
-        "total": results.total,
-        "passed": results.passed,
-        "failed": [name.split(" (")[0].strip("\"'") for name in failed],
+        "total": total,
+        "passed": None if total is None else total - len(failed),
+        "failed": failed,
         "error": results.error,
     }
+
+
+# A step of a failed story as Rasa writes it: "- intent: a  # predicted: b: text"
+# or "- action: a  # predicted: b".
+_STEP = re.compile(r"^\s*- (?:intent|action): (\S+)\s+# predicted: ([^:\s]+)", re.M)
+
+
+def failing_stories(failed_stories: str) -> List[str]:
+    """The names of the stories in Rasa's failed stories where the model read a
+    text as another intent or chose another action. Rasa also fails a story whose
+    entities differ, and the language detector adds an entity to every text that
+    no hand-written story marks: those are not counted."""
+    names = []
+    for block in re.split(r"^\s*- story: ", failed_stories, flags=re.M)[1:]:
+        title, _, steps = block.partition("\n")
+        if any(step != predicted for step, predicted in _STEP.findall(steps)):
+            # Rasa adds the file in brackets to the name.
+            names.append(title.strip().rsplit(" (", 1)[0].strip("\"'"))
+    return names
+
+
+def remembered_story_results(model: Path, var_dir: Path) -> dict:
+    """``story_results`` of ``model``, run once per model and version of the test
+    stories (the model in use is run again only when a story changed)."""
+    from console.pipeline import story_file
+
+    target = story_file(Path.cwd(), var_dir, model)
+    if target.is_file():
+        return json.loads(target.read_text(encoding="utf-8"))
+    found = story_results(model, var_dir)
+    if not found["error"]:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".part")
+        partial.write_text(json.dumps(found), encoding="utf-8")
+        partial.replace(target)
+    return found
 
 
 def read_job(timeout: float) -> Optional[dict]:
@@ -123,6 +164,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         tell(say="Running the test stories (tests/stories) with the new model…")
         began = time.time()
         tell(stories=story_results(model, var_dir), seconds=time.time() - began)
+        if in_use and Path(in_use).is_file():
+            tell(say="Running the test stories with the model in use…")
+            began = time.time()
+            tell(
+                stories_in_use=remembered_story_results(Path(in_use), var_dir),
+                seconds=time.time() - began,
+            )
         return 0
     except Exception as error:  # reported to the console page, in one sentence
         tell(error=f"{type(error).__name__}: {error}")

@@ -8,7 +8,8 @@
    model the bot answers with now (scored once per model and test sets, then
    remembered in ``$OFR_VAR_DIR/console/scores``), and run the test stories
    (``rasa test core`` on tests/stories, including those saved from reviewed
-   conversations) with it.
+   conversations) with it and with the model in use (remembered per model and
+   version of tests/stories), so staff see which stories the new model fixes.
 
 Training and checking run in a worker process (console/model_job.py) that the
 console starts ahead, when staff change something or open the model page: by the
@@ -34,7 +35,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from ofr import settings
 from ofr.process_environment import environment_for
@@ -49,17 +50,30 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 Scores = Dict[str, Dict[str, float]]
 
 
-def score_file(root: Path, var_dir: Path, model: Path) -> Path:
-    """Where the held-out scores of ``model`` are remembered: one file per model
-    and version of the test sets."""
+def _digest(root: Path, model: Path, folders: Tuple[str, ...]) -> str:
+    """One name for ``model`` and this version of the files in ``folders``."""
     digest = hashlib.sha256()
     with model.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    for folder in ("tests/nlu", "tests/event_questions"):
+    for folder in folders:
         for path in sorted((root / folder).rglob("*.yml")):
             digest.update(path.read_bytes())
-    return var_dir / "console" / "scores" / f"{digest.hexdigest()}.json"
+    return digest.hexdigest()
+
+
+def score_file(root: Path, var_dir: Path, model: Path) -> Path:
+    """Where the held-out scores of ``model`` are remembered: one file per model
+    and version of the test sets."""
+    name = _digest(root, model, ("tests/nlu", "tests/event_questions"))
+    return var_dir / "console" / "scores" / f"{name}.json"
+
+
+def story_file(root: Path, var_dir: Path, model: Path) -> Path:
+    """Where the test story results of ``model`` are remembered: one file per model
+    and version of tests/stories (a story saved from a conversation is a new one)."""
+    name = _digest(root, model, ("tests/stories",))
+    return var_dir / "console" / "story-results" / f"{name}.json"
 
 
 class PipelineError(RuntimeError):
@@ -81,6 +95,8 @@ class Job:
     published_by: Optional[str] = None
     # The test stories with the new model: total, passed, failed (names), error.
     stories: Optional[Dict] = None
+    # The same with the model in use, to show what the new model fixes.
+    stories_in_use: Optional[Dict] = None
 
     @property
     def busy(self) -> bool:
@@ -109,6 +125,17 @@ class Job:
         if not failed and self.stories.get("error"):
             failed.append(str(self.stories["error"]))
         return failed
+
+    def fixed_stories(self) -> List[str]:
+        """The test stories the model in use fails and the new model passes."""
+        if not self.stories or not self.stories_in_use or self.stories.get("error"):
+            return []
+        failing_now = set(self.stories.get("failed") or [])
+        return [
+            name
+            for name in self.stories_in_use.get("failed") or []
+            if name not in failing_now
+        ]
 
 
 def _environment() -> Dict[str, str]:
@@ -271,6 +298,11 @@ class Pipeline:
             elif "stories" in message:
                 job.stories = message["stories"]
                 job.seconds["test stories"] = float(message.get("seconds") or 0)
+            elif "stories_in_use" in message:
+                job.stories_in_use = message["stories_in_use"]
+                job.seconds["test stories, model in use"] = float(
+                    message.get("seconds") or 0
+                )
             elif "error" in message:
                 worker.process.wait()
                 raise PipelineError(

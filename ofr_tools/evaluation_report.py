@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -34,6 +35,9 @@ FAILED_STORIES = "failed_test_stories.yml"
 STORIES_WITH_WARNINGS = "stories_with_warnings.yml"
 STORY_CONFUSION_MATRIX = "story_confusion_matrix.png"
 STORY_LOG = "rasa_test_core.log"
+# The name start of the files `rasa test core --e2e` reads (Rasa's
+# TEST_STORIES_FILE_PREFIX).
+TEST_PREFIX = "test_"
 
 
 @dataclass
@@ -192,14 +196,26 @@ def plot_confusion(report: LanguageReport, path: Path, title: str) -> Path:
 
 
 def run_story_tests(
-    model: Path, stories: Path, folder: Path, rasa: Sequence[str] = ()
+    model: Path,
+    stories: Path,
+    folder: Path,
+    rasa: Sequence[str] = (),
+    read_texts: bool = False,
 ) -> StoryResults:
-    """Run ``rasa test core`` (errors do not fail it) and read what it wrote."""
+    """Run ``rasa test core`` (errors do not fail it) and read what it wrote.
+
+    With ``read_texts`` the model also reads the user's text of each step that has
+    one (``--e2e``), and the step fails when it gets another intent or other
+    entities: without it Rasa takes the intent written in the story, so a test
+    story saved from a misread conversation could not fail."""
     folder.mkdir(parents=True, exist_ok=True)
     # An earlier `make test-stories` that stopped at the first error leaves old files.
     for path in rasa_files(folder):
         path.unlink()
     command = [*(rasa or (sys.executable, "-m", "rasa")), "test", "core"]
+    if read_texts:
+        stories = conversation_test_copy(stories, folder / "conversation-tests")
+        command.append("--e2e")
     command += ["--stories", str(stories), "--model", str(model), "--out", str(folder)]
     env = {
         **os.environ,
@@ -218,6 +234,22 @@ def run_story_tests(
             f"rasa test core exited with code {code}; see {folder / STORY_LOG}."
         )
     return results
+
+
+def conversation_test_copy(stories: Path, target: Path) -> Path:
+    """``stories`` (a file or a folder of them) copied to ``target``, every file
+    named ``test_*.yml``: with ``--e2e`` Rasa reads only files named so."""
+    shutil.rmtree(target, ignore_errors=True)
+    files = sorted(stories.rglob("*.yml")) if stories.is_dir() else [stories]
+    for path in files:
+        relative = path.relative_to(stories) if stories.is_dir() else Path(path.name)
+        name = relative.name
+        if not name.startswith(TEST_PREFIX):
+            name = TEST_PREFIX + name
+        copy = target / relative.parent / name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
+    return target
 
 
 def rasa_files(folder: Path) -> List[Path]:

@@ -257,3 +257,28 @@ def test_run_story_tests_reads_what_rasa_wrote(tmp_path, exit_code):
     assert "predicted: utter_default" in results.failed_stories
     assert "Failed stories written" in (folder / STORY_LOG).read_text()
     assert bool(results.error) == bool(exit_code)
+
+
+def test_stories_are_copied_under_the_names_rasa_reads_with_e2e(tmp_path):
+    from rasa.shared.constants import TEST_STORIES_FILE_PREFIX
+
+    from ofr_tools.evaluation_report import TEST_PREFIX, conversation_test_copy
+
+    assert TEST_PREFIX == TEST_STORIES_FILE_PREFIX
+    stories = tmp_path / "stories"
+    (stories / "more").mkdir(parents=True)
+    (stories / "events.yml").write_text("a", encoding="utf-8")
+    (stories / "test_kept.yml").write_text("b", encoding="utf-8")
+    (stories / "more" / "follow_ups.yml").write_text("c", encoding="utf-8")
+    target = tmp_path / "copy"
+    (target / "test_gone.yml").parent.mkdir()
+    (target / "test_gone.yml").write_text("old", encoding="utf-8")
+    assert conversation_test_copy(stories, target) == target
+    copied = {
+        str(p.relative_to(target)): p.read_text("utf-8") for p in target.rglob("*.yml")
+    }
+    assert copied == {
+        "test_events.yml": "a",
+        "test_kept.yml": "b",
+        "more/test_follow_ups.yml": "c",
+    }
