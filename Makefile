@@ -128,10 +128,11 @@ test-stories: $(VENV)/.installed-dev $(MODEL) ## Rasa test stories; any predicti
 	$(RASA) test core --stories tests/stories --model $(MODEL) \
 		--fail-on-prediction-errors --out reports/stories
 
-bench: $(VENV)/.installed-dev $(MODEL) ## OFR vs a plain `rasa init` bot: latency, req/s, memory, start-up, training; the alert burst on Telegram; the console's train-publish loop (~25 min; never fails on timing)
+bench: $(VENV)/.installed-dev $(MODEL) ## OFR vs a plain `rasa init` bot: latency, req/s, memory, start-up, training; the alert burst on Telegram; the console's train-publish loop and conversation pages on 10,000 conversations (~30 min; never fails on timing)
 	$(PY) bench/nlu.py
 	$(PY) bench/alerts.py
 	$(PY) bench/console_loop.py
+	$(PY) bench/console_pages.py
 	$(PY) bench/compare.py $(ARGS)
 
 BENCH_URL ?= http://127.0.0.1:5005
