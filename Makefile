@@ -20,7 +20,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev train run shell publish unanswered tickets feedback staff-user read-question purge migrate-ids share-links validate evaluate run-cluster bench-load test test-unit test-fast test-nlu \
-	test-stories lint format bench clean telegram-polling
+	test-stories lint format bench screenshots clean telegram-polling
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -134,11 +134,15 @@ test-stories: $(VENV)/.installed-dev $(MODEL) ## Rasa test stories; any predicti
 	$(RASA) test core --stories tests/stories --model $(MODEL) \
 		--fail-on-prediction-errors --out reports/stories
 
-bench: $(VENV)/.installed-dev $(MODEL) ## OFR vs a plain `rasa init` bot: latency, req/s, memory, start-up, training; the alert burst on Telegram; the console's train-publish loop (~25 min; never fails on timing)
+bench: $(VENV)/.installed-dev $(MODEL) ## OFR vs a plain `rasa init` bot: latency, req/s, memory, start-up, training; the alert burst on Telegram; the console's train-publish loop and conversation pages on 10,000 conversations (~30 min; never fails on timing)
 	$(PY) bench/nlu.py
 	$(PY) bench/alerts.py
 	$(PY) bench/console_loop.py
+	$(PY) bench/console_pages.py
 	$(PY) bench/compare.py $(ARGS)
+
+screenshots: $(VENV)/.installed-dev /usr/bin/chromium ## The screenshots of the weekly review in docs/staff.md (docs/images/review-*.png), in headless Chromium
+	$(PY) -m tests.staff_screenshots
 
 BENCH_URL ?= http://127.0.0.1:5005
 bench-load: $(VENV)/.installed ## Load test the running bot over REST (BENCH_URL, BENCH_ARGS)

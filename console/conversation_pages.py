@@ -10,6 +10,7 @@ mark it reviewed or make its text an example of the intent it should have had
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -126,27 +127,42 @@ def listing() -> ResponseReturnValue:
     except ValueError:
         page = 1
     problem = None
+    index = _index()
     try:
-        rows = _index().all(_endpoints(), _key())
-        refused = _index().refusals(_endpoints(), _key(), services().var_dir)
-        rows = [with_refusals(row, refused.get(row.key, ())) for row in rows]
+        rows = index.all(_endpoints(), _key())
+        refused = index.refusals(_endpoints(), _key(), services().var_dir)
+        rows = [
+            with_refusals(row, refused[row.key]) if row.key in refused else row
+            for row in rows
+        ]
     except StoreUnavailable as error:
-        rows, problem = [], str(error)
+        rows, refused, problem = [], {}, str(error)
     days = PERIODS[filters["period"]]
     since = time.time() - days * 86400 if days else None
     done = reviewed(services().accounts.engine)
+    # Newest first: the period is the rows before the first older one.
+    recent = (
+        rows[: bisect_right(rows, -since, key=lambda row: -row.last_at)]
+        if since is not None
+        else rows
+    )
     kept: List[Summary] = [
         row
-        for row in rows
-        if (since is None or row.last_at >= since)
-        and (not filters["channel"] or row.channel == filters["channel"])
+        for row in recent
+        if (not filters["channel"] or row.channel == filters["channel"])
         and (not filters["lang"] or filters["lang"] in row.languages)
     ]
     shown: List[Tuple[Summary, List[Tuple[int, List[str]]]]]
     if filters["review"]:
-        # Why a row needs review is worked out only where it decides or is shown.
-        flagged = ((row, row.why(threshold, done)) for row in kept)
-        shown = [(row, why) for row, why in flagged if why]
+        # Kept by the index until a summary, the threshold or a reviewed turn changes.
+        # Rate-limited conversations (few) are flagged afresh: their refusals are
+        # read at each request, not kept by the index.
+        flags = index.needing_review(threshold, done)
+        shown = []
+        for row in kept:
+            why = row.why(threshold, done) if row.key in refused else flags.get(row.key)
+            if why:
+                shown.append((row, why))
     else:
         shown = [(row, []) for row in kept]
     pages = max(1, -(-len(shown) // PAGE_SIZE))

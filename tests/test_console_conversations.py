@@ -413,6 +413,22 @@ def test_pages_of_the_list(client, store, rasa_domain):
     assert "a late question" in client.get("/conversations").text
 
 
+def test_an_erased_conversation_leaves_the_list_on_the_next_request(
+    client, conversations, store
+):
+    """Erasure and purge delete whole conversations: the index notices that a
+    conversation's last event is gone without counting the store."""
+    import sqlalchemy as sa
+
+    page = client.get("/conversations?review=1").text
+    assert "wer zahlt eigentlich die ofr-leute" in page
+    assert "6 conversations" in client.get("/conversations").text
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM events WHERE sender_id = 'rest:dym'"))
+    assert "wer zahlt eigentlich" not in client.get("/conversations?review=1").text
+    assert "5 conversations" in client.get("/conversations").text
+
+
 def test_the_store_missing_is_explained(app, var):
     with app.test_client() as browser:
         assert log_in(browser).status_code == 302
