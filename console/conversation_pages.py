@@ -35,6 +35,8 @@ from console.conversation_review import (
     Summary,
     add_refusals,
     channel_of,
+    correct_turn,
+    corrections_in,
     is_key,
     mark_reviewed,
     read_turns,
@@ -214,6 +216,7 @@ def conversation(key: str) -> ResponseReturnValue:
         "conversation.html",
         conversation=found,
         reviewed=reviewed_in(services().accounts.engine, key),
+        corrected=corrections_in(services().accounts.engine, key),
         threshold=_threshold(request.args.get("below")),
         reasons=REASONS,
         intents=_intent_options(),
@@ -276,6 +279,7 @@ def should_have_been(key: str, number: str) -> ResponseReturnValue:
     except TrainingDataError as error:
         return _back(key, turn.number, problem=str(error))
     mark_reviewed(services().accounts.engine, key, turn.number, g.staff.name)
+    correct_turn(services().accounts.engine, key, turn.number, intent)
     audit(
         "example added",
         intent=intent,

@@ -83,6 +83,15 @@ REVIEWED = sa.Table(
     sa.Column("at", sa.Float, nullable=False),
     sa.Column("name", sa.String(32), nullable=False),
 )
+# The intent staff said a turn should have had ("should have been"): the save form
+# of the same conversation starts from it, so nobody has to choose it twice.
+CORRECTED = sa.Table(
+    "staff_corrected_turns",
+    METADATA,
+    sa.Column("conversation", sa.String(64), primary_key=True),
+    sa.Column("turn", sa.Integer, primary_key=True),
+    sa.Column("intent", sa.String(100), nullable=False),
+)
 
 
 # ---------------------------------------------------------------- masking, ids
@@ -180,6 +189,35 @@ def mark_reviewed(
         connection.execute(
             sa.insert(REVIEWED).values(
                 conversation=conversation, turn=turn, at=time.time(), name=name
+            )
+        )
+
+
+def corrections_in(engine: sa.engine.Engine, conversation: str) -> Dict[int, str]:
+    """turn → the intent staff said it should have had, for one conversation."""
+    METADATA.create_all(engine, tables=[CORRECTED])
+    with engine.connect() as connection:
+        return {
+            row.turn: row.intent
+            for row in connection.execute(
+                sa.select(CORRECTED).where(CORRECTED.c.conversation == conversation)
+            )
+        }
+
+
+def correct_turn(
+    engine: sa.engine.Engine, conversation: str, turn: int, intent: str
+) -> None:
+    METADATA.create_all(engine, tables=[CORRECTED])
+    with engine.begin() as connection:
+        connection.execute(
+            sa.delete(CORRECTED).where(
+                CORRECTED.c.conversation == conversation, CORRECTED.c.turn == turn
+            )
+        )
+        connection.execute(
+            sa.insert(CORRECTED).values(
+                conversation=conversation, turn=turn, intent=intent
             )
         )
 

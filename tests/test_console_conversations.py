@@ -378,6 +378,10 @@ def test_should_have_been_adds_the_example_as_the_example_editor_does(
     assert entry.action == "example added" and entry.detail["source"] == "conversation"
     # Corrected turns count as reviewed.
     assert conversations["rest:dym"] not in client.get("/conversations?review=1").text
+    # The save form starts from the correction, so nobody chooses it twice.
+    page = client.get(link).text
+    assert re.search(r'id="story-intent-0" [^>]*value="ask_partners"', page), page
+    assert "should have been <strong>ask_partners</strong>" in page
     # The same text again is now a duplicate.
     again = client.post(
         f"{link}/turns/0/intent",
