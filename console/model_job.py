@@ -77,7 +77,7 @@ def story_results(model: Path, var_dir: Path) -> dict:
 
     folder = var_dir / "console" / "stories" / model.name.removesuffix(".tar.gz")
     stories = Path.cwd() / "tests" / "stories"
-    results = run_story_tests(model, stories, folder, read_texts=True)
+    results = run_story_tests(model, stories, folder, read_texts=True, in_process=True)
     failed = failing_stories(results.failed_stories)
     total = results.total
     return {
@@ -148,6 +148,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             tell(
                 scored=args.score_first, seconds=score(Path(args.score_first), var_dir)
             )
+            # Remembered for the job's check, so it runs only the new model's.
+            remembered_story_results(Path(args.score_first), var_dir)
         job = read_job(IDLE_SECONDS)
         if job is None:
             return 0

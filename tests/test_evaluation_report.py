@@ -282,3 +282,31 @@ def test_stories_are_copied_under_the_names_rasa_reads_with_e2e(tmp_path):
         "test_kept.yml": "b",
         "more/test_follow_ups.yml": "c",
     }
+
+
+@pytest.mark.model
+def test_the_story_tests_run_in_this_process_as_in_their_own(tmp_path, trained_model):
+    """The console's warm worker runs `rasa test core` in its own process: the same
+    results as a new process, a misread text failing its story in both."""
+    stories = tmp_path / "stories.yml"
+    stories.write_text(
+        'version: "3.1"\nstories:\n'
+        "- story: Partners\n  steps:\n  - user: |\n      who are the partners?\n"
+        "    intent: ask_partners\n  - action: utter_partners\n"
+        "- story: Misread\n  steps:\n  - user: |\n      who are the partners?\n"
+        "    intent: ask_contact\n  - action: utter_contact\n",
+        encoding="utf-8",
+    )
+    results = [
+        run_story_tests(
+            trained_model, stories, tmp_path / name, read_texts=True, in_process=here
+        )
+        for name, here in (("process", False), ("here", True))
+    ]
+    from console.model_job import failing_stories
+
+    for found in results:
+        assert (found.total, found.error) == (2, ""), found
+        # Rasa fails both on the language entity no story marks; the console
+        # counts only a misread intent or a wrong action.
+        assert failing_stories(found.failed_stories) == ["Misread"], found
