@@ -202,6 +202,7 @@ def create_app(config: ConsoleConfig) -> Flask:
         # Staff are here: have the training worker ready for their first "Train"
         # (it loads Rasa, about 700 MB, so it is not started before anyone needs it).
         app.extensions[KEY].pipeline.warm()
+        conversation_pages.read_ahead(app)
         response = redirect(target)
         response.set_cookie(
             SESSION_COOKIE,

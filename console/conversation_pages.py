@@ -9,6 +9,8 @@ mark it reviewed or make its text an example of the intent it should have had
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from bisect import bisect_right
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from flask import (
     Blueprint,
+    Flask,
     abort,
     current_app,
     g,
@@ -52,6 +55,7 @@ from console.services import audit, commit, one_change, services
 from console.training_data import LANGUAGES, TrainingDataError
 
 blueprint = Blueprint("conversations", __name__)
+logger = logging.getLogger(__name__)
 PAGE_SIZE = 25
 PERIODS = {"7": 7, "30": 30, "90": 90, "all": None}
 CHANNELS = ("socketio", "telegram", "rest")
@@ -61,6 +65,21 @@ INTENTS_KEY = "ofr_conversation_intents"
 
 def _index() -> ConversationIndex:
     return current_app.extensions.setdefault(INDEX_KEY, ConversationIndex())
+
+
+def read_ahead(app: Flask) -> None:
+    """Read the stored conversations in the background when staff log in, so the
+    first visit to the list is not the one that waits for it (about 20 s at 10,000
+    conversations; later visits read only what changed, bench/console_pages.py)."""
+
+    def read() -> None:
+        with app.app_context():
+            try:
+                _index().all(_endpoints(), _key())
+            except Exception as error:  # the list page says what is wrong
+                logger.info("Conversations not read ahead: %s", error)
+
+    threading.Thread(target=read, name="conversations-read-ahead", daemon=True).start()
 
 
 def _intent_options() -> List[Tuple[str, str]]:

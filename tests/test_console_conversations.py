@@ -511,3 +511,20 @@ def test_the_purge_takes_old_refusal_counts_with_it(store, monkeypatch, var):
     refusals.note("rest:recent", 2, now - 60)
     SQLConversations.of_engine(store.engine).purge(now - 90 * 86400)
     assert set(refusals.episodes()) == {"rest:recent"}
+
+
+def test_logging_in_reads_the_conversations_ahead(app, conversations):
+    """The first visit to the list should not be the one that reads the store."""
+    from console.conversation_pages import INDEX_KEY
+
+    with app.test_client() as browser:
+        assert INDEX_KEY not in app.extensions
+        assert log_in(browser).status_code == 302
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            index = app.extensions.get(INDEX_KEY)
+            if index is not None and len(index.summaries) == len(conversations):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the conversations were not read after the login")
