@@ -189,7 +189,9 @@ def run(work: Path) -> Tuple[Dict[str, float], Dict[str, float]]:
         wait_for(session, f"{staff}/model", "ready to publish", 900)
         times["train and check"] = time.monotonic() - started
         page = session.get(f"{staff}/model", timeout=30).text
-        steps = dict(re.findall(r"· (train|check) (\d+) s", page))
+        steps = dict(
+            re.findall(r"· (train|check|test stories(?:, model in use)?) (\d+) s", page)
+        )
         how = "fine-tuned" if "Fine-tuning" in page else "trained from scratch"
         data = {"csrf": csrf(page)}
         if 'name="reason"' in page:
