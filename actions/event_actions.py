@@ -503,16 +503,11 @@ class ActionEventDetails(ReplyAction):
             candidates = [
                 e for e in (store.get(i) for i in (in_view.ids if in_view else ())) if e
             ]
-            if len(candidates) == 1:
-                return _tell_details(
-                    dispatcher, candidates[0], language, moment, telegram, aspect
-                )
-            if candidates:
-                dispatcher.utter_message(
-                    text=message("event_pick_one", language),
-                    buttons=[_details_button(e, language) for e in candidates[:6]],
-                )
-                return []
+            told = _tell_or_pick(
+                dispatcher, candidates, language, moment, telegram, aspect
+            )
+            if told is not None:
+                return told
         wanted = wanted_filter(tracker, language, intent="ask_event_details")
         text = question_text(tracker)
         coming = upcoming(index, moment)
@@ -537,16 +532,9 @@ class ActionEventDetails(ReplyAction):
                 )
                 return []
             candidates = ahead
-        if len(candidates) == 1:
-            return _tell_details(
-                dispatcher, candidates[0], language, moment, telegram, aspect
-            )
-        if candidates:
-            dispatcher.utter_message(
-                text=message("event_pick_one", language),
-                buttons=[_details_button(e, language) for e in candidates[:6]],
-            )
-            return []
+        told = _tell_or_pick(dispatcher, candidates, language, moment, telegram, aspect)
+        if told is not None:
+            return told
         if not coming:
             return _nothing_upcoming(dispatcher, wanted, language, index, moment)
         dispatcher.utter_message(
@@ -558,6 +546,29 @@ class ActionEventDetails(ReplyAction):
 
 def _on_telegram(tracker: Tracker) -> bool:
     return tracker.get_latest_input_channel() == TELEGRAM
+
+
+def _tell_or_pick(
+    dispatcher: CollectingDispatcher,
+    candidates: List[Event],
+    language: str,
+    moment: datetime,
+    telegram: bool,
+    aspect: Optional[str],
+) -> Optional[List[EventType]]:
+    """One event: its details; several: a button each (six at most) to pick one;
+    none: None, and the caller looks further."""
+    if len(candidates) == 1:
+        return _tell_details(
+            dispatcher, candidates[0], language, moment, telegram, aspect
+        )
+    if candidates:
+        dispatcher.utter_message(
+            text=message("event_pick_one", language),
+            buttons=[_details_button(e, language) for e in candidates[:6]],
+        )
+        return []
+    return None
 
 
 def _tell_details(
