@@ -6,11 +6,11 @@ from typing import Any, Dict, List
 
 from rasa.core.channels.socketio import SocketIOOutput
 
-from bot.services.feedback import feedback_buttons
+from bot.channels.answer_output import AnswerOutput
 from ofr.handover import HANDOVER_KEY
 
 
-class WidgetOutput(SocketIOOutput):
+class WidgetOutput(AnswerOutput, SocketIOOutput):
     """Rasa's socket.io output, as the web chat (web/ofr-chat.js) reads it.
 
     - Custom JSON is sent as the event's data: Rasa 3.6 passes it to ``emit`` as
@@ -26,18 +26,13 @@ class WidgetOutput(SocketIOOutput):
     ) -> None:
         await self.sio.emit(self.bot_message_evt, json_message, room=recipient_id)
 
-    async def send_text_message(
-        self, recipient_id: str, text: str, **kwargs: Any
-    ) -> None:
-        kwargs.pop("buttons", None)  # Rasa passes the empty part too
-        await self.send_text_with_buttons(recipient_id, text, [], **kwargs)
-
-    async def send_text_with_buttons(
+    async def send_answer(
         self,
         recipient_id: str,
         text: str,
         buttons: List[Dict[str, Any]],
-        **kwargs: Any,
+        votes: List[Dict[str, str]],
+        metadata: Dict[str, Any],
     ) -> None:
         """Like Rasa's: a message per paragraph, the buttons on the last one."""
         parts: List[Dict[str, Any]] = [
@@ -53,10 +48,9 @@ class WidgetOutput(SocketIOOutput):
                 }
                 for button in buttons
             ]
-        votes = feedback_buttons({**kwargs, "buttons": buttons})
         if votes:
             last["feedback"] = votes
-        handover = kwargs.get(HANDOVER_KEY)
+        handover = metadata.get(HANDOVER_KEY)
         if isinstance(handover, dict):
             last["handover"] = {"email": bool(handover.get("email"))}
         for part in parts:
