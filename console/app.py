@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, redirect, render_template, request, url_for
@@ -32,7 +32,7 @@ from console.pipeline import Pipeline
 from console.services import KEY, Services, audit, commit, one_change
 from console.training_data import TrainingData
 from ofr import settings
-from ofr.events.model import BERLIN, EventsFileError
+from ofr.events.model import BERLIN, Event, EventsFileError
 
 SESSION_COOKIE = "ofr_staff_session"
 # A link ends before a closing punctuation mark ("… https://example.org.").
@@ -284,13 +284,17 @@ def create_app(config: ConsoleConfig) -> Flask:
         commit([config.events_file], f"Event {event.id} added in the staff console")
         return redirect(url_for("events_list", saved=event.id))
 
-    @app.route("/events/<event_id>/edit", methods=["GET", "POST"])
-    @one_change
-    def event_edit(event_id: str) -> ResponseReturnValue:
+    def event_or_404(event_id: str) -> Tuple[Event, EventForm]:
+        """The event and its form as saved now (with the version edits compare)."""
         event = events.get(event_id)
         if event is None:
             abort(404)
-        current = EventForm.from_event(event)
+        return event, EventForm.from_event(event)
+
+    @app.route("/events/<event_id>/edit", methods=["GET", "POST"])
+    @one_change
+    def event_edit(event_id: str) -> ResponseReturnValue:
+        event, current = event_or_404(event_id)
         if request.method == "GET":
             return render_template(
                 "event_form.html",
@@ -322,10 +326,7 @@ def create_app(config: ConsoleConfig) -> Flask:
     @one_change
     def event_cancel(event_id: str) -> ResponseReturnValue:
         """Asks first: cancelling tells every subscriber."""
-        event = events.get(event_id)
-        if event is None:
-            abort(404)
-        current = EventForm.from_event(event)
+        event, current = event_or_404(event_id)
         if request.method == "GET":
             return render_template(
                 "event_cancel.html", event=event, version=current.version
