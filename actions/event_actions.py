@@ -156,24 +156,21 @@ class ActionSearchEvents(ReplyAction):
 
     action_name = "action_search_events"
     answers_questions = True
+    # The intent the question is read as (None: the one NLU gave the message).
+    read_as: Optional[str] = None
 
     def reply(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
     ) -> List[EventType]:
-        return answer(dispatcher, wanted_filter(tracker, language), language)
+        wanted = wanted_filter(tracker, language, intent=self.read_as)
+        return answer(dispatcher, wanted, language)
 
 
-class ActionPastEvents(ReplyAction):
+class ActionPastEvents(ActionSearchEvents):
     """Answer "what did OFR do in 2018?" from the events file."""
 
     action_name = "action_past_events"
-    answers_questions = True
-
-    def reply(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
-    ) -> List[EventType]:
-        wanted = wanted_filter(tracker, language, intent="ask_past_events")
-        return answer(dispatcher, wanted, language)
+    read_as = "ask_past_events"
 
 
 class ActionMoreEvents(ReplyAction):

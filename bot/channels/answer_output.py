@@ -5,9 +5,20 @@ votes an answer to a question carries (``bot.services.feedback``)."""
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import dataclass
 from typing import Any, Dict, List
 
 from bot.services.feedback import feedback_buttons
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One bot message as Rasa hands it to a channel's output."""
+
+    text: str
+    buttons: List[Dict[str, Any]]
+    votes: List[Dict[str, str]]  # the 👍 / 👎 (none unless it answers a question)
+    metadata: Dict[str, Any]  # the rest Rasa passed (handover, utter_action, …)
 
 
 class AnswerOutput:
@@ -28,16 +39,8 @@ class AnswerOutput:
         **kwargs: Any,
     ) -> None:
         votes = feedback_buttons({**kwargs, "buttons": buttons})
-        await self.send_answer(recipient_id, text, buttons, votes, kwargs)
+        await self.send_answer(recipient_id, Answer(text, buttons, votes, kwargs))
 
     @abstractmethod
-    async def send_answer(
-        self,
-        recipient_id: str,
-        text: str,
-        buttons: List[Dict[str, Any]],
-        votes: List[Dict[str, str]],
-        metadata: Dict[str, Any],
-    ) -> None:
-        """One answer as the channel shows it: ``votes`` are the 👍 / 👎 buttons
-        (none unless it answers a question), ``metadata`` the rest Rasa passed."""
+    async def send_answer(self, recipient_id: str, answer: Answer) -> None:
+        """One answer as the channel shows it."""

@@ -43,7 +43,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.answer_output import AnswerOutput
+from bot.channels.answer_output import Answer, AnswerOutput
 from bot.dialogue.fair_turns import fair
 from bot.dialogue.follow_ups import as_typed, each_message
 from bot.services.answered_once import (
@@ -127,18 +127,11 @@ class _WithFeedback(AnswerOutput):
                 _add_votes(answer, feedback_buttons({**kwargs, "buttons": []}))
             await self._persist_message(answer)  # type: ignore[attr-defined]
 
-    async def send_answer(
-        self,
-        recipient_id: str,
-        text: str,
-        buttons: List[Dict[str, Any]],
-        votes: List[Dict[str, str]],
-        metadata: Dict[str, Any],
-    ) -> None:
+    async def send_answer(self, recipient_id: str, answer: Answer) -> None:
         """Like Rasa's: one message with all its buttons."""
-        answer = self._message(recipient_id, text=text, buttons=buttons)  # type: ignore[attr-defined]
-        _add_votes(answer, votes)
-        await self._persist_message(answer)  # type: ignore[attr-defined]
+        message = self._message(recipient_id, text=answer.text, buttons=answer.buttons)  # type: ignore[attr-defined]
+        _add_votes(message, answer.votes)
+        await self._persist_message(message)  # type: ignore[attr-defined]
 
 
 def _add_votes(answer: Dict[str, Any], votes: List[Dict[str, str]]) -> None:

@@ -6,7 +6,7 @@ from typing import Any, Dict, List
 
 from rasa.core.channels.socketio import SocketIOOutput
 
-from bot.channels.answer_output import AnswerOutput
+from bot.channels.answer_output import Answer, AnswerOutput
 from ofr.handover import HANDOVER_KEY
 
 
@@ -26,31 +26,25 @@ class WidgetOutput(AnswerOutput, SocketIOOutput):
     ) -> None:
         await self.sio.emit(self.bot_message_evt, json_message, room=recipient_id)
 
-    async def send_answer(
-        self,
-        recipient_id: str,
-        text: str,
-        buttons: List[Dict[str, Any]],
-        votes: List[Dict[str, str]],
-        metadata: Dict[str, Any],
-    ) -> None:
+    async def send_answer(self, recipient_id: str, answer: Answer) -> None:
         """Like Rasa's: a message per paragraph, the buttons on the last one."""
         parts: List[Dict[str, Any]] = [
-            {"text": part} for part in (text.strip().split("\n\n") or [text])
+            {"text": part}
+            for part in (answer.text.strip().split("\n\n") or [answer.text])
         ]
         last = parts[-1]
-        if buttons:
+        if answer.buttons:
             last["quick_replies"] = [
                 {
                     "content_type": "text",
                     "title": button["title"],
                     "payload": button["payload"],
                 }
-                for button in buttons
+                for button in answer.buttons
             ]
-        if votes:
-            last["feedback"] = votes
-        handover = metadata.get(HANDOVER_KEY)
+        if answer.votes:
+            last["feedback"] = answer.votes
+        handover = answer.metadata.get(HANDOVER_KEY)
         if isinstance(handover, dict):
             last["handover"] = {"email": bool(handover.get("email"))}
         for part in parts:

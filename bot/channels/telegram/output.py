@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 from rasa.core.channels.channel import OutputChannel
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
@@ -11,7 +11,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.channels.answer_output import AnswerOutput
+from bot.channels.answer_output import Answer, AnswerOutput
 from bot.channels.telegram.buttons import ButtonPayloads
 from bot.channels.telegram.chats import CHANNEL_NAME, chat_id_of
 from bot.channels.telegram.format import escape, split_message
@@ -50,14 +50,7 @@ class TelegramOutput(AnswerOutput, OutputChannel):
             except TelegramError as error:
                 logger.error("sendMessage to a chat failed: %s", type(error).__name__)
 
-    async def send_answer(
-        self,
-        recipient_id: str,
-        text: str,
-        buttons: List[Dict[str, Any]],
-        votes: List[Dict[str, str]],
-        metadata: Dict[str, Any],
-    ) -> None:
+    async def send_answer(self, recipient_id: str, answer: Answer) -> None:
         """One button per row; an answer to a question ends with a 👍 👎 row."""
         rows = [
             [
@@ -66,18 +59,18 @@ class TelegramOutput(AnswerOutput, OutputChannel):
                     callback_data=self.payloads.encode(button["payload"]),
                 )
             ]
-            for button in buttons
+            for button in answer.buttons
             if button.get("title") and button.get("payload")
         ]
-        if votes:
+        if answer.votes:
             rows.append(
                 [
                     InlineKeyboardButton(b["title"], callback_data=b["payload"])
-                    for b in votes
+                    for b in answer.votes
                 ]
             )
         await self._send(
-            recipient_id, text, InlineKeyboardMarkup(rows) if rows else None
+            recipient_id, answer.text, InlineKeyboardMarkup(rows) if rows else None
         )
 
     async def send_image_url(
