@@ -22,7 +22,7 @@ import hashlib
 import logging
 import time
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional, Tuple
 
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet
@@ -128,7 +128,9 @@ def _short(key: str) -> str:
 
 def _chat_command(
     command: Callable[[AlertService, Message, str, str, AlertStore], Awaitable[None]],
-) -> Callable[[AlertService, Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+) -> Callable[
+    [AlertService, Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]
+]:
     """A command handler run only when it can be answered (a message in a chat, and
     the alert store ready), with the message, the chat id, the language and the store."""
 
