@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -156,24 +157,21 @@ class ActionSearchEvents(ReplyAction):
 
     action_name = "action_search_events"
     answers_questions = True
+    # The intent the question is read as (None: the one NLU gave the message).
+    read_as: Optional[str] = None
 
     def reply(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
     ) -> List[EventType]:
-        return answer(dispatcher, wanted_filter(tracker, language), language)
+        wanted = wanted_filter(tracker, language, intent=self.read_as)
+        return answer(dispatcher, wanted, language)
 
 
-class ActionPastEvents(ReplyAction):
+class ActionPastEvents(ActionSearchEvents):
     """Answer "what did OFR do in 2018?" from the events file."""
 
     action_name = "action_past_events"
-    answers_questions = True
-
-    def reply(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, language: str
-    ) -> List[EventType]:
-        wanted = wanted_filter(tracker, language, intent="ask_past_events")
-        return answer(dispatcher, wanted, language)
+    read_as = "ask_past_events"
 
 
 class ActionMoreEvents(ReplyAction):
@@ -342,15 +340,39 @@ def answer_next(
     return slots + [SlotSet("event_offset", 1)] + shown([event], "next", listed=found)
 
 
-def _find_past(
-    index: EventIndex, wanted: EventFilter
-) -> Tuple[EventFilter, List[Event], List[EventType]]:
-    """``wanted`` turned to the past, its matches newest first, and the slots that keep
-    it; the page is reset, since past answers are not paged with "more"."""
+@dataclass(frozen=True)
+class _Past:
+    """A question turned to the past, and what answers it."""
+
+    index: EventIndex
+    filter: EventFilter  # the question's filter with the scope "past"
+    found: List[Event]  # newest first
+    # Keep the filter; the page is reset, since past answers are not paged with "more".
+    slots: List[EventType]
+    where: str  # the filter in words
+
+    def none_text(self, language: str) -> str:
+        """No past event matches: say so, and which years the events file covers."""
+        if not len(self.index):
+            return message("events_none_at_all", language)
+        return message(
+            "past_none_matching",
+            language,
+            filter=self.where,
+            years=known_years(self.index),
+        )
+
+
+def _find_past(wanted: EventFilter, language: str) -> _Past:
+    index = default_store().index()
     past_filter = wanted.changed(scope="past")
-    found = search(index, past_filter, now())
-    slots = [SlotSet("event_filter", past_filter.to_slot()), SlotSet("event_offset", 0)]
-    return past_filter, found, slots
+    return _Past(
+        index,
+        past_filter,
+        search(index, past_filter, now()),
+        [SlotSet("event_filter", past_filter.to_slot()), SlotSet("event_offset", 0)],
+        describe(past_filter, language),
+    )
 
 
 def known_years(index: EventIndex) -> str:
@@ -364,37 +386,25 @@ def known_years(index: EventIndex) -> str:
     return str(first) if first == last else f"{first}–{last}"
 
 
-def _none_past(index: EventIndex, where: str, language: str) -> str:
-    """No past event matches: say so, and which years the events file covers."""
-    if not len(index):
-        return message("events_none_at_all", language)
-    return message(
-        "past_none_matching", language, filter=where, years=known_years(index)
-    )
-
-
 def answer_latest(
     dispatcher: CollectingDispatcher, wanted: EventFilter, language: str
 ) -> List[EventType]:
     """The most recent matching past event."""
-    index = default_store().index()
-    past_filter, found, slots = _find_past(index, wanted)
-    where = describe(past_filter, language)
-    if not found:
+    past = _find_past(wanted, language)
+    if not past.found:
         dispatcher.utter_message(
-            text=_none_past(index, where, language),
-            buttons=[_past_button(language)],
+            text=past.none_text(language), buttons=[_past_button(language)]
         )
-        return slots + shown([], "latest")
-    event = found[0]
+        return past.slots + shown([], "latest")
+    event = past.found[0]
     text = (
-        message("latest_found", language, filter=where)
+        message("latest_found", language, filter=past.where)
         + "\n"
         + _past_block(event, language, with_description=True)
     )
     buttons = [_past_button(language)]
     dispatcher.utter_message(text=text, buttons=buttons)
-    return slots + shown([event], "latest", event.start.year)
+    return past.slots + shown([event], "latest", event.start.year)
 
 
 def _past_block(event: Event, language: str, with_description: bool) -> str:
@@ -407,14 +417,13 @@ def _past_block(event: Event, language: str, with_description: bool) -> str:
 def answer_past(
     dispatcher: CollectingDispatcher, wanted: EventFilter, language: str
 ) -> List[EventType]:
-    index = default_store().index()
-    past_filter, found, slots = _find_past(index, wanted)
-    where = describe(past_filter, language)
-    if not found:
-        text = _none_past(index, where, language)
+    past = _find_past(wanted, language)
+    past_filter = past.filter
+    if not past.found:
+        text = past.none_text(language)
         if past_filter.period is not None:
             # "Anything in Erfurt lately?" — say when the last one there was.
-            earlier = search(index, past_filter.changed(period=None), now())
+            earlier = search(past.index, past_filter.changed(period=None), now())
             if earlier:
                 text += "\n\n" + message(
                     "past_latest_instead",
@@ -427,16 +436,16 @@ def answer_past(
             buttons=_programme_buttons(past_filter, language)
             + [_past_button(language)],
         )
-        return slots + shown([], "past", _one_year([], past_filter))
-    listed = found[:PAST_LIMIT]
-    blocks = [message("past_found", language, filter=where)]
+        return past.slots + shown([], "past", _one_year([], past_filter))
+    listed = past.found[:PAST_LIMIT]
+    blocks = [message("past_found", language, filter=past.where)]
     for event in listed:
         blocks.append(_past_block(event, language, with_description=len(listed) <= 3))
     dispatcher.utter_message(
         text="\n".join(blocks),
         buttons=[_details_button(e, language) for e in listed[:4]],
     )
-    return slots + shown(listed, "past", _one_year(listed, past_filter))
+    return past.slots + shown(listed, "past", _one_year(listed, past_filter))
 
 
 # Words in almost every title: they name no particular event.
@@ -503,16 +512,11 @@ class ActionEventDetails(ReplyAction):
             candidates = [
                 e for e in (store.get(i) for i in (in_view.ids if in_view else ())) if e
             ]
-            if len(candidates) == 1:
-                return _tell_details(
-                    dispatcher, candidates[0], language, moment, telegram, aspect
-                )
-            if candidates:
-                dispatcher.utter_message(
-                    text=message("event_pick_one", language),
-                    buttons=[_details_button(e, language) for e in candidates[:6]],
-                )
-                return []
+            told = _tell_or_pick(
+                dispatcher, candidates, language, moment, telegram, aspect
+            )
+            if told is not None:
+                return told
         wanted = wanted_filter(tracker, language, intent="ask_event_details")
         text = question_text(tracker)
         coming = upcoming(index, moment)
@@ -537,16 +541,9 @@ class ActionEventDetails(ReplyAction):
                 )
                 return []
             candidates = ahead
-        if len(candidates) == 1:
-            return _tell_details(
-                dispatcher, candidates[0], language, moment, telegram, aspect
-            )
-        if candidates:
-            dispatcher.utter_message(
-                text=message("event_pick_one", language),
-                buttons=[_details_button(e, language) for e in candidates[:6]],
-            )
-            return []
+        told = _tell_or_pick(dispatcher, candidates, language, moment, telegram, aspect)
+        if told is not None:
+            return told
         if not coming:
             return _nothing_upcoming(dispatcher, wanted, language, index, moment)
         dispatcher.utter_message(
@@ -558,6 +555,29 @@ class ActionEventDetails(ReplyAction):
 
 def _on_telegram(tracker: Tracker) -> bool:
     return tracker.get_latest_input_channel() == TELEGRAM
+
+
+def _tell_or_pick(
+    dispatcher: CollectingDispatcher,
+    candidates: List[Event],
+    language: str,
+    moment: datetime,
+    telegram: bool,
+    aspect: Optional[str],
+) -> Optional[List[EventType]]:
+    """One event: its details; several: a button each (six at most) to pick one;
+    none: None, and the caller looks further."""
+    if len(candidates) == 1:
+        return _tell_details(
+            dispatcher, candidates[0], language, moment, telegram, aspect
+        )
+    if candidates:
+        dispatcher.utter_message(
+            text=message("event_pick_one", language),
+            buttons=[_details_button(e, language) for e in candidates[:6]],
+        )
+        return []
+    return None
 
 
 def _tell_details(

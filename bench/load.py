@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import json
 import random
 import resource
@@ -47,6 +46,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import yaml
 
+from ofr.settings import is_loopback
 from ofr_tools.processes import command_line, resident_mb
 
 REST_PATH = "/webhooks/rest/webhook"
@@ -408,15 +408,6 @@ def ofr_apologies() -> tuple:
 
 
 # --- the command line ---------------------------------------------------------------
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def numbers(text: str) -> List[int]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any, Dict, Optional
+
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from console.answers import LANGUAGES, AnswerError
+from console.answers import LANGUAGES, Answer, AnswerError
 from console.edits import StaleEdit
+from console.search import matching, search_query
 from console.services import audit, commit, one_change, services
 
 blueprint = Blueprint("answers", __name__)
@@ -14,15 +17,10 @@ blueprint = Blueprint("answers", __name__)
 
 @blueprint.get("/answers")
 def listing() -> ResponseReturnValue:
-    query = request.args.get("q", "").strip().lower()
-    found = services().answers.all()
-    if query:
-        found = [
-            a
-            for a in found
-            if query in a.name.lower()
-            or any(query in t.lower() for t in a.texts.values())
-        ]
+    query = search_query()
+    found = matching(
+        services().answers.all(), query, lambda a: [a.name, *a.texts.values()]
+    )
     return render_template("answers.html", answers=found, query=query)
 
 
@@ -34,54 +32,50 @@ def edit(name: str) -> ResponseReturnValue:
     if answer is None:
         abort(404)
     if request.method == "GET":
-        return render_template(
-            "answer.html",
-            answer=answer,
-            texts=answer.texts,
-            preview=False,
-            problem=None,
-            saved=request.args.get("saved"),
-        )
+        return _page(answer, answer.texts, saved=request.args.get("saved"))
     texts = {lang: request.form.get(f"text_{lang}", "") for lang in LANGUAGES}
     texts = {lang: text.replace("\r\n", "\n") for lang, text in texts.items()}
     if request.form.get("action") == "preview":
-        return render_template(
-            "answer.html",
-            answer=answer,
-            texts=texts,
+        return _page(
+            answer,
+            texts,
             preview=True,
-            problem=None,
-            saved=None,
             version=request.form.get("version", ""),  # the one the form was made from
         )
     if request.form.get("version") != answer.version:
         stale = StaleEdit(f"the answer {name}", answer.texts, texts)
-        return render_template(
-            "answer.html",
-            answer=answer,
-            texts=texts,
-            preview=False,
-            problem=str(stale),
-            saved=None,
-            theirs=answer.texts,
-        ), 409
+        return _page(answer, texts, problem=str(stale), theirs=answer.texts), 409
     changed = {lang: t for lang, t in texts.items() if t != answer.texts.get(lang)}
     if not changed:
         return redirect(url_for("answers.edit", name=name, saved="nothing changed"))
     try:
         path = answers.change(name, changed)
     except AnswerError as error:
-        return render_template(
-            "answer.html",
-            answer=answer,
-            texts=texts,
-            preview=True,
-            problem=str(error),
-            saved=None,
-        ), 422
+        return _page(answer, texts, preview=True, problem=str(error)), 422
     audit("answer changed", answer=name, languages=sorted(changed))
     commit(
         [path],
         f"Answer {name} changed ({', '.join(sorted(changed))}) in the staff console",
     )
     return redirect(url_for("answers.edit", name=name, saved="saved"))
+
+
+def _page(
+    answer: Answer,
+    texts: Dict[str, str],
+    preview: bool = False,
+    problem: Optional[str] = None,
+    saved: Optional[str] = None,
+    **more: Any,
+) -> str:
+    """The answer's page with ``texts`` in the form (and as users see them when
+    ``preview``)."""
+    return render_template(
+        "answer.html",
+        answer=answer,
+        texts=texts,
+        preview=preview,
+        problem=problem,
+        saved=saved,
+        **more,
+    )

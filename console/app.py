@@ -8,6 +8,7 @@ and, for files of the project, into a git commit authored by the staff member.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import math
 import re
@@ -15,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, redirect, render_template, request, url_for
@@ -32,13 +33,15 @@ from console.pipeline import Pipeline
 from console.services import KEY, Services, audit, commit, one_change
 from console.training_data import TrainingData
 from ofr import settings
-from ofr.events.model import BERLIN, EventsFileError
+from ofr.events.model import BERLIN, Event, EventsFileError
 
 SESSION_COOKIE = "ofr_staff_session"
 # A link ends before a closing punctuation mark ("… https://example.org.").
 _LINK = re.compile(r"(https?://[^\s<>\"]*[^\s<>\".,;:!?)])")
 LOGIN_COOKIE = "ofr_staff_login"  # the login form's CSRF token, before any session
 REPO = Path(__file__).resolve().parent.parent
+# An event page's view: the event and its form as saved now.
+EventView = Callable[[Event, EventForm], ResponseReturnValue]
 
 
 @dataclass(frozen=True)
@@ -285,13 +288,31 @@ def create_app(config: ConsoleConfig) -> Flask:
         commit([config.events_file], f"Event {event.id} added in the staff console")
         return redirect(url_for("events_list", saved=event.id))
 
-    @app.route("/events/<event_id>/edit", methods=["GET", "POST"])
-    @one_change
-    def event_edit(event_id: str) -> ResponseReturnValue:
-        event = events.get(event_id)
-        if event is None:
-            abort(404)
-        current = EventForm.from_event(event)
+    def event_page(action: str) -> Callable[[EventView], EventView]:
+        """GET and POST ``/events/<event_id>/<action>`` (a POST as one change) for an
+        event that exists: the view gets it and its form as saved now, whose version
+        an edit must have started from."""
+
+        def route(view: EventView) -> EventView:
+            @functools.wraps(view)
+            def page(event_id: str) -> ResponseReturnValue:
+                event = events.get(event_id)
+                if event is None:
+                    abort(404)
+                return view(event, EventForm.from_event(event))
+
+            app.add_url_rule(
+                f"/events/<event_id>/{action}",
+                view_func=one_change(page),
+                methods=["GET", "POST"],
+            )
+            return view
+
+        return route
+
+    @event_page("edit")
+    def event_edit(event: Event, current: EventForm) -> ResponseReturnValue:
+        event_id = event.id
         if request.method == "GET":
             return render_template(
                 "event_form.html",
@@ -319,14 +340,10 @@ def create_app(config: ConsoleConfig) -> Flask:
         commit([config.events_file], f"Event {event_id} changed in the staff console")
         return redirect(url_for("events_list", saved=event_id))
 
-    @app.route("/events/<event_id>/cancel", methods=["GET", "POST"])
-    @one_change
-    def event_cancel(event_id: str) -> ResponseReturnValue:
+    @event_page("cancel")
+    def event_cancel(event: Event, current: EventForm) -> ResponseReturnValue:
         """Asks first: cancelling tells every subscriber."""
-        event = events.get(event_id)
-        if event is None:
-            abort(404)
-        current = EventForm.from_event(event)
+        event_id = event.id
         if request.method == "GET":
             return render_template(
                 "event_cancel.html", event=event, version=current.version

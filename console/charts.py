@@ -97,6 +97,15 @@ def _legend(names: Sequence[str], height: int) -> List[str]:
     return out
 
 
+def _close(
+    out: List[str], labels: Sequence[str], series: List[Series], height: int
+) -> Markup:
+    """The chart so far with the labels under it, the series' legend and its end."""
+    out += _labels(labels, height) + _legend([n for n, _ in series], height)
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
 def stacked_columns(
     key: str, title: str, description: str, labels: Sequence[str], series: List[Series]
 ) -> Markup:
@@ -125,9 +134,7 @@ def stacked_columns(
                 f'<text class="value" x="{LEFT + step * (number + 0.5):.1f}" '
                 f'y="{base - 4:.1f}" text-anchor="middle">{_number(totals[number])}</text>'
             )
-    out += _labels(labels, height) + _legend([n for n, _ in series], height)
-    out.append("</svg>")
-    return Markup("".join(out))
+    return _close(out, labels, series, height)
 
 
 def lines(
@@ -156,9 +163,7 @@ def lines(
                 f'<circle class="series-{index}" cx="{x:.1f}" cy="{y:.1f}" r="3.5">'
                 f"<title>{escape(label)}: {escape(name)} {_number(value)}{unit}</title></circle>"
             )
-    out += _labels(labels, height) + _legend([n for n, _ in series], height)
-    out.append("</svg>")
-    return Markup("".join(out))
+    return _close(out, labels, series, height)
 
 
 def bars(

@@ -37,6 +37,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 import sqlalchemy as sa
 
+from bot.storage.event_rows import event_of_row
 from console.accounts import METADATA
 from ofr.messages import message
 from ofr_tools.unanswered_report import (
@@ -44,6 +45,7 @@ from ofr_tools.unanswered_report import (
     EMAIL,
     FALLBACK_ACTIONS,
     FALLBACK_INTENTS,
+    mask_digits,
 )
 
 # Why a turn needs a look, in the words staff read.
@@ -107,17 +109,8 @@ def mask_all(text: str) -> str:
     if "@" in text:
         text = EMAIL.sub("<email>", text)
     if ANY_DIGIT.search(text):
-        text = DIGITS.sub(_digits, text)
+        text = DIGITS.sub(mask_digits, text)
     return text
-
-
-def _digits(match: Any) -> str:
-    found = match.group()
-    digits = sum(c.isdigit() for c in found)
-    if digits < 5:
-        return found
-    dialled = found[0] in "+(0" and "." not in found
-    return "<phone>" if dialled and digits >= 6 else "<number>"
 
 
 def _short(text: str, limit: int = 200) -> str:
@@ -910,18 +903,4 @@ def _sql_events(
     with store.engine.connect() as connection:
         rows = connection.execute(query)
         for sender, group in groupby(rows, key=lambda row: row.sender_id):
-            yield sender, [_event(row) for row in group]
-
-
-def _event(row: Any) -> Dict[str, Any]:
-    if row.type_name == "action":
-        return {"event": "action", "name": row.action_name, "timestamp": row.timestamp}
-    try:
-        event = json.loads(row.data or "{}")
-    except ValueError:
-        event = {}
-    if not isinstance(event, dict):
-        event = {}
-    event.setdefault("event", row.type_name)
-    event.setdefault("timestamp", row.timestamp)
-    return event
+            yield sender, [event_of_row(row) for row in group]

@@ -171,16 +171,8 @@ def change(area: str, file: str, number: str) -> ResponseReturnValue:
             area, file, flow.number, request.form.get("version", ""), steps
         )
     except StaleEdit as error:
-        current = files().flow(area, file, flow.number)
-        return _form(
-            area,
-            file,
-            current,
-            _rows(current.steps) if current else [],
-            str(error),
-            409,
-            theirs=error.current,
-            yours=render_steps(steps, "  "),
+        return _stale_form(
+            area, file, flow.number, error, yours=render_steps(steps, "  ")
         )
     except DialogueError as error:
         rows = _rows(tuple(_safe_steps()))
@@ -190,6 +182,23 @@ def change(area: str, file: str, number: str) -> ResponseReturnValue:
         paths, f"{flow.what.capitalize()} “{flow.name}” changed in the staff console"
     )
     return _done(f"“{flow.name}” was saved.")
+
+
+def _stale_form(
+    area: str, file: str, number: int, error: StaleEdit, yours: str
+) -> ResponseReturnValue:
+    """409: the story or rule as saved meanwhile, with theirs and yours side by side."""
+    current = files().flow(area, file, number)
+    return _form(
+        area,
+        file,
+        current,
+        _rows(current.steps) if current else [],
+        str(error),
+        409,
+        theirs=error.current,
+        yours=yours,
+    )
 
 
 def _safe_steps() -> List[Step]:
@@ -211,17 +220,7 @@ def delete(area: str, file: str, number: str) -> ResponseReturnValue:
     try:
         paths = files().delete(area, file, flow.number, request.form.get("version", ""))
     except StaleEdit as error:
-        current = files().flow(area, file, flow.number)
-        return _form(
-            area,
-            file,
-            current,
-            _rows(current.steps) if current else [],
-            str(error),
-            409,
-            theirs=error.current,
-            yours="(delete)",
-        )
+        return _stale_form(area, file, flow.number, error, yours="(delete)")
     except DialogueError as error:
         return _form(area, file, flow, _rows(flow.steps), str(error), 422)
     audit(f"{flow.what} deleted", file=f"{AREAS[area][0]}/{file}", story=flow.name)

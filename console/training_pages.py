@@ -6,6 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from console.notices import problem_key, problem_text
+from console.search import matching, search_query
 from console.services import audit, commit, one_change, services
 from console.training_data import LANGUAGES, StaleExample, TrainingDataError
 
@@ -17,16 +18,16 @@ RETRAIN_NOTE = (
 
 @blueprint.get("/intents")
 def intents() -> ResponseReturnValue:
-    query = request.args.get("q", "").strip().lower()
-    found = services().training.intents()
-    if query:
-        found = [
-            i
-            for i in found
-            if query in i.name.lower()
-            or query in i.description.lower()
-            or any(query in e.lower() for lang in LANGUAGES for e in i.examples[lang])
-        ]
+    query = search_query()
+    found = matching(
+        services().training.intents(),
+        query,
+        lambda i: [
+            i.name,
+            i.description,
+            *(e for lang in LANGUAGES for e in i.examples[lang]),
+        ],
+    )
     return render_template("intents.html", intents=found, query=query)
 
 

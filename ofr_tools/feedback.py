@@ -18,11 +18,11 @@ import warnings
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from bot.storage.conversations import SQLConversations, StoreUnavailable
+from bot.storage.conversations import SQLConversations
 from bot.storage.feedback import FeedbackStore, Vote, feedback_store_for
 from ofr import settings
-from ofr_tools.store_arguments import add_endpoints_argument, open_store_of
-from ofr_tools.unanswered import add_period_arguments, period
+from ofr_tools.period_report import run_report
+from ofr_tools.store_arguments import open_store_of
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
@@ -120,30 +120,14 @@ def feedback_store(args: argparse.Namespace) -> FeedbackStore:
     return feedback_store_for(None, settings.current().var_dir)
 
 
-def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_endpoints_argument(parser)
-    add_period_arguments(parser)
-    parser.add_argument("--format", choices=("text", "csv"), default="text")
-    args = parser.parse_args(argv)
-    if args.since < 1:
-        parser.error("--since must be a whole number of days, at least 1.")
-    return args
-
-
 def main(argv: Optional[List[str]] = None) -> int:
-    args = parse_args(argv)
-    start, end, label = period(args)
-    if start >= end:
-        print("--from must be on or before --to.", file=sys.stderr)
-        return 2
-    try:
-        votes = feedback_store(args).votes(start, end)
-    except StoreUnavailable as error:
-        print(error, file=sys.stderr)
-        return 1
-    sys.stdout.write(render(rates(votes), args.format, label))
-    return 0
+    return run_report(
+        argv,
+        __doc__.splitlines()[0],
+        ("text", "csv"),
+        lambda args, start, end: rates(feedback_store(args).votes(start, end)),
+        render,
+    )
 
 
 if __name__ == "__main__":

@@ -53,11 +53,11 @@ UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 def mask(text: str) -> str:
     """``text`` with e-mail addresses, phone numbers and long numbers replaced."""
     text = " ".join(EMAIL.sub("<email>", text).split())
-    text = DIGITS.sub(_mask_digits, text)
+    text = DIGITS.sub(mask_digits, text)
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
-def _mask_digits(match: re.Match) -> str:
+def mask_digits(match: re.Match) -> str:
     """Five digits or more: a phone number if dialled like one (+, 0), else a number."""
     found = match.group()
     digits = sum(c.isdigit() for c in found)

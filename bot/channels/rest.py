@@ -43,6 +43,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.answer_output import Answer, AnswerOutput
 from bot.dialogue.fair_turns import fair
 from bot.dialogue.follow_ups import as_typed, each_message
 from bot.services.answered_once import (
@@ -115,36 +116,29 @@ def read_message(body: Optional[bytes]) -> RestMessage:
     return RestMessage(sender, clean_text(text), metadata, CHANNEL_NAME, message_id)
 
 
-class _WithFeedback:
+class _WithFeedback(AnswerOutput):
     """Rasa's REST messages, and on an answer to a question ``feedback``: the 👍 / 👎
     buttons, whose payload the client sends back as a message."""
 
     async def send_text_message(
         self, recipient_id: str, text: str, **kwargs: Any
     ) -> None:
+        """Like Rasa's: a message per paragraph (the 👍 / 👎 on the last one)."""
         parts = text.strip().split("\n\n")
         for index, part in enumerate(parts):
             answer = self._message(recipient_id, text=part)  # type: ignore[attr-defined]
             if index == len(parts) - 1:
-                _add_feedback(answer, kwargs, [])
+                _add_votes(answer, feedback_buttons({**kwargs, "buttons": []}))
             await self._persist_message(answer)  # type: ignore[attr-defined]
 
-    async def send_text_with_buttons(
-        self,
-        recipient_id: str,
-        text: str,
-        buttons: List[Dict[str, Any]],
-        **kwargs: Any,
-    ) -> None:
-        answer = self._message(recipient_id, text=text, buttons=buttons)  # type: ignore[attr-defined]
-        _add_feedback(answer, kwargs, buttons)
-        await self._persist_message(answer)  # type: ignore[attr-defined]
+    async def send_answer(self, recipient_id: str, answer: Answer) -> None:
+        """Like Rasa's: one message with all its buttons."""
+        message = self._message(recipient_id, text=answer.text, buttons=answer.buttons)  # type: ignore[attr-defined]
+        _add_votes(message, answer.votes)
+        await self._persist_message(message)  # type: ignore[attr-defined]
 
 
-def _add_feedback(
-    answer: Dict[str, Any], metadata: Dict[str, Any], buttons: List[Dict[str, Any]]
-) -> None:
-    votes = feedback_buttons({**metadata, "buttons": buttons})
+def _add_votes(answer: Dict[str, Any], votes: List[Dict[str, str]]) -> None:
     if votes:
         answer["feedback"] = votes
 

@@ -9,12 +9,14 @@ by ``make install``). The widget talks to Rasa's socket.io channel.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from bot.channels.routes.no_chat import NoChatChannel
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = {
@@ -31,16 +33,10 @@ FILES = {
 }
 
 
-class WebchatChannel(InputChannel):
+class WebchatChannel(NoChatChannel):
     """Not a chat channel itself: serves the widget for the socket.io channel."""
 
-    @classmethod
-    def name(cls) -> str:
-        return "webchat"
-
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> WebchatChannel:
-        return cls()
+    channel_name = "webchat"
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]

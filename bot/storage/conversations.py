@@ -31,6 +31,7 @@ from bot.storage.conversation_ids import (  # noqa: E402
     external_id,
 )
 from bot.storage.event_alerts import METADATA, alert_store_for, delete_chat
+from bot.storage.event_rows import event_of_row
 from bot.storage.rate_limited import (
     delete_before,
     delete_refusals,
@@ -182,7 +183,7 @@ class SQLConversations:
         with self.engine.connect() as connection:
             rows = connection.execution_options(stream_results=True).execute(query)
             for _, group in groupby(rows, key=lambda row: row.sender_id):
-                yield [_as_event(row) for row in group]
+                yield [event_of_row(row) for row in group]
 
     def purge(self, cutoff: float, dry_run: bool = False) -> Tuple[int, int]:
         """Delete whole conversations whose last event is before ``cutoff``.
@@ -282,19 +283,6 @@ def _channel_in(user_event: Dict[str, Any]) -> str:
     """The channel a stored user message came in on (REST for anything else)."""
     channel = user_event.get("input_channel")
     return channel if channel in CHANNELS else "rest"
-
-
-def _as_event(row: Any) -> Dict[str, Any]:
-    """A Rasa event dict; action rows need only their columns (no JSON parsing)."""
-    if row.type_name == "action":
-        return {"event": "action", "name": row.action_name, "timestamp": row.timestamp}
-    try:
-        event = json.loads(row.data or "{}")
-    except ValueError:
-        event = {}
-    event.setdefault("event", row.type_name)
-    event.setdefault("timestamp", row.timestamp)
-    return event
 
 
 class RedisConversations:

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.storage.rasa_stores import unwrap
+from bot.storage.beside_conversations import StoresBeside
 from bot.storage.schema import create_tables
 from ofr.events.changes import Change, Version, compare
 from ofr.events.event_filter import EventFilter, filter_key, matches
@@ -416,30 +416,10 @@ class SenderLock:
         self._held = False
 
 
-_stores: Dict[str, AlertStore] = {}
-_engines: Dict[str, sa.engine.Engine] = {}
-
-
-def engine_beside(tracker_store: Any, var_dir: Path, filename: str) -> sa.engine.Engine:
-    """The SQL tracker store's engine, so the bot's own tables live beside the
-    conversations; else one SQLite file in the var folder (one engine per file)."""
-    inner = unwrap(tracker_store) if tracker_store is not None else None
-    engine = getattr(inner, "engine", None)
-    if isinstance(engine, sa.engine.Engine):
-        return engine
-    path = var_dir / filename
-    key = f"sqlite:///{path}"
-    if key not in _engines:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _engines[key] = sa.create_engine(key)
-    return _engines[key]
+_stores = StoresBeside(AlertStore, "alerts.db")
 
 
 def alert_store_for(tracker_store: Any, var_dir: Path) -> AlertStore:
     """The store beside the conversations: the SQL tracker store's database, else a
     SQLite file in the var folder (one per process and database)."""
-    engine = engine_beside(tracker_store, var_dir, "alerts.db")
-    key = str(engine.url)
-    if key not in _stores:
-        _stores[key] = AlertStore(engine)
-    return _stores[key]
+    return _stores.beside(tracker_store, var_dir)

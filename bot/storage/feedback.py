@@ -11,11 +11,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
 import sqlalchemy as sa
 
-from bot.storage.event_alerts import METADATA, engine_beside
+from bot.storage.beside_conversations import StoresBeside
+from bot.storage.event_alerts import METADATA
 from bot.storage.schema import create_tables
 
 VOTES = sa.Table(
@@ -82,13 +83,9 @@ class FeedbackStore:
         ]
 
 
-_stores: Dict[str, FeedbackStore] = {}
+_stores = StoresBeside(FeedbackStore, "feedback.db")
 
 
 def feedback_store_for(tracker_store: Any, var_dir: Path) -> FeedbackStore:
     """The store beside the conversations (see ``engine_beside``)."""
-    engine = engine_beside(tracker_store, var_dir, "feedback.db")
-    key = str(engine.url)
-    if key not in _stores:
-        _stores[key] = FeedbackStore(engine)
-    return _stores[key]
+    return _stores.beside(tracker_store, var_dir)

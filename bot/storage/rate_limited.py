@@ -23,7 +23,8 @@ from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
 
-from bot.storage.event_alerts import METADATA, engine_beside
+from bot.storage.beside_conversations import StoresBeside
+from bot.storage.event_alerts import METADATA
 from bot.storage.schema import create_tables
 
 EPISODE_GAP = 60.0  # seconds without a refusal that end an episode
@@ -112,13 +113,9 @@ class RefusalStore:
             return delete_before(connection, cutoff)
 
 
-_stores: Dict[str, RefusalStore] = {}
+_stores = StoresBeside(RefusalStore, "rate-limited.db")
 
 
 def refusal_store_for(tracker_store: Any, var_dir: Path) -> RefusalStore:
     """The store beside the conversations (see ``engine_beside``)."""
-    engine = engine_beside(tracker_store, var_dir, "rate-limited.db")
-    key = str(engine.url)
-    if key not in _stores:
-        _stores[key] = RefusalStore(engine)
-    return _stores[key]
+    return _stores.beside(tracker_store, var_dir)

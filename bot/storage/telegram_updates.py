@@ -27,14 +27,14 @@ import logging
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Dict, Optional, Protocol
+from typing import Any, Optional, Protocol
 
 import redis
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.storage.event_alerts import engine_beside
+from bot.storage.beside_conversations import StoresBeside
 from bot.storage.schema import create_tables
 
 logger = logging.getLogger(__name__)
@@ -153,11 +153,7 @@ def shared_updates_for(
         # Rasa's lock keys are "<prefix>:lock:<conversation>": the same deployment
         # prefix, beside the locks.
         return RedisUpdates(client, prefix.removesuffix("lock:"))
-    engine = engine_beside(tracker_store, var_dir, "telegram-updates.db")
-    key = str(engine.url)
-    if key not in _sql_stores:
-        _sql_stores[key] = SqlUpdates(engine)
-    return _sql_stores[key]
+    return _sql_stores.beside(tracker_store, var_dir)
 
 
-_sql_stores: Dict[str, SqlUpdates] = {}
+_sql_stores = StoresBeside(SqlUpdates, "telegram-updates.db")

@@ -13,13 +13,14 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from bot.storage.beside_conversations import StoresBeside
 from bot.storage.email_checks import EMAIL_CHECKS
-from bot.storage.event_alerts import METADATA, engine_beside
+from bot.storage.event_alerts import METADATA
 from bot.storage.schema import add_missing_columns, create_tables
 from ofr.handover import Turn
 
@@ -323,13 +324,9 @@ def delete_tickets(connection: sa.engine.Connection, conversation: str) -> int:
     return int(result.rowcount or 0)
 
 
-_stores: Dict[str, TicketStore] = {}
+_stores = StoresBeside(TicketStore, "tickets.db")
 
 
 def ticket_store_for(tracker_store: Any, var_dir: Path) -> TicketStore:
     """The store beside the conversations (see ``engine_beside``)."""
-    engine = engine_beside(tracker_store, var_dir, "tickets.db")
-    key = str(engine.url)
-    if key not in _stores:
-        _stores[key] = TicketStore(engine)
-    return _stores[key]
+    return _stores.beside(tracker_store, var_dir)

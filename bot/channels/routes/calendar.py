@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.routes.no_chat import NoChatChannel
 from bot.storage.event_alerts import alert_store_for
 from ofr import settings
 from ofr.events.calendar import feed, ics
@@ -34,16 +35,10 @@ from ofr.events.store import default_store
 logger = logging.getLogger(__name__)
 
 
-class CalendarChannel(InputChannel):
+class CalendarChannel(NoChatChannel):
     """Not a chat channel: a download route for event calendar files."""
 
-    @classmethod
-    def name(cls) -> str:
-        return "calendar"
-
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> CalendarChannel:
-        return cls()
+    channel_name = "calendar"
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.agent import Agent
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.routes.no_chat import NoChatChannel
 from bot.services import long_lived_heap
 from bot.services.bearer_token import bearer_token_ok
 from ofr import settings
@@ -64,7 +65,7 @@ def _load(current: Agent, model_file: Path) -> Agent:
     return agent
 
 
-class ModelChannel(InputChannel):
+class ModelChannel(NoChatChannel):
     """Not a chat channel: the publish route for new models.
 
     Loading takes longer than an HTTP request may last, so ``PUT`` starts it and
@@ -72,17 +73,11 @@ class ModelChannel(InputChannel):
     publication went (``loading``, ``done`` or ``failed``).
     """
 
+    channel_name = "model"
+
     def __init__(self) -> None:
         self._task: Optional[asyncio.Task] = None
         self._last: Dict[str, Any] = {}
-
-    @classmethod
-    def name(cls) -> str:
-        return "model"
-
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> ModelChannel:
-        return cls()
 
     async def _publish(self, app: Any, model_file: Path) -> None:
         started = time.monotonic()

@@ -9,30 +9,23 @@ days a conversation is deleted.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Optional
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint
 
+from bot.channels.routes.no_chat import NoChatChannel
 from bot.storage.retention import Retention
 from ofr import settings
 
 
-class RetentionChannel(InputChannel):
+class RetentionChannel(NoChatChannel):
     """Starts and stops the retention loop with the Rasa server."""
+
+    channel_name = "retention"
 
     def __init__(self) -> None:
         self.retention: Optional[Retention] = None
-
-    @classmethod
-    def name(cls) -> str:
-        return "retention"
-
-    @classmethod
-    def from_credentials(
-        cls, credentials: Optional[Dict[str, Any]]
-    ) -> RetentionChannel:
-        return cls()
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]

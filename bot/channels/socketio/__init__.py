@@ -6,5 +6,6 @@ sees it (``input.ValidatedSocketIOInput``, named in credentials.yml), by job:
 - ``output``: ``WidgetOutput``, the answers as the web chat (web/ofr-chat.js) reads them;
 - ``waiting_answers``: staff answers from the handover desk, offered to the connected
   chats until the widget acknowledges them;
-- ``input``: the input channel and its blueprint (the socket.io event handlers).
+- ``input``: the input channel, whose blueprint hands the socket.io events to
+  ``ChatEventHandlers`` (one method an event).
 """

@@ -70,6 +70,144 @@ from bot.storage.conversation_ids import conversation_id
 logger = logging.getLogger(__name__)
 
 
+class ChatEventHandlers:
+    """The socket.io event handlers and server listeners of one blueprint: they
+    share the server, the namespace, the channel's options and, once the server
+    has started, its tracker store."""
+
+    def __init__(
+        self,
+        channel: ValidatedSocketIOInput,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> None:
+        self.channel = channel
+        self.on_new_message = on_new_message
+        self.sio = channel.sio
+        self.namespace = channel.namespace or "/"
+        self.tracker_store: Any = None
+        self.waiting = WaitingAnswers(self.sio, channel.bot_message_evt, self.namespace)
+
+    def register(self, socketio: Blueprint) -> None:
+        """Route the server's start and stop and the chat events to the methods."""
+        socketio.listener("after_server_start")(self.started)
+        socketio.listener("before_server_stop")(self.stopping)
+        namespace = self.channel.namespace
+        self.sio.on("session_request", self.session_request, namespace=namespace)
+        self.sio.on(
+            self.channel.user_message_evt, self.handle_message, namespace=namespace
+        )
+
+    async def started(self, app: Any, _: Any) -> None:
+        agent = getattr(app.ctx, "agent", None)
+        self.tracker_store = getattr(agent, "tracker_store", None)
+        desk().attach(agent)
+        self.waiting.start()
+
+    async def stopping(self, app: Any, _: Any) -> None:
+        await self.waiting.stop()
+
+    def address_of(self, sid: str) -> Optional[str]:
+        environ = self.sio.get_environ(sid, namespace=self.namespace) or {}
+        request = environ.get("sanic.request")
+        return client_address(
+            getattr(request, "ip", None), environ.get("HTTP_X_REAL_IP")
+        )
+
+    async def session_request(self, sid: str, *args: Any) -> None:
+        session = (event_session_id(args[0]) if len(args) == 1 else None) or (
+            uuid.uuid4().hex
+        )
+        if self.channel.session_persistence:
+            join(self.sio, sid, conversation_id(CHANNEL_NAME, session), self.namespace)
+        await self.sio.emit(
+            "session_confirm", session, room=sid, namespace=self.namespace
+        )
+        self.waiting.wake()  # a user who comes back sees the staff answers waiting
+
+    async def handle_message(self, sid: str, *args: Any) -> None:
+        data = args[0] if len(args) == 1 else None
+        text = data.get("message") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or not isinstance(text, str):
+            logger.warning(
+                "Dropped a socket.io %s event: not an object with a string "
+                "'message'.",
+                self.channel.user_message_evt,
+            )
+            return
+        if self.channel.session_persistence:
+            session = event_session_id(data)
+            if session is None:
+                logger.warning(
+                    "Dropped a socket.io %s event without a usable session_id.",
+                    self.channel.user_message_evt,
+                )
+                return
+        else:
+            session = sid
+        conversation = conversation_id(CHANNEL_NAME, session)
+        if conversation not in joined(self.sio, sid, self.namespace):
+            # A client that skipped session_request, or changed its session:
+            # the message's session becomes the socket's only one.
+            join(self.sio, sid, conversation, self.namespace)
+        metadata = event_metadata(data.get(self.channel.metadata_key)) or {}
+        text = clean_text(text)
+        problem = text_problem(text)
+        if not problem and not shared_limits().allow(
+            conversation, self.address_of(sid)
+        ):
+            problem = "too_fast"
+            await record_refusal(self.tracker_store, conversation)
+        if problem:
+            language = await stored_language(
+                self.tracker_store, conversation, metadata.get("language")
+            )
+            await self.emit({"text": note(problem, language)}, conversation)
+            return
+        confirmed = await desk().confirm_email(conversation, text)
+        if confirmed is not None:  # a code for the answer by e-mail: not Rasa's
+            await self.emit({"text": confirmed}, conversation)
+            return
+        parts = (
+            as_typed(text)
+            if is_side_question(text)
+            else each_message(
+                text, conversation, self.tracker_store, metadata.get("language")
+            )
+        )
+        async for part, extra in parts:
+            await self.answer(part, conversation, {**metadata, **extra})
+
+    async def answer(self, text: str, conversation: str, metadata: Dict) -> None:
+        """One message: a side button's reply, or Rasa's answer."""
+        if is_side_question(text):
+            reply = await side_answer(text, conversation, CHANNEL_NAME, metadata)
+            parts: Dict[str, Any] = {"text": reply.text}
+            if reply.buttons:
+                parts["quick_replies"] = [
+                    {"content_type": "text", **button} for button in reply.buttons
+                ]
+            await self.emit(parts, conversation)
+            return
+        await self.on_new_message(
+            UserMessage(
+                text,
+                WidgetOutput(self.sio, self.channel.bot_message_evt),
+                conversation,
+                input_channel=self.channel.name(),
+                metadata=metadata,
+            )
+        )
+
+    async def emit(self, data: Dict[str, Any], conversation: str) -> None:
+        """A bot message straight to the conversation's room, not through Rasa."""
+        await self.sio.emit(
+            self.channel.bot_message_evt,
+            data,
+            room=conversation,
+            namespace=self.namespace,
+        )
+
+
 class ValidatedSocketIOInput(SocketIOInput):
     """socket.io with checked events (see the module docstring)."""
 
@@ -82,130 +220,7 @@ class ValidatedSocketIOInput(SocketIOInput):
     ) -> Blueprint:
         on_new_message = fair(on_new_message)
         socketio = super().blueprint(on_new_message)
-        sio = self.sio
-        sio.eio.max_http_buffer_size = MAX_BODY_BYTES
-        check_packets(sio)
-        namespace = self.namespace or "/"
-        tracker_store: Dict[str, Any] = {}
-
-        waiting = WaitingAnswers(sio, self.bot_message_evt, namespace)
-
-        @socketio.listener("after_server_start")
-        async def started(app: Any, _: Any) -> None:
-            agent = getattr(app.ctx, "agent", None)
-            tracker_store["store"] = getattr(agent, "tracker_store", None)
-            desk().attach(agent)
-            waiting.start()
-
-        @socketio.listener("before_server_stop")
-        async def stopping(app: Any, _: Any) -> None:
-            await waiting.stop()
-
-        def address_of(sid: str) -> Optional[str]:
-            environ = sio.get_environ(sid, namespace=namespace) or {}
-            request = environ.get("sanic.request")
-            return client_address(
-                getattr(request, "ip", None), environ.get("HTTP_X_REAL_IP")
-            )
-
-        async def session_request(sid: str, *args: Any) -> None:
-            session = (event_session_id(args[0]) if len(args) == 1 else None) or (
-                uuid.uuid4().hex
-            )
-            if self.session_persistence:
-                join(sio, sid, conversation_id(CHANNEL_NAME, session), namespace)
-            await sio.emit("session_confirm", session, room=sid, namespace=namespace)
-            waiting.wake()  # a user who comes back sees the staff answers waiting
-
-        async def handle_message(sid: str, *args: Any) -> None:
-            data = args[0] if len(args) == 1 else None
-            text = data.get("message") if isinstance(data, dict) else None
-            if not isinstance(data, dict) or not isinstance(text, str):
-                logger.warning(
-                    "Dropped a socket.io %s event: not an object with a string "
-                    "'message'.",
-                    self.user_message_evt,
-                )
-                return
-            if self.session_persistence:
-                session = event_session_id(data)
-                if session is None:
-                    logger.warning(
-                        "Dropped a socket.io %s event without a usable session_id.",
-                        self.user_message_evt,
-                    )
-                    return
-            else:
-                session = sid
-            conversation = conversation_id(CHANNEL_NAME, session)
-            if conversation not in joined(sio, sid, namespace):
-                # A client that skipped session_request, or changed its session:
-                # the message's session becomes the socket's only one.
-                join(sio, sid, conversation, namespace)
-            metadata = event_metadata(data.get(self.metadata_key))
-            text = clean_text(text)
-            problem = text_problem(text)
-            if not problem and not shared_limits().allow(conversation, address_of(sid)):
-                problem = "too_fast"
-                await record_refusal(tracker_store.get("store"), conversation)
-            if problem:
-                language = await stored_language(
-                    tracker_store.get("store"),
-                    conversation,
-                    (metadata or {}).get("language"),
-                )
-                await sio.emit(
-                    self.bot_message_evt,
-                    {"text": note(problem, language)},
-                    room=conversation,
-                    namespace=namespace,
-                )
-                return
-            confirmed = await desk().confirm_email(conversation, text)
-            if confirmed is not None:  # a code for the answer by e-mail: not Rasa's
-                await sio.emit(
-                    self.bot_message_evt,
-                    {"text": confirmed},
-                    room=conversation,
-                    namespace=namespace,
-                )
-                return
-            parts = (
-                as_typed(text)
-                if is_side_question(text)
-                else each_message(
-                    text,
-                    conversation,
-                    tracker_store.get("store"),
-                    (metadata or {}).get("language"),
-                )
-            )
-            async for part, extra in parts:
-                await answer(part, conversation, {**(metadata or {}), **extra})
-
-        async def answer(text: str, conversation: str, metadata: Dict) -> None:
-            """One message: a side button's reply, or Rasa's answer."""
-            if is_side_question(text):
-                reply = await side_answer(text, conversation, CHANNEL_NAME, metadata)
-                parts: Dict[str, Any] = {"text": reply.text}
-                if reply.buttons:
-                    parts["quick_replies"] = [
-                        {"content_type": "text", **button} for button in reply.buttons
-                    ]
-                await sio.emit(
-                    self.bot_message_evt, parts, room=conversation, namespace=namespace
-                )
-                return
-            await on_new_message(
-                UserMessage(
-                    text,
-                    WidgetOutput(sio, self.bot_message_evt),
-                    conversation,
-                    input_channel=self.name(),
-                    metadata=metadata,
-                )
-            )
-
-        sio.on("session_request", session_request, namespace=self.namespace)
-        sio.on(self.user_message_evt, handle_message, namespace=self.namespace)
+        self.sio.eio.max_http_buffer_size = MAX_BODY_BYTES
+        check_packets(self.sio)
+        ChatEventHandlers(self, on_new_message).register(socketio)
         return socketio

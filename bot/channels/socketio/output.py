@@ -6,11 +6,11 @@ from typing import Any, Dict, List
 
 from rasa.core.channels.socketio import SocketIOOutput
 
-from bot.services.feedback import feedback_buttons
+from bot.channels.answer_output import Answer, AnswerOutput
 from ofr.handover import HANDOVER_KEY
 
 
-class WidgetOutput(SocketIOOutput):
+class WidgetOutput(AnswerOutput, SocketIOOutput):
     """Rasa's socket.io output, as the web chat (web/ofr-chat.js) reads it.
 
     - Custom JSON is sent as the event's data: Rasa 3.6 passes it to ``emit`` as
@@ -26,37 +26,25 @@ class WidgetOutput(SocketIOOutput):
     ) -> None:
         await self.sio.emit(self.bot_message_evt, json_message, room=recipient_id)
 
-    async def send_text_message(
-        self, recipient_id: str, text: str, **kwargs: Any
-    ) -> None:
-        kwargs.pop("buttons", None)  # Rasa passes the empty part too
-        await self.send_text_with_buttons(recipient_id, text, [], **kwargs)
-
-    async def send_text_with_buttons(
-        self,
-        recipient_id: str,
-        text: str,
-        buttons: List[Dict[str, Any]],
-        **kwargs: Any,
-    ) -> None:
+    async def send_answer(self, recipient_id: str, answer: Answer) -> None:
         """Like Rasa's: a message per paragraph, the buttons on the last one."""
         parts: List[Dict[str, Any]] = [
-            {"text": part} for part in (text.strip().split("\n\n") or [text])
+            {"text": part}
+            for part in (answer.text.strip().split("\n\n") or [answer.text])
         ]
         last = parts[-1]
-        if buttons:
+        if answer.buttons:
             last["quick_replies"] = [
                 {
                     "content_type": "text",
                     "title": button["title"],
                     "payload": button["payload"],
                 }
-                for button in buttons
+                for button in answer.buttons
             ]
-        votes = feedback_buttons({**kwargs, "buttons": buttons})
-        if votes:
-            last["feedback"] = votes
-        handover = kwargs.get(HANDOVER_KEY)
+        if answer.votes:
+            last["feedback"] = answer.votes
+        handover = answer.metadata.get(HANDOVER_KEY)
         if isinstance(handover, dict):
             last["handover"] = {"email": bool(handover.get("email"))}
         for part in parts:

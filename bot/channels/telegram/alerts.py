@@ -17,11 +17,12 @@ cancelled meanwhile.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional, Tuple
 
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet
@@ -123,6 +124,26 @@ def is_alert_button(payload: str) -> bool:
 def _short(key: str) -> str:
     """A filter key in callback_data's 64 bytes."""
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _chat_command(
+    command: Callable[[AlertService, Message, str, str, AlertStore], Awaitable[None]],
+) -> Callable[
+    [AlertService, Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]
+]:
+    """A command handler run only when it can be answered (a message in a chat, and
+    the alert store ready), with the message, the chat id, the language and the store."""
+
+    @functools.wraps(command)
+    async def handler(
+        service: AlertService, update: Update, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        msg, chat = update.effective_message, update.effective_chat
+        if msg is None or chat is None or service.store is None:
+            return
+        await command(service, msg, str(chat.id), user_language(update), service.store)
+
+    return handler
 
 
 class AlertService:
@@ -305,22 +326,11 @@ class AlertService:
 
     # ---------------------------------------------------------------- commands
 
-    def _command_context(self, update: Update) -> Optional[Tuple[Message, str, str]]:
-        """The message, the chat id and the language of a command, when it can be
-        answered (a message in a chat, and the alert store ready)."""
-        msg, chat = update.effective_message, update.effective_chat
-        if msg is None or chat is None or self.store is None:
-            return None
-        return msg, str(chat.id), user_language(update)
-
+    @_chat_command
     async def subscribe_command(
-        self, update: Update, context: ContextTypes.DEFAULT_TYPE
+        self, msg: Message, chat_id: str, language: str, store: AlertStore
     ) -> None:
         """/subscribe: buttons to choose; /subscribe <Land, city, all>: at once."""
-        found_context = self._command_context(update)
-        if found_context is None:
-            return
-        msg, chat_id, language = found_context
         argument = " ".join((msg.text or "").split()[1:])
         if not argument:
             await msg.reply_text(
@@ -334,15 +344,12 @@ class AlertService:
             return
         await msg.reply_text(self._subscribe(chat_id, wanted, language))
 
+    @_chat_command
     async def subscriptions_command(
-        self, update: Update, context: ContextTypes.DEFAULT_TYPE
+        self, msg: Message, chat_id: str, language: str, store: AlertStore
     ) -> None:
         """/subscriptions: the chat's alerts, each with a button that stops it."""
-        found_context = self._command_context(update)
-        if found_context is None or self.store is None:
-            return
-        msg, chat_id, language = found_context
-        found = await asyncio.to_thread(self.store.subscriptions_of, chat_id)
+        found = await asyncio.to_thread(store.subscriptions_of, chat_id)
         if not found:
             await msg.reply_text(message("subscriptions_none", language))
             return
@@ -364,15 +371,12 @@ class AlertService:
             "\n".join(lines), reply_markup=InlineKeyboardMarkup(buttons)
         )
 
+    @_chat_command
     async def unsubscribe_command(
-        self, update: Update, context: ContextTypes.DEFAULT_TYPE
+        self, msg: Message, chat_id: str, language: str, store: AlertStore
     ) -> None:
         """/unsubscribe: stop every alert of the chat."""
-        found_context = self._command_context(update)
-        if found_context is None or self.store is None:
-            return
-        msg, chat_id, language = found_context
-        await asyncio.to_thread(self.store.forget_chat, chat_id)
+        await asyncio.to_thread(store.forget_chat, chat_id)
         await msg.reply_text(message("unsubscribed_all", language))
 
     async def button(self, update: Update, data: str) -> None:

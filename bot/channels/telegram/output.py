@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 from rasa.core.channels.channel import OutputChannel
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
@@ -11,17 +11,17 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from bot.channels.answer_output import Answer, AnswerOutput
 from bot.channels.telegram.buttons import ButtonPayloads
 from bot.channels.telegram.chats import CHANNEL_NAME, chat_id_of
 from bot.channels.telegram.format import escape, split_message
-from bot.services.feedback import feedback_buttons
 from ofr.events.calendar import ics
 from ofr.events.store import default_store
 
 logger = logging.getLogger(__name__)
 
 
-class TelegramOutput(OutputChannel):
+class TelegramOutput(AnswerOutput, OutputChannel):
     """Sends Rasa's answers with python-telegram-bot."""
 
     @classmethod
@@ -50,19 +50,7 @@ class TelegramOutput(OutputChannel):
             except TelegramError as error:
                 logger.error("sendMessage to a chat failed: %s", type(error).__name__)
 
-    async def send_text_message(
-        self, recipient_id: str, text: str, **kwargs: Any
-    ) -> None:
-        kwargs.pop("buttons", None)  # Rasa passes the empty part too
-        await self.send_text_with_buttons(recipient_id, text, [], **kwargs)
-
-    async def send_text_with_buttons(
-        self,
-        recipient_id: str,
-        text: str,
-        buttons: List[Dict[str, Any]],
-        **kwargs: Any,
-    ) -> None:
+    async def send_answer(self, recipient_id: str, answer: Answer) -> None:
         """One button per row; an answer to a question ends with a 👍 👎 row."""
         rows = [
             [
@@ -71,19 +59,18 @@ class TelegramOutput(OutputChannel):
                     callback_data=self.payloads.encode(button["payload"]),
                 )
             ]
-            for button in buttons
+            for button in answer.buttons
             if button.get("title") and button.get("payload")
         ]
-        votes = feedback_buttons({**kwargs, "buttons": buttons})
-        if votes:
+        if answer.votes:
             rows.append(
                 [
                     InlineKeyboardButton(b["title"], callback_data=b["payload"])
-                    for b in votes
+                    for b in answer.votes
                 ]
             )
         await self._send(
-            recipient_id, text, InlineKeyboardMarkup(rows) if rows else None
+            recipient_id, answer.text, InlineKeyboardMarkup(rows) if rows else None
         )
 
     async def send_image_url(
