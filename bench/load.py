@@ -150,6 +150,7 @@ class Outcome:
     error: Optional[str] = None
     empty: bool = False
     apology: bool = False
+    message: str = ""
 
 
 @dataclass
@@ -194,6 +195,30 @@ class Row:
             else round(self.peak_rss_mb, 1),
             "client_cpu_percent": round(self.client_cpu * 100, 1),
         }
+
+
+def slowest_messages(row: Row, share: float = 0.01) -> List[tuple]:
+    """The messages among the slowest ``share`` of a row's answers: (message, how
+    many of the slowest, its median latency in ms over the whole row), most first.
+    Which turns make the tail (issue 32)."""
+    measured = [o for o in row.measured() if o.error is None]
+    if not measured:
+        return []
+    ranked = sorted(measured, key=lambda o: o.seconds, reverse=True)
+    tail = ranked[: max(1, round(len(ranked) * share))]
+    counts: Dict[str, int] = {}
+    for outcome in tail:
+        counts[outcome.message] = counts.get(outcome.message, 0) + 1
+    every: Dict[str, List[float]] = {}
+    for outcome in measured:
+        every.setdefault(outcome.message, []).append(outcome.seconds * 1000)
+    return sorted(
+        (
+            (message, count, percentile(sorted(every[message]), 50))
+            for message, count in counts.items()
+        ),
+        key=lambda item: -item[1],
+    )
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -363,9 +388,11 @@ async def user(
         for message in conversation(messages, plan.turns, rng):
             if time.perf_counter() >= stop_at:
                 return
-            row.outcomes.append(
-                await one_request(session, plan.url, sender, message, plan.apologies)
+            outcome = await one_request(
+                session, plan.url, sender, message, plan.apologies
             )
+            outcome.message = message
+            row.outcomes.append(outcome)
 
 
 async def run_row(plan: Plan, concurrency: int) -> Row:
@@ -477,6 +504,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--output", type=Path, help="also write the rows as JSON")
     parser.add_argument(
+        "--slowest",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after each row, the N messages most often among its slowest 1%%",
+    )
+    parser.add_argument(
         "--allow-remote", action="store_true", help="accept a non-loopback --url"
     )
     args = parser.parse_args(argv)
@@ -545,7 +579,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(header)
     summaries = []
     for concurrency in args.concurrency:
-        s = asyncio.run(run_row(plan, concurrency)).summary()
+        row = asyncio.run(run_row(plan, concurrency))
+        s = row.summary()
         summaries.append(s)
 
         def show(value, spec: str) -> str:
@@ -562,6 +597,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         if s["errors"]:
             kinds = ", ".join(f"{k}: {v}" for k, v in s["error_kinds"].items())
             print(f"      errors: {kinds}", flush=True)
+        if args.slowest:
+            print("      the slowest 1%: message × count (its p50 over the row)")
+            for message, count, median in slowest_messages(row)[: args.slowest]:
+                print(f"        {message[:50]!r:54} × {count:<3} ({median:.0f} ms)")
     if args.output:
         args.output.write_text(
             json.dumps({"url": url, "pids": pids, "rows": summaries}, indent=2) + "\n",
