@@ -135,6 +135,35 @@ async def replay(message: UserMessage, answers: List[Dict[str, Any]]) -> None:
             )
 
 
+async def replay_later_turns(
+    on_new_message: Handler,
+    output: Any,
+    conversation: str,
+    message_id: str,
+    number: int,
+    input_channel: str,
+) -> None:
+    """The stored answers of turns ``number``, ``number + 1`` … of a message sent
+    again, as long as there are any (its text, read again against a conversation
+    that moved on, could split otherwise: nothing new runs)."""
+    while True:
+        again = IdentifiedMessage(
+            "",
+            output,
+            conversation,
+            input_channel=input_channel,
+            message_id=part_id(message_id, number),
+            replay_only=True,
+        )
+        try:
+            if await on_new_message(again) != REPLAYED:
+                return
+        except Exception:
+            logger.exception("Replaying the stored turns of a message failed.")
+            return
+        number += 1
+
+
 def answered_once(on_new_message: Handler, agent_of: Callable[[], Any]) -> Handler:
     """``on_new_message``, except that an ``IdentifiedMessage`` whose turn is
     stored is answered from it; ``agent_of`` gives the agent in use (a published

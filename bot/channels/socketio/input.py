@@ -25,6 +25,14 @@ lives on) or reaches the tracker store. Here:
 - an empty message or one over 2,000 characters gets a polite note in the
   conversation's language; any other text is cleaned and goes to Rasa.
 
+A ``user_uttered`` may carry the widget's ``message_id`` (as REST's: 1 to 100
+letters, digits, ``.``, ``_``, ``:``, ``-``; another value counts as none) and ask
+for an acknowledgement, which comes when the message is handled. The widget sends
+a message again, same id, when its connection dropped before that (the instance
+died, the network blinked): a turn already stored is answered from the store, as
+REST's (``bot.services.answered_once``), and the answers carry ``in_reply_to``
+and ``answer_index`` so that the widget shows none twice.
+
 Conversations are stored as ``socketio:<session_id>`` (``bot.storage.conversation_ids``),
 and that is also the room the answers go to. A socket holds one session: a new
 ``session_request`` leaves the old room, and a message for another session than the
@@ -51,6 +59,14 @@ from bot.channels.socketio.rooms import CHANNEL_NAME, join, joined
 from bot.channels.socketio.waiting_answers import WaitingAnswers
 from bot.dialogue.fair_turns import fair
 from bot.dialogue.follow_ups import as_typed, each_message
+from bot.services.answered_once import (
+    REPLAYED,
+    IdentifiedMessage,
+    answered_once,
+    message_id_problem,
+    part_id,
+    replay_later_turns,
+)
 from bot.services.handover_desk import desk
 from bot.services.input_limits import (
     MAX_BODY_BYTES,
@@ -80,7 +96,12 @@ class ValidatedSocketIOInput(SocketIOInput):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        on_new_message = fair(on_new_message)
+        server: Dict[str, Any] = {}
+
+        def agent_of() -> Any:
+            return getattr(getattr(server.get("app"), "ctx", None), "agent", None)
+
+        on_new_message = fair(answered_once(on_new_message, agent_of))
         socketio = super().blueprint(on_new_message)
         sio = self.sio
         sio.eio.max_http_buffer_size = MAX_BODY_BYTES
@@ -92,6 +113,7 @@ class ValidatedSocketIOInput(SocketIOInput):
 
         @socketio.listener("after_server_start")
         async def started(app: Any, _: Any) -> None:
+            server["app"] = app
             agent = getattr(app.ctx, "agent", None)
             tracker_store["store"] = getattr(agent, "tracker_store", None)
             desk().attach(agent)
@@ -117,7 +139,7 @@ class ValidatedSocketIOInput(SocketIOInput):
             await sio.emit("session_confirm", session, room=sid, namespace=namespace)
             waiting.wake()  # a user who comes back sees the staff answers waiting
 
-        async def handle_message(sid: str, *args: Any) -> None:
+        async def handle_message(sid: str, *args: Any) -> Optional[bool]:
             data = args[0] if len(args) == 1 else None
             text = data.get("message") if isinstance(data, dict) else None
             if not isinstance(data, dict) or not isinstance(text, str):
@@ -126,7 +148,7 @@ class ValidatedSocketIOInput(SocketIOInput):
                     "'message'.",
                     self.user_message_evt,
                 )
-                return
+                return None
             if self.session_persistence:
                 session = event_session_id(data)
                 if session is None:
@@ -134,7 +156,7 @@ class ValidatedSocketIOInput(SocketIOInput):
                         "Dropped a socket.io %s event without a usable session_id.",
                         self.user_message_evt,
                     )
-                    return
+                    return None
             else:
                 session = sid
             conversation = conversation_id(CHANNEL_NAME, session)
@@ -143,6 +165,9 @@ class ValidatedSocketIOInput(SocketIOInput):
                 # the message's session becomes the socket's only one.
                 join(sio, sid, conversation, namespace)
             metadata = event_metadata(data.get(self.metadata_key))
+            message_id = data.get("message_id")
+            if message_id is not None and message_id_problem(message_id):
+                message_id = None
             text = clean_text(text)
             problem = text_problem(text)
             if not problem and not shared_limits().allow(conversation, address_of(sid)):
@@ -160,7 +185,7 @@ class ValidatedSocketIOInput(SocketIOInput):
                     room=conversation,
                     namespace=namespace,
                 )
-                return
+                return None
             confirmed = await desk().confirm_email(conversation, text)
             if confirmed is not None:  # a code for the answer by e-mail: not Rasa's
                 await sio.emit(
@@ -169,7 +194,7 @@ class ValidatedSocketIOInput(SocketIOInput):
                     room=conversation,
                     namespace=namespace,
                 )
-                return
+                return None
             parts = (
                 as_typed(text)
                 if is_side_question(text)
@@ -180,10 +205,40 @@ class ValidatedSocketIOInput(SocketIOInput):
                     (metadata or {}).get("language"),
                 )
             )
+            output = WidgetOutput(sio, self.bot_message_evt, reply_to=message_id)
+            turns = 0  # Rasa turns so far: each has its own id
             async for part, extra in parts:
-                await answer(part, conversation, {**(metadata or {}), **extra})
+                done = await answer(
+                    part,
+                    conversation,
+                    {**(metadata or {}), **extra},
+                    output,
+                    part_id(message_id, turns) if message_id else None,
+                )
+                if is_side_question(part):
+                    continue
+                turns += 1
+                if done == REPLAYED and message_id:
+                    # Sent again: its other stored turns answer as they were.
+                    await replay_later_turns(
+                        on_new_message,
+                        output,
+                        conversation,
+                        message_id,
+                        turns,
+                        self.name(),
+                    )
+                    break
+            # The acknowledgement the widget asked for: handled, do not send again.
+            return True
 
-        async def answer(text: str, conversation: str, metadata: Dict) -> None:
+        async def answer(
+            text: str,
+            conversation: str,
+            metadata: Dict,
+            output: WidgetOutput,
+            message_id: Optional[str],
+        ) -> Any:
             """One message: a side button's reply, or Rasa's answer."""
             if is_side_question(text):
                 reply = await side_answer(text, conversation, CHANNEL_NAME, metadata)
@@ -195,13 +250,14 @@ class ValidatedSocketIOInput(SocketIOInput):
                 await sio.emit(
                     self.bot_message_evt, parts, room=conversation, namespace=namespace
                 )
-                return
-            await on_new_message(
-                UserMessage(
+                return None
+            return await on_new_message(
+                (UserMessage if message_id is None else IdentifiedMessage)(
                     text,
-                    WidgetOutput(sio, self.bot_message_evt),
+                    output,
                     conversation,
                     input_channel=self.name(),
+                    message_id=message_id,
                     metadata=metadata,
                 )
             )
