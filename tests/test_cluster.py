@@ -735,7 +735,7 @@ def test_a_telegram_update_cut_by_a_dying_instance_is_answered_once_in_order(
     while iom_missing(answers()) and time.monotonic() < deadline:
         time.sleep(0.5)
     wait_until_processed(cluster.b, TELEGRAM_SECRET)
-    pending = f"{cluster.redis_prefix}:telegram-pending:*"
+    pending = f"{cluster.redis_prefix}:telegram-pending:*"  # the chats, not the owners
     deadline = time.monotonic() + 60
     while list(redis_client().scan_iter(pending)) and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -768,14 +768,16 @@ async def test_a_web_chat_message_sent_again_with_its_id_is_answered_once(
         "message_id": uuid.uuid4().hex,
     }
     got: List[Tuple[Any, Any]] = []
-    for base in (cluster.a, cluster.b):
+    for base, resent in ((cluster.a, False), (cluster.b, True)):
         client = socketio.AsyncClient(reconnection=False)
         uttered: asyncio.Queue = asyncio.Queue()
         client.on("bot_uttered", lambda data, q=uttered: q.put_nowait(data))
         await client.connect(base, transports=["polling"], wait_timeout=30)
         try:
             await client.emit("session_request", {"session_id": session})
-            acknowledged = await client.call("user_uttered", message, timeout=60)
+            acknowledged = await client.call(
+                "user_uttered", {**message, "resent": resent}, timeout=60
+            )
             answer = await asyncio.wait_for(uttered.get(), 30)
         finally:
             await client.disconnect()

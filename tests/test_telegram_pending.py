@@ -60,15 +60,20 @@ def test_the_updates_of_a_dead_instance_are_claimed_once_in_order(locks):
     second = message_update(771, "BAMF?")
     for update in (second, first):
         assert a.take(update["update_id"], CHAT, update, NOW)
-    # a never said it lives (as if its key had lapsed): b takes its updates.
+    locks[0].beat()  # a lives (once: no thread renews it)
+    assert b.lapsed_owners() == []
+    # a's key lapses (it died): b takes its updates.
     locks[0].red.delete(locks[0].holder_key(locks[0].holder))
     b.keep_alive()
+    assert b.lapsed_owners() == [a.holder]
     claimed = b.claim(CHAT)
     assert [entry.data for entry in claimed] == [first, second]
     assert all(entry.owner == b.holder for entry in claimed)
     assert b.claim(CHAT) == [] and a.claim(CHAT) == []  # b lives: not again
     assert not a.holds(first["update_id"], CHAT)
     assert b.holds(first["update_id"], CHAT)
+    b.forget_owners([a.holder])
+    assert b.lapsed_owners() == []
 
 
 def test_without_redis_locks_nothing_is_kept():

@@ -288,7 +288,8 @@
       entry.tries += 1;
       save();
       socket.emit("user_uttered", { message: entry.message, session_id: entry.sessionId,
-                                    customData: entry.metadata, message_id: entry.id },
+                                    customData: entry.metadata, message_id: entry.id,
+                                    resent: entry.tries > 1 },
                   function () { acknowledged(entry.id); });
     }
 

@@ -14,7 +14,10 @@ update is written here, in the same atomic step that records its id as taken
   every 2 s and which lapses 10 s after the instance died;
 - the owner deletes the update once it is done (answered, or failed);
 - any instance may ``claim`` a chat's updates whose owner's key has lapsed: they
-  become its own (atomically, so one instance takes each) and it runs them.
+  become its own (atomically, so one instance takes each) and it runs them;
+- the set ``<prefix>telegram-pending-owners:<bot>`` names the instances that took
+  updates, so that a look for dead instances' updates costs a few reads while all
+  of them live, however many chats are waiting.
 
 The update's text is in Redis only while it waits or runs (and for at most a day,
 Telegram's own limit). Without Redis (a single ``make run``) nothing is kept:
@@ -37,6 +40,7 @@ if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 0 en
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[5])
+redis.call('SADD', KEYS[4], ARGV[6])
 return 1
 """
 
@@ -92,6 +96,7 @@ class PendingUpdates:
         self.lock_store = lock_store
         self.seen_prefix = f"{prefix}telegram-update:{bot_id}:"
         self.chats_key = f"{prefix}telegram-pending:{bot_id}"
+        self.owners_key = f"{prefix}telegram-pending-owners:{bot_id}"
         self._take = self.client.register_script(TAKE)
         self._done = self.client.register_script(DONE)
         self._claim = self.client.register_script(CLAIM)
@@ -106,8 +111,13 @@ class PendingUpdates:
     def take(self, update_id: int, chat: str, data: Dict[str, Any], now: float) -> bool:
         """Record the update as this instance's; False when it was taken before."""
         value = f"{self.holder}\n{json.dumps(data, separators=(',', ':'))}"
-        keys = [self.seen_prefix + str(update_id), self._chat_key(chat), self.chats_key]
-        args = [int(now), KEEP_SECONDS, update_id, value, chat]
+        keys = [
+            self.seen_prefix + str(update_id),
+            self._chat_key(chat),
+            self.chats_key,
+            self.owners_key,
+        ]
+        args = [int(now), KEEP_SECONDS, update_id, value, chat, self.holder]
         return bool(self._take(keys=keys, args=args))
 
     def done(self, update_id: int, chat: str) -> None:
@@ -125,6 +135,22 @@ class PendingUpdates:
         """The update is still pending and this instance's."""
         value = self.client.hget(self._chat_key(chat), str(update_id))
         return value is not None and value.partition(b"\n")[0] == self.holder.encode()
+
+    def lapsed_owners(self) -> List[str]:
+        """The instances that took updates and whose key has lapsed (they died)."""
+        owners = sorted(o.decode() for o in self.client.smembers(self.owners_key))
+        if not owners:
+            return []
+        pipeline = self.client.pipeline()
+        for owner in owners:
+            pipeline.exists(self.holders + owner)
+        alive = pipeline.execute()
+        return [owner for owner, lives in zip(owners, alive, strict=True) if not lives]
+
+    def forget_owners(self, owners: List[str]) -> None:
+        """Dead instances whose updates were all claimed (they take no more)."""
+        if owners:
+            self.client.srem(self.owners_key, *owners)
 
     def chats(self) -> List[str]:
         """The chats with pending updates."""

@@ -28,10 +28,10 @@ lives on) or reaches the tracker store. Here:
 A ``user_uttered`` may carry the widget's ``message_id`` (as REST's: 1 to 100
 letters, digits, ``.``, ``_``, ``:``, ``-``; another value counts as none) and ask
 for an acknowledgement, which comes when the message is handled. The widget sends
-a message again, same id, when its connection dropped before that (the instance
-died, the network blinked): a turn already stored is answered from the store, as
-REST's (``bot.services.answered_once``), and the answers carry ``in_reply_to``
-and ``answer_index`` so that the widget shows none twice.
+a message again, same id and ``"resent": true``, when its connection dropped before
+that (the instance died, the network blinked): a turn already stored is answered
+from the store, as REST's (``bot.services.answered_once``), and the answers carry
+``in_reply_to`` and ``answer_index`` so that the widget shows none twice.
 
 Conversations are stored as ``socketio:<session_id>`` (``bot.storage.conversation_ids``),
 and that is also the room the answers go to. A socket holds one session: a new
@@ -168,6 +168,9 @@ class ValidatedSocketIOInput(SocketIOInput):
             message_id = data.get("message_id")
             if message_id is not None and message_id_problem(message_id):
                 message_id = None
+            # Only a message sent again can have a stored turn: the first sending
+            # costs no extra read.
+            again = message_id is not None and data.get("resent") is True
             text = clean_text(text)
             problem = text_problem(text)
             if not problem and not shared_limits().allow(conversation, address_of(sid)):
@@ -214,6 +217,7 @@ class ValidatedSocketIOInput(SocketIOInput):
                     {**(metadata or {}), **extra},
                     output,
                     part_id(message_id, turns) if message_id else None,
+                    again,
                 )
                 if is_side_question(part):
                     continue
@@ -238,6 +242,7 @@ class ValidatedSocketIOInput(SocketIOInput):
             metadata: Dict,
             output: WidgetOutput,
             message_id: Optional[str],
+            again: bool,
         ) -> Any:
             """One message: a side button's reply, or Rasa's answer."""
             if is_side_question(text):
@@ -252,7 +257,7 @@ class ValidatedSocketIOInput(SocketIOInput):
                 )
                 return None
             return await on_new_message(
-                (UserMessage if message_id is None else IdentifiedMessage)(
+                (IdentifiedMessage if again else UserMessage)(
                     text,
                     output,
                     conversation,

@@ -334,8 +334,10 @@ class TelegramInput(InputChannel):
         (taken over) and this instance's own; wait while a live one runs its."""
         deadline = time.monotonic() + ORDER_WAIT_SECONDS
         while True:
-            self._adopt(pending.claim(chat))
             earlier = [p for p in pending.entries(chat) if p.update_id < update_id]
+            if any(p.owner != pending.holder for p in earlier):
+                self._adopt(pending.claim(chat))  # those of a dead instance
+                earlier = [p for p in pending.entries(chat) if p.update_id < update_id]
             for entry in earlier:
                 if (
                     entry.owner == pending.holder
@@ -375,8 +377,13 @@ class TelegramInput(InputChannel):
             if self.pending is None or not self._ready:
                 continue
             try:
+                lapsed = self.pending.lapsed_owners()
+                if not lapsed:
+                    continue
                 for chat in self.pending.chats():
                     self._adopt(self.pending.claim(chat))
+                # None of their updates is left, and the dead take no more.
+                self.pending.forget_owners(lapsed)
             except redis.RedisError as error:
                 logger.error(
                     "Could not look for pending Telegram updates (%s).",
