@@ -432,7 +432,7 @@ class TelegramInput(InputChannel):
             if self._sweeping is not None:
                 self._sweeping.cancel()
             # Left undone: still pending in the cluster, another instance runs them.
-            await self.queue.drain(DRAIN_SECONDS)
+            await self.queue.drain(DRAIN_SECONDS, kept=self.pending is not None)
             await self.alerts.stop()
             await self.stop()
 
