@@ -173,6 +173,7 @@ class TelegramInput(InputChannel):
         self.pending: Optional[PendingUpdates] = None
         self._recovered: Set[int] = set()  # taken over from a dead instance
         self._started: Set[int] = set()  # running here now
+        self._unkept: Set[int] = set()  # taken while Redis could not keep them
         self._sweeping: Optional[asyncio.Task] = None
         self._app: Any = None
 
@@ -290,13 +291,15 @@ class TelegramInput(InputChannel):
                 "Could not keep a Telegram update as pending (%s); processing it.",
                 type(error).__name__,
             )
+            self._unkept.add(update.update_id)
             return True
 
     async def _process(self, update: Update) -> None:
         """Run one update from the queue; in the cluster, only if it is still this
         instance's, after its chat's earlier ones, and marked done afterwards."""
         pending, chat = self.pending, chat_key(update)
-        if pending is None:
+        if pending is None or update.update_id in self._unkept:
+            self._unkept.discard(update.update_id)
             await self._handle(update)
             return
         if update.update_id in self._started:
