@@ -11,6 +11,7 @@ endpoints.cluster.yml).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -181,7 +182,7 @@ def cluster(tmp_path_factory, trained_model, telegram) -> Iterator[Cluster]:
         while not ready.wait(1):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("The cluster did not start:\n" + "".join(lines))
-        yield Cluster(
+        running = Cluster(
             proxy=f"http://127.0.0.1:{ports[0]}",
             a=f"http://127.0.0.1:{ports[1]}",
             b=f"http://127.0.0.1:{ports[2]}",
@@ -192,6 +193,12 @@ def cluster(tmp_path_factory, trained_model, telegram) -> Iterator[Cluster]:
             redis_prefix=prefix,
             action_port=ports[3],
         )
+        yield running
+        # An instance killed by the last tests is starting again: let it finish
+        # first (a SIGTERM in the middle of its start was lost once, and the
+        # instance outlived the cluster's stop).
+        with contextlib.suppress(AssertionError):
+            wait_until_both_serve(running, seconds=120)
     finally:
         left = stop(process)
         engine.dispose()
