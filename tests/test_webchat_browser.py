@@ -8,7 +8,6 @@ web chat and from REST can be answered by staff here (issue 16)."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
@@ -16,6 +15,7 @@ from typing import Any, Dict, Iterator, List, Optional
 import pytest
 import requests
 
+from tests.chromium import chromium
 from tests.conftest import ROOT
 from tests.fake_telegram import (
     FakeTelegram,
@@ -28,18 +28,7 @@ from tests.servers import Servers, running_bot
 
 pytestmark = pytest.mark.server
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 SECRET = "webchat-test-secret"
 STAFF_CHAT = -1009990002
@@ -122,18 +111,8 @@ def ticket_posted(telegram: FakeTelegram, text: str) -> Dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            "Chromium is missing: `make test` installs Debian's chromium package."
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 def bot_messages(page):

@@ -9,6 +9,13 @@
  * The conversation survives page reloads: the session id and the messages shown
  * are kept in the browser's localStorage; Rasa keeps the same conversation because
  * the socket.io channel runs with session_persistence.
+ *
+ * No message is lost when the connection drops (a server of the cluster stopped,
+ * the network blinked): each message goes with an id of its own and waits, kept
+ * with the conversation, until the server acknowledges it; on reconnecting (or
+ * reloading) the widget sends the messages not acknowledged again, same ids. The
+ * server runs a message once (a turn already stored answers from the store), and
+ * answers carry the id they answer and their number, so none is shown twice.
  */
 (function () {
   "use strict";
@@ -29,6 +36,7 @@
       notHelpful: "Not helpful",
       feedback: "Did this answer help?",
       email: "Your e-mail address for the answer (optional)",
+      notSent: "This message could not be sent. Please send it again.",
       intro: "Ask me about Option Freiwillige Rückkehr (OFR).\nPlease do not write personal data about clients here. To delete this conversation, write “delete my data”."
     },
     de: {
@@ -46,6 +54,7 @@
       notHelpful: "Nicht hilfreich",
       feedback: "Hat diese Antwort geholfen?",
       email: "Ihre E-Mail-Adresse für die Antwort (freiwillig)",
+      notSent: "Diese Nachricht konnte nicht gesendet werden. Bitte senden Sie sie noch einmal.",
       intro: "Fragen Sie mich zu „Option Freiwillige Rückkehr“ (OFR).\nBitte schreiben Sie hier keine personenbezogenen Daten über Klientinnen und Klienten. Um dieses Gespräch zu löschen, schreiben Sie „Lösche meine Daten“."
     }
   };
@@ -99,6 +108,10 @@
       open: !!options.startOpen
     };
     function save() { localStorage.setItem(storageKey, JSON.stringify(state)); }
+    // Messages sent and not yet acknowledged, and how many answers to each recent
+    // message were shown (so that those sent again are not shown twice).
+    state.pending = state.pending || [];
+    state.replies = state.replies || {};
     save();
 
     var root = el("section", { class: "ofr-chat", "aria-label": labels.title });
@@ -205,6 +218,8 @@
     socket.on("connect", function () {
       socket.emit("session_request", { session_id: state.sessionId });
       status.textContent = "";
+      // Sent before and not acknowledged: again, with the same ids.
+      state.pending.slice().forEach(resend);
     });
     socket.on("disconnect", function () { status.textContent = labels.offline; });
     // Staff answers ask for an acknowledgement (ack): the server keeps them until
@@ -212,6 +227,7 @@
     // One offered again (its ack was lost on the way) is acknowledged, not shown
     // twice: the ids of the staff answers shown are kept with the messages.
     socket.on("bot_uttered", function (data, ack) {
+      if (data && data.in_reply_to !== undefined && alreadyShown(data)) return;
       if (data && data.conversation_deleted) { forgetHistory(); return; }
       if (!data || (!data.text && !data.quick_replies && !data.buttons)) return;
       var answerId = data.staff_answer ? data.answer_id : undefined;
@@ -236,15 +252,60 @@
     function forgetHistory() {
       state.messages = [];
       state.staffAnswers = [];
+      state.pending = [];
+      state.replies = {};
       state.sessionId = uuid();
       save();
       socket.emit("session_request", { session_id: state.sessionId });
     }
 
+    // An answer to a message sent with an id: true when the widget showed it
+    // already (the message was sent again after a dropped connection).
+    function alreadyShown(data) {
+      var id = String(data.in_reply_to);
+      var index = typeof data.answer_index === "number" ? data.answer_index : 0;
+      var shown = state.replies[id] || 0;
+      if (index < shown) return true;
+      delete state.replies[id];  // re-added last: the oldest are dropped first
+      state.replies[id] = index + 1;
+      var ids = Object.keys(state.replies);
+      if (ids.length > 50) delete state.replies[ids[0]];
+      save();
+      return false;
+    }
+
     function emitMessage(message, extra) {
       var metadata = { language: language };
       Object.keys(extra || {}).forEach(function (key) { metadata[key] = extra[key]; });
-      socket.emit("user_uttered", { message: message, session_id: state.sessionId, customData: metadata });
+      var entry = { id: uuid(), message: message, metadata: metadata, sessionId: state.sessionId, tries: 0 };
+      state.pending.push(entry);
+      save();
+      if (socket.connected) transmit(entry);
+      // Not connected: sent when the connection is back ("connect" above).
+    }
+
+    function transmit(entry) {
+      entry.tries += 1;
+      save();
+      socket.emit("user_uttered", { message: entry.message, session_id: entry.sessionId,
+                                    customData: entry.metadata, message_id: entry.id,
+                                    resent: entry.tries > 1 },
+                  function () { acknowledged(entry.id); });
+    }
+
+    function acknowledged(id) {
+      state.pending = state.pending.filter(function (entry) { return entry.id !== id; });
+      save();
+    }
+
+    function resend(entry) {
+      if (entry.sessionId !== state.sessionId) { acknowledged(entry.id); return; }
+      if (entry.tries >= 5) {  // the server never acknowledged it: say so
+        acknowledged(entry.id);
+        show({ from: "bot", text: labels.notSent }, true);
+        return;
+      }
+      transmit(entry);
     }
 
     function ask(text, payload, extra) {

@@ -53,6 +53,7 @@ from bot.services.answered_once import (
     identified,
     message_id_problem,
     part_id,
+    replay_later_turns,
 )
 from bot.services.bearer_token import bearer_token_ok
 from bot.services.feedback import feedback_buttons
@@ -206,29 +207,6 @@ def _with_id(
     return handle
 
 
-async def _replay_later_turns(
-    on_new_message: Callable[[UserMessage], Awaitable[Any]],
-    collector: CollectingOutputChannel,
-    conversation: str,
-    message_id: str,
-    number: int,
-) -> None:
-    """The stored answers of turns ``number``, ``number + 1`` … of a message sent
-    again, as long as there are any."""
-    while True:
-        again = IdentifiedMessage(
-            "",
-            collector,
-            conversation,
-            input_channel=CHANNEL_NAME,
-            message_id=part_id(message_id, number),
-            replay_only=True,
-        )
-        if await _turn(on_new_message, again) != REPLAYED:
-            return
-        number += 1
-
-
 def _tracker_store(request: Request) -> Any:
     agent = getattr(request.app.ctx, "agent", None)
     return getattr(agent, "tracker_store", None)
@@ -366,8 +344,13 @@ class ValidatedRestInput(RestInput):
                     # Sent before: its other stored turns answer too, as they
                     # were; this read of the text (against a conversation that
                     # has moved on) runs nothing new.
-                    await _replay_later_turns(
-                        on_new_message, collector, conversation, msg.message_id, turns
+                    await replay_later_turns(
+                        on_new_message,
+                        collector,
+                        conversation,
+                        msg.message_id,
+                        turns,
+                        msg.input_channel,
                     )
                     break
             # Taken out only now: a request cut off during the turn leaves them.

@@ -16,6 +16,12 @@ turn was stored, so it sends the message again with the same ``message_id``
 - Because the check waits for the lock, a retry that arrives while the first try
   still runs (nginx gave up waiting: 504 → 503) answers from what that try stored.
 
+The web chat (bot/channels/socketio/input.py) gives its messages ids too: the
+widget sends a message again, same id, when its connection came back before the
+turn's acknowledgement. Telegram's turns carry ``telegram-<update_id>`` ids: an
+update taken over from a dead instance (bot/storage/telegram_pending.py) runs
+with ``resend_stored=False``, since a stored turn's answers were sent already.
+
 A text the REST channel splits into several turns (bot/dialogue/follow_ups.py)
 gives each its own id: the client's for the first, ``<id>#2``, ``<id>#3`` … after.
 Messages without a client id go to Rasa as before, with no extra read.
@@ -58,14 +64,26 @@ class IdentifiedMessage(UserMessage):
     """A user message whose id the client chose: answered once however often sent.
 
     ``replay_only``: answer from the stored turn if there is one, never run it.
+    ``resend_stored``: False when a stored turn's answers reached the user already
+    (a channel that sends as the turn runs, with no client to answer): then a
+    stored turn sends nothing.
     """
 
-    def __init__(self, *args: Any, replay_only: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        replay_only: bool = False,
+        resend_stored: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.replay_only = replay_only
+        self.resend_stored = resend_stored
 
 
-def identified(message: UserMessage, message_id: str) -> IdentifiedMessage:
+def identified(
+    message: UserMessage, message_id: str, resend_stored: bool = True
+) -> IdentifiedMessage:
     """``message`` carrying the client's id (for Rasa's streamed answers)."""
     return IdentifiedMessage(
         message.text,
@@ -74,6 +92,7 @@ def identified(message: UserMessage, message_id: str) -> IdentifiedMessage:
         input_channel=message.input_channel,
         message_id=message_id,
         metadata=message.metadata,
+        resend_stored=resend_stored,
     )
 
 
@@ -116,6 +135,35 @@ async def replay(message: UserMessage, answers: List[Dict[str, Any]]) -> None:
             )
 
 
+async def replay_later_turns(
+    on_new_message: Handler,
+    output: Any,
+    conversation: str,
+    message_id: str,
+    number: int,
+    input_channel: str,
+) -> None:
+    """The stored answers of turns ``number``, ``number + 1`` … of a message sent
+    again, as long as there are any (its text, read again against a conversation
+    that moved on, could split otherwise: nothing new runs)."""
+    while True:
+        again = IdentifiedMessage(
+            "",
+            output,
+            conversation,
+            input_channel=input_channel,
+            message_id=part_id(message_id, number),
+            replay_only=True,
+        )
+        try:
+            if await on_new_message(again) != REPLAYED:
+                return
+        except Exception:
+            logger.exception("Replaying the stored turns of a message failed.")
+            return
+        number += 1
+
+
 def answered_once(on_new_message: Handler, agent_of: Callable[[], Any]) -> Handler:
     """``on_new_message``, except that an ``IdentifiedMessage`` whose turn is
     stored is answered from it; ``agent_of`` gives the agent in use (a published
@@ -133,7 +181,8 @@ def answered_once(on_new_message: Handler, agent_of: Callable[[], Any]) -> Handl
             answers = recorded_answers(events, message.message_id)
             if answers is not None:
                 logger.info("A message sent again was answered from its stored turn.")
-                await replay(message, answers)
+                if message.resend_stored:
+                    await replay(message, answers)
                 return REPLAYED
             if message.replay_only:
                 return None

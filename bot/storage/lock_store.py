@@ -89,6 +89,12 @@ class RedisLockStore(lock_store.RedisLockStore):
             self.holder_key(self.holder), b"1", px=int(HOLDER_TTL_SECONDS * 1000)
         )
 
+    def keep_alive(self) -> None:
+        """Say that this server lives, and keep saying it while it does (for other
+        records that name it: Telegram's pending updates)."""
+        self.beat()
+        self._keep_beating()
+
     def _keep_beating(self) -> None:
         if self._heartbeat is None or not self._heartbeat.is_alive():
             self._heartbeat = threading.Thread(

@@ -121,14 +121,17 @@ class SeenUpdates:
         self.shared = shared
         self._recent: OrderedDict[int, None] = OrderedDict()
 
-    def first_time(self, update_id: int, now: Optional[float] = None) -> bool:
-        """True once per update id; a re-delivery gets False."""
+    def first_time(
+        self, update_id: int, now: Optional[float] = None, shared: bool = True
+    ) -> bool:
+        """True once per update id; a re-delivery gets False. ``shared=False``:
+        this process's memory only (the caller records it in the shared store)."""
         if update_id in self._recent:
             return False
         self._recent[update_id] = None
         while len(self._recent) > RECENT_IDS:
             self._recent.popitem(last=False)
-        if self.shared is None:
+        if self.shared is None or not shared:
             return True
         try:
             return self.shared.first_time(

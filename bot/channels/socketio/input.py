@@ -25,6 +25,14 @@ lives on) or reaches the tracker store. Here:
 - an empty message or one over 2,000 characters gets a polite note in the
   conversation's language; any other text is cleaned and goes to Rasa.
 
+A ``user_uttered`` may carry the widget's ``message_id`` (as REST's: 1 to 100
+letters, digits, ``.``, ``_``, ``:``, ``-``; another value counts as none) and ask
+for an acknowledgement, which comes when the message is handled. The widget sends
+a message again, same id and ``"resent": true``, when its connection dropped before
+that (the instance died, the network blinked): a turn already stored is answered
+from the store, as REST's (``bot.services.answered_once``), and the answers carry
+``in_reply_to`` and ``answer_index`` so that the widget shows none twice.
+
 Conversations are stored as ``socketio:<session_id>`` (``bot.storage.conversation_ids``),
 and that is also the room the answers go to. A socket holds one session: a new
 ``session_request`` leaves the old room, and a message for another session than the
@@ -51,6 +59,14 @@ from bot.channels.socketio.rooms import CHANNEL_NAME, join, joined
 from bot.channels.socketio.waiting_answers import WaitingAnswers
 from bot.dialogue.fair_turns import fair
 from bot.dialogue.follow_ups import as_typed, each_message
+from bot.services.answered_once import (
+    REPLAYED,
+    IdentifiedMessage,
+    answered_once,
+    message_id_problem,
+    part_id,
+    replay_later_turns,
+)
 from bot.services.handover_desk import desk
 from bot.services.input_limits import (
     MAX_BODY_BYTES,
@@ -85,6 +101,7 @@ class ChatEventHandlers:
         self.sio = channel.sio
         self.namespace = channel.namespace or "/"
         self.tracker_store: Any = None
+        self.app: Any = None
         self.waiting = WaitingAnswers(self.sio, channel.bot_message_evt, self.namespace)
 
     def register(self, socketio: Blueprint) -> None:
@@ -97,7 +114,12 @@ class ChatEventHandlers:
             self.channel.user_message_evt, self.handle_message, namespace=namespace
         )
 
+    def agent(self) -> Any:
+        """The server's agent once it started (the model in use now)."""
+        return getattr(getattr(self.app, "ctx", None), "agent", None)
+
     async def started(self, app: Any, _: Any) -> None:
+        self.app = app
         agent = getattr(app.ctx, "agent", None)
         self.tracker_store = getattr(agent, "tracker_store", None)
         desk().attach(agent)
@@ -124,7 +146,9 @@ class ChatEventHandlers:
         )
         self.waiting.wake()  # a user who comes back sees the staff answers waiting
 
-    async def handle_message(self, sid: str, *args: Any) -> None:
+    async def handle_message(self, sid: str, *args: Any) -> Optional[bool]:
+        """True, the acknowledgement the widget asked for, once the message is
+        handled (it then does not send it again); None for a dropped event."""
         data = args[0] if len(args) == 1 else None
         text = data.get("message") if isinstance(data, dict) else None
         if not isinstance(data, dict) or not isinstance(text, str):
@@ -133,7 +157,7 @@ class ChatEventHandlers:
                 "'message'.",
                 self.channel.user_message_evt,
             )
-            return
+            return None
         if self.channel.session_persistence:
             session = event_session_id(data)
             if session is None:
@@ -141,7 +165,7 @@ class ChatEventHandlers:
                     "Dropped a socket.io %s event without a usable session_id.",
                     self.channel.user_message_evt,
                 )
-                return
+                return None
         else:
             session = sid
         conversation = conversation_id(CHANNEL_NAME, session)
@@ -150,6 +174,12 @@ class ChatEventHandlers:
             # the message's session becomes the socket's only one.
             join(self.sio, sid, conversation, self.namespace)
         metadata = event_metadata(data.get(self.channel.metadata_key)) or {}
+        message_id = data.get("message_id")
+        if message_id is not None and message_id_problem(message_id):
+            message_id = None
+        # Only a message sent again can have a stored turn: the first sending
+        # costs no extra read.
+        again = message_id is not None and data.get("resent") is True
         text = clean_text(text)
         problem = text_problem(text)
         if not problem and not shared_limits().allow(
@@ -162,11 +192,11 @@ class ChatEventHandlers:
                 self.tracker_store, conversation, metadata.get("language")
             )
             await self.emit({"text": note(problem, language)}, conversation)
-            return
+            return None
         confirmed = await desk().confirm_email(conversation, text)
         if confirmed is not None:  # a code for the answer by e-mail: not Rasa's
             await self.emit({"text": confirmed}, conversation)
-            return
+            return None
         parts = (
             as_typed(text)
             if is_side_question(text)
@@ -174,10 +204,44 @@ class ChatEventHandlers:
                 text, conversation, self.tracker_store, metadata.get("language")
             )
         )
+        output = WidgetOutput(
+            self.sio, self.channel.bot_message_evt, reply_to=message_id
+        )
+        turns = 0  # Rasa turns so far: each has its own id
         async for part, extra in parts:
-            await self.answer(part, conversation, {**metadata, **extra})
+            done = await self.answer(
+                part,
+                conversation,
+                {**metadata, **extra},
+                output,
+                part_id(message_id, turns) if message_id else None,
+                again,
+            )
+            if is_side_question(part):
+                continue
+            turns += 1
+            if done == REPLAYED and message_id:
+                # Sent again: its other stored turns answer as they were.
+                await replay_later_turns(
+                    self.on_new_message,
+                    output,
+                    conversation,
+                    message_id,
+                    turns,
+                    self.channel.name(),
+                )
+                break
+        return True
 
-    async def answer(self, text: str, conversation: str, metadata: Dict) -> None:
+    async def answer(
+        self,
+        text: str,
+        conversation: str,
+        metadata: Dict,
+        output: WidgetOutput,
+        message_id: Optional[str],
+        again: bool,
+    ) -> Any:
         """One message: a side button's reply, or Rasa's answer."""
         if is_side_question(text):
             reply = await side_answer(text, conversation, CHANNEL_NAME, metadata)
@@ -187,13 +251,14 @@ class ChatEventHandlers:
                     {"content_type": "text", **button} for button in reply.buttons
                 ]
             await self.emit(parts, conversation)
-            return
-        await self.on_new_message(
-            UserMessage(
+            return None
+        return await self.on_new_message(
+            (IdentifiedMessage if again else UserMessage)(
                 text,
-                WidgetOutput(self.sio, self.channel.bot_message_evt),
+                output,
                 conversation,
                 input_channel=self.channel.name(),
+                message_id=message_id,
                 metadata=metadata,
             )
         )
@@ -218,9 +283,15 @@ class ValidatedSocketIOInput(SocketIOInput):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        on_new_message = fair(on_new_message)
+        handlers: Optional[ChatEventHandlers] = None
+
+        def agent_of() -> Any:
+            return handlers.agent() if handlers is not None else None
+
+        on_new_message = fair(answered_once(on_new_message, agent_of))
         socketio = super().blueprint(on_new_message)
         self.sio.eio.max_http_buffer_size = MAX_BODY_BYTES
         check_packets(self.sio)
-        ChatEventHandlers(self, on_new_message).register(socketio)
+        handlers = ChatEventHandlers(self, on_new_message)
+        handlers.register(socketio)
         return socketio

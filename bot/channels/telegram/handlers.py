@@ -8,6 +8,8 @@ its payload; anything else gets a short note. Updates reach these handlers throu
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import UserMessage
@@ -30,6 +32,7 @@ from bot.channels.telegram.handover import HANDOVER_PREFIX, HandoverService
 from bot.channels.telegram.output import TelegramOutput
 from bot.dialogue.follow_ups import each_message
 from bot.services import feedback
+from bot.services.answered_once import IdentifiedMessage, part_id
 from bot.services.input_limits import clean_text, note, stored_language, text_problem
 from bot.services.rate_limits import record_refusal, shared_limits
 from ofr import deep_links
@@ -48,6 +51,46 @@ COMMAND_PAYLOADS = {
     # confirming turn, under its lock, like "delete my data" on every channel.
     "forget": ["/delete_my_data"],
 }
+
+
+@dataclass
+class UpdateTurns:
+    """The Rasa turns of the update being handled. Each gets an id made from the
+    update's, stored with the turn, so that an update taken over from a dead
+    instance (``recovered``) runs only the turns not stored yet."""
+
+    update_id: int
+    recovered: bool = False
+    count: int = 0
+
+    def message(self, text: str, output: Any, sender: str, metadata: dict) -> Any:
+        message_id = part_id(f"telegram-{self.update_id}", self.count)
+        self.count += 1
+        if self.recovered:
+            # Its answers went out as the turn ran: a stored turn sends nothing.
+            return IdentifiedMessage(
+                text,
+                output,
+                sender_id=sender,
+                input_channel=CHANNEL_NAME,
+                message_id=message_id,
+                metadata=metadata,
+                resend_stored=False,
+            )
+        return UserMessage(
+            text,
+            output,
+            sender_id=sender,
+            input_channel=CHANNEL_NAME,
+            message_id=message_id,
+            metadata=metadata,
+        )
+
+
+# Set by the channel around each update it processes.
+CURRENT_UPDATE: ContextVar[Optional[UpdateTurns]] = ContextVar(
+    "ofr_telegram_update", default=None
+)
 
 
 class UpdateHandlers:
@@ -107,6 +150,12 @@ class UpdateHandlers:
             await self._note(update, "too_fast")
             return
         metadata = {**(extra or {}), "language": user_language(update)}
+        turns = CURRENT_UPDATE.get()
+        if turns is not None and turns.update_id == update.update_id:
+            await self.on_new_message(
+                turns.message(text, self.output, conversation_of(chat), metadata)
+            )
+            return
         await self.on_new_message(
             UserMessage(
                 text,

@@ -8,6 +8,15 @@ update id taken once (``bot/storage/telegram_updates.py``) → 200 at once → t
 chat's queue (``update_queue.py``) → ``Application.process_update`` → the handlers →
 Rasa.
 
+In the cluster (locks in Redis) the update is also kept as pending before the 200
+(``bot/storage/telegram_pending.py``) until it is done. Every instance looks every
+``SWEEP_SECONDS`` for pending updates of a dead instance and runs them; before it
+runs an update, the chat's earlier pending updates run first (taken over when
+their instance died, waited for while it lives), so a chat's updates keep their
+order across instances. A turn's message id comes from the update id, so an
+update taken over runs only the turns that were not stored
+(``bot.services.answered_once``).
+
 Configuration comes from the environment (docs/channels.md, "Telegram"): TELEGRAM_TOKEN,
 TELEGRAM_WEBHOOK_URL, TELEGRAM_WEBHOOK_SECRET, TELEGRAM_API_BASE_URL.
 """
@@ -17,8 +26,10 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
+import time
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 
+import redis
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -30,12 +41,18 @@ from telegram.ext import AIORateLimiter, Application
 from bot.channels.telegram.alerts import AlertService
 from bot.channels.telegram.buttons import ButtonPayloads
 from bot.channels.telegram.chats import CHANNEL_NAME, well_formed
-from bot.channels.telegram.handlers import UpdateHandlers
+from bot.channels.telegram.handlers import CURRENT_UPDATE, UpdateHandlers, UpdateTurns
 from bot.channels.telegram.handover import HandoverService
 from bot.channels.telegram.output import TelegramOutput
-from bot.channels.telegram.update_queue import ChatQueues
+from bot.channels.telegram.update_queue import ChatQueues, chat_key
 from bot.dialogue.fair_turns import fair
+from bot.services.answered_once import answered_once
 from bot.services.input_limits import BadRequest, parse_json
+from bot.storage.telegram_pending import (
+    Pending,
+    PendingUpdates,
+    pending_updates_for,
+)
 from bot.storage.telegram_updates import SeenUpdates, shared_updates_for
 from ofr import settings
 from ofr.messages import message
@@ -49,6 +66,11 @@ MAX_UPDATE_BYTES = 1_000_000
 UPDATE_TYPES = ["message", "callback_query"]
 # At shutdown, seconds to finish the updates already answered 200.
 DRAIN_SECONDS = 20.0
+# How often an instance looks for the pending updates of a dead one.
+SWEEP_SECONDS = 2.0
+# How long an update waits for its chat's earlier ones on a live instance.
+ORDER_WAIT_SECONDS = 120.0
+ORDER_POLL_SECONDS = 0.2
 
 
 def rate_limiter() -> AIORateLimiter:
@@ -147,6 +169,13 @@ class TelegramInput(InputChannel):
         # In this process only until the stores are known (_share_stores).
         self.seen = SeenUpdates(self.bot_id)
         self.queue = ChatQueues(self._process)
+        # The cluster's (Redis) record of updates taken and not done.
+        self.pending: Optional[PendingUpdates] = None
+        self._recovered: Set[int] = set()  # taken over from a dead instance
+        self._started: Set[int] = set()  # running here now
+        self._unkept: Set[int] = set()  # taken while Redis could not keep them
+        self._sweeping: Optional[asyncio.Task] = None
+        self._app: Any = None
 
     def get_output_channel(self) -> OutputChannel:
         return self.output
@@ -238,25 +267,159 @@ class TelegramInput(InputChannel):
             self.seen.shared = shared_updates_for(
                 agent.tracker_store, agent.lock_store, self.var_dir
             )
+        if self.pending is None:
+            self.pending = pending_updates_for(agent.lock_store, self.bot_id)
+            if self.pending is not None:
+                self.pending.keep_alive()
+
+    def _agent(self) -> Any:
+        return getattr(getattr(self._app, "ctx", None), "agent", None)
+
+    def _take(self, update: Update, data: Dict[str, Any]) -> bool:
+        """Record the update as taken (and, in the cluster, as pending); False when
+        it was taken before."""
+        if self.pending is None:
+            return self.seen.first_time(update.update_id)
+        if not self.seen.first_time(update.update_id, shared=False):
+            return False
+        try:
+            return self.pending.take(
+                update.update_id, chat_key(update), data, time.time()
+            )
+        except redis.RedisError as error:
+            logger.error(
+                "Could not keep a Telegram update as pending (%s); processing it.",
+                type(error).__name__,
+            )
+            self._unkept.add(update.update_id)
+            return True
 
     async def _process(self, update: Update) -> None:
+        """Run one update from the queue; in the cluster, only if it is still this
+        instance's, after its chat's earlier ones, and marked done afterwards."""
+        pending, chat = self.pending, chat_key(update)
+        if pending is None or update.update_id in self._unkept:
+            self._unkept.discard(update.update_id)
+            await self._handle(update)
+            return
+        if update.update_id in self._started:
+            return
+        try:
+            if not pending.holds(update.update_id, chat):
+                return  # done already (run before its turn in the queue came)
+            await self._earlier_first(pending, update.update_id, chat)
+        except redis.RedisError as error:
+            logger.error(
+                "Could not read the pending Telegram updates (%s); processing.",
+                type(error).__name__,
+            )
+        self._started.add(update.update_id)
+        finished = False
+        try:
+            await self._handle(update, update.update_id in self._recovered)
+            finished = True  # a failed turn too: it is not run again
+        finally:
+            self._started.discard(update.update_id)
+            self._recovered.discard(update.update_id)
+        # Cut off (a stop that could not wait): left pending, for another instance.
+        if finished:
+            try:
+                pending.done(update.update_id, chat)
+            except redis.RedisError as error:
+                logger.error(
+                    "Could not mark a Telegram update done (%s).", type(error).__name__
+                )
+
+    async def _earlier_first(
+        self, pending: PendingUpdates, update_id: int, chat: str
+    ) -> None:
+        """Run the chat's earlier pending updates first: those of a dead instance
+        (taken over) and this instance's own; wait while a live one runs its."""
+        deadline = time.monotonic() + ORDER_WAIT_SECONDS
+        while True:
+            earlier = [p for p in pending.entries(chat) if p.update_id < update_id]
+            if any(p.owner != pending.holder for p in earlier):
+                self._adopt(pending.claim(chat))  # those of a dead instance
+                earlier = [p for p in pending.entries(chat) if p.update_id < update_id]
+            for entry in earlier:
+                if (
+                    entry.owner == pending.holder
+                    and entry.update_id not in self._started
+                ):
+                    await self._process(self._update_of(entry))
+            others = [p for p in earlier if p.owner != pending.holder]
+            if not others:
+                return
+            if time.monotonic() > deadline:
+                logger.warning(
+                    "Telegram update %s ran before earlier ones of its chat that "
+                    "another instance still holds.",
+                    update_id,
+                )
+                return
+            await asyncio.sleep(ORDER_POLL_SECONDS)
+
+    def _update_of(self, entry: Pending) -> Update:
+        return Update.de_json(entry.data, self.application.bot)
+
+    def _adopt(self, taken: List[Pending]) -> None:
+        """Queue updates taken over from a dead instance, oldest first."""
+        for entry in taken:
+            logger.warning(
+                "Taking over Telegram update %s from an instance that stopped.",
+                entry.update_id,
+            )
+            self._recovered.add(entry.update_id)
+            if not self.queue.closed:
+                self.queue.put(self._update_of(entry))
+
+    async def _sweep(self) -> None:
+        """Every SWEEP_SECONDS: take over the pending updates of dead instances."""
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            if self.pending is None or not self._ready:
+                continue
+            try:
+                lapsed = self.pending.lapsed_owners()
+                if not lapsed:
+                    continue
+                for chat in self.pending.chats():
+                    self._adopt(self.pending.claim(chat))
+                # None of their updates is left, and the dead take no more.
+                self.pending.forget_owners(lapsed)
+            except redis.RedisError as error:
+                logger.error(
+                    "Could not look for pending Telegram updates (%s).",
+                    type(error).__name__,
+                )
+            except Exception:
+                logger.exception("Looking for pending Telegram updates failed.")
+
+    async def _handle(self, update: Update, recovered: bool = False) -> None:
+        token = CURRENT_UPDATE.set(UpdateTurns(update.update_id, recovered))
         try:
             await self.application.process_update(update)
         except Exception:
             # Handlers' errors go to _error; this is PTB's own bookkeeping failing
             # on an odd update.
             logger.exception("Processing a Telegram update failed.")
+        finally:
+            CURRENT_UPDATE.reset(token)
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        self.handlers.on_new_message = fair(on_new_message)
+        # Identified turns (an update taken over) run once: answered_once.
+        self.handlers.on_new_message = fair(answered_once(on_new_message, self._agent))
         telegram = Blueprint("telegram_webhook", __name__)
 
         @telegram.listener("after_server_start")
         async def started(app: Any, _: Any) -> None:
+            self._app = app
             self._share_stores(app)
             self._starting = asyncio.create_task(self._start_with_retries())
+            if self.pending is not None:
+                self._sweeping = asyncio.create_task(self._sweep())
             agent = getattr(app.ctx, "agent", None)
             self.alerts.start(
                 self.handlers.tracker_store, getattr(agent, "lock_store", None)
@@ -269,7 +432,10 @@ class TelegramInput(InputChannel):
             # New updates get 503 (Telegram sends them again, to another instance
             # or after the restart); those answered 200 are finished first.
             self._ready = False
-            await self.queue.drain(DRAIN_SECONDS)
+            if self._sweeping is not None:
+                self._sweeping.cancel()
+            # Left undone: still pending in the cluster, another instance runs them.
+            await self.queue.drain(DRAIN_SECONDS, kept=self.pending is not None)
             await self.alerts.stop()
             await self.stop()
 
@@ -321,7 +487,7 @@ class TelegramInput(InputChannel):
                     status=503,
                     headers={"Retry-After": "5"},
                 )
-            if not self.seen.first_time(update.update_id):
+            if not self._take(update, data):
                 # Telegram sent it again (the first delivery's answer came late or
                 # was lost): it is processed, or being processed, already.
                 return response.json({"status": "ok"})

@@ -11,7 +11,8 @@ So the webhook only checks and records an update and answers 200; the turn runs 
   and Telegram delivers the update again later.
 - ``drain`` (at shutdown) stops taking updates and waits for those taken; what is
   still not done after its timeout is logged with the update ids, never dropped
-  without a word.
+  without a word (in the cluster it stays pending, and another instance runs it:
+  bot/storage/telegram_pending.py).
 """
 
 from __future__ import annotations
@@ -99,10 +100,11 @@ class ChatQueues:
             del self._queues[key]
             del self._workers[key]
 
-    async def drain(self, timeout: float) -> List[Tuple[str, int]]:
+    async def drain(self, timeout: float, kept: bool = False) -> List[Tuple[str, int]]:
         """Take no more updates and wait up to ``timeout`` s for those taken.
 
-        Returns (chat key, update id) of those left undone, after logging them.
+        Returns (chat key, update id) of those left undone, after logging them;
+        ``kept``: they stay pending in the cluster, for another instance.
         """
         self.closed = True
         workers = list(self._workers.values())
@@ -116,10 +118,12 @@ class ChatQueues:
         ]
         if left:
             logger.warning(
-                "Stopping with %d Telegram updates not processed (update ids %s): "
-                "Telegram will not send them again.",
+                "Stopping with %d Telegram updates not processed (update ids %s): %s",
                 len(left),
                 ", ".join(str(update_id) for _, update_id in left),
+                "another instance will run them."
+                if kept
+                else "Telegram will not send them again.",
             )
             for worker in list(self._workers.values()):
                 worker.cancel()
