@@ -17,6 +17,8 @@ from ofr.dialogue.state import (
     from_events,
     shown_to_slot,
 )
+from ofr.events.index import EventIndex
+from ofr.events.model import Event
 from ofr.events.store import EventsStore
 from tests.conftest import ROOT
 
@@ -303,6 +305,50 @@ def test_neighbours_of_the_event_in_view():
     assert entities(after.messages[0])["event_id"] == "test-2027-online-march"
     before = read(events, "the one before it?")
     assert entities(before.messages[0])["event_id"] == "test-2026-online-women"
+
+
+def _entry(id: str, start: str, end: Optional[str] = None, **more: Any) -> Event:
+    fields = {"id": id, "title": {"en": id, "de": id}, "start": start, "end": end}
+    if more.get("kind") != "series":
+        fields.update(format="in_person", city="Berlin")
+    return Event.parse_obj({**fields, **more})
+
+
+# The history as the events file has it: a year's series dated by year only, one
+# event dated by month, the first meeting inside its year's series.
+HISTORY = EventIndex(
+    [
+        _entry("s2018", "2018-03-05", "2018-12-31", kind="series", date_precision="year"),
+        _entry("berlin2018", "2018-03-05"),
+        _entry("s2020", "2020-01-01", "2020-12-31", kind="series", date_precision="year"),
+        _entry("s2021", "2021-01-01", "2021-12-31", kind="series", date_precision="year"),
+        _entry("pakistan2022", "2022-06-28"),
+        _entry("may2023", "2023-05-01", "2023-05-31", date_precision="month"),
+        _entry("gone2021", "2021-09-01", status="cancelled"),
+    ]
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("current", "text", "neighbour"),
+    [("pakistan2022", "and the one before that?", "s2021"),
+     ("s2021", "und das davor?", "s2020"),
+     ("s2020", "the one before it?", "s2018"),
+     ("pakistan2022", "and the one after that?", "may2023"),
+     ("may2023", "the one before it?", "pakistan2022"),
+     ("berlin2018", "und die danach?", "s2020"),
+     ("s2018", "und die danach?", "s2020")],
+)  # fmt: skip
+def test_neighbours_dated_by_year_or_month_count_in_time(current, text, neighbour):
+    state = from_events(shown([current], kind="details"), T0)
+    found = resolve(text, state, HISTORY, NOW)
+    assert found is not None and found.reason == "neighbour"
+    assert entities(found.messages[0])["event_id"] == neighbour
+
+
+def test_no_neighbour_inside_the_series_around_the_event():
+    state = from_events(shown(["berlin2018"], kind="details"), T0)
+    assert resolve("and the one before that?", state, HISTORY, NOW) is None
 
 
 def test_relative_years_of_a_history_answer():

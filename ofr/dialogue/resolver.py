@@ -458,14 +458,36 @@ _COMMON_TITLE = frozenset(
 
 
 def _neighbour(events: EventIndex, current: Event, after: bool) -> Optional[Event]:
-    """The event just after (or before) ``current`` in time: not a series, not
-    cancelled."""
-    ordered = [e for e in events.events if e.kind == "event" and not e.cancelled]
+    """The event or series just after (or before) ``current`` in time, not cancelled.
+
+    Entries dated only by year or month (a year's dialogue series) are ordered by
+    where their span starts, then ends; one whose span overlaps ``current`` while
+    either is dated loosely (the 2018 series around its first meeting) is neither
+    before nor after it and is passed over."""
+    ordered = sorted(
+        (e for e in events.events if not e.cancelled or e.id == current.id),
+        key=lambda e: (e.starts_at, e.ends_at),
+    )
     ids = [e.id for e in ordered]
     if current.id not in ids:
         return None
-    at = ids.index(current.id) + (1 if after else -1)
-    return ordered[at] if 0 <= at < len(ordered) else None
+    step = 1 if after else -1
+    at = ids.index(current.id) + step
+    while 0 <= at < len(ordered):
+        if not _around(ordered[at], current):
+            return ordered[at]
+        at += step
+    return None
+
+
+def _loose(event: Event) -> bool:
+    return event.kind == "series" or event.date_precision != "day"
+
+
+def _around(one: Event, other: Event) -> bool:
+    """Whether two entries overlap in time and one of them is dated loosely."""
+    overlap = one.starts_at < other.ends_at and other.starts_at < one.ends_at
+    return overlap and (_loose(one) or _loose(other))
 
 
 def _place_follow_on(text: str, folded: str) -> Optional[FollowUp]:
