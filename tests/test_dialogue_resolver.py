@@ -169,6 +169,29 @@ def test_a_new_session_closes_the_question():
     assert from_events(events, T0).pending is None
 
 
+def answered_partners() -> List[Dict[str, Any]]:
+    return [user("who are the partners?", "ask_partners"), action("utter_partners"),
+            bot("partners"), action("action_listen")]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ["yes pls", "yes", "ja", "Ja!", "ok", "jap", "klar",
+                                  "yep sure", "ja bitte", "ok mach"])  # fmt: skip
+def test_a_yes_with_no_question_open_is_acknowledged(text):
+    found = read(answered_partners(), text)
+    assert found is not None and found.messages == ("/acknowledge",)
+
+
+@pytest.mark.parametrize("text", ["yes, delete it", "ok yes delete it",
+                                  "ja bitte loeschen", "ok danke", "yes thanks",
+                                  "please", "delete my data", "nope"])  # fmt: skip
+def test_a_yes_that_asks_for_something_is_left_to_the_nlu(text):
+    assert read(answered_partners(), text) is None
+
+
+def test_a_yes_as_the_first_message_is_left_to_the_nlu():
+    assert read([], "yes pls") is None
+
+
 def handover_offer() -> List[Dict[str, Any]]:
     return [
         user("can I talk to a person?", "ask_human"),

@@ -18,6 +18,8 @@ from datetime import datetime
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ofr.dialogue.replies import (
+    AFFIRMERS,
+    THANKS,
     fold,
     read_option,
     read_ordinal,
@@ -230,6 +232,11 @@ SWITCH_AFTER = _rx(
     r"(?:auf|in)\s+(deutsch|german|englisch|english)(?:\s+(?:bitte|please|pls))?[.!]?\s*$"
 )
 MAX_FOLLOW_UP_WORDS = 12
+# Words of a yes that ask for something: with no question open, the NLU reads them.
+YES_WITH_A_REQUEST = frozenset(
+    """delete loeschen weg forget vergiss vergessen erase remove entfernen weiter
+    weitergeben more mehr next naechste pass""".split()
+) | THANKS  # "ok danke" is thanks
 
 
 def resolve(
@@ -257,7 +264,7 @@ def _pending(
 ) -> Optional[FollowUp]:
     question = state.pending
     if question is None:
-        return None
+        return _yes_alone(text, state)
     answer = read_yes_no(text)
     if answer is True and question.yes:
         if question.kind == "delete":
@@ -275,6 +282,20 @@ def _pending(
         if choice:
             return FollowUp((options[choice - 1].payload,), "choice")
     return None
+
+
+def _yes_alone(text: str, state: DialogueState) -> Optional[FollowUp]:
+    """ "yes pls" when the bot asked nothing: the plain acknowledgement, not the
+    delete question (the NLU alone reads a bare yes as ``confirm_delete``). A yes
+    that names what to do ("yes, delete it", "ja, weiter") is left to the NLU, and
+    so are a late yes to a question no longer open (the delete question is asked
+    again) and a first message, whose language the NLU reads from its words."""
+    if state.is_start or state.expired or read_yes_no(text) is not True:
+        return None
+    said = set(words(text))
+    if not said & AFFIRMERS or said & YES_WITH_A_REQUEST:
+        return None
+    return FollowUp((payload("acknowledge"),), "yes_alone")
 
 
 # ---------------------------------------------------------------- events in view

@@ -138,6 +138,9 @@ class DialogueState:
     topic_intent: Optional[str] = None
     pending: Optional[PendingQuestion] = None
     user_turns: int = 0
+    # The kind of the bot's question that was left unanswered too long, if any: a
+    # late "yes" to it is not a yes to nothing.
+    expired: Optional[str] = None
 
     @property
     def is_start(self) -> bool:
@@ -236,17 +239,19 @@ def from_events(events: Iterable[Dict[str, Any]], now: float) -> DialogueState:
             if question.kind == "delete" or question.yes or question.options:
                 pending = question
             asking = None
+    expired: Optional[str] = None
     if pending is not None and (
         user_turns - pending.asked_at_turn > OPEN_TURNS
         or now - pending.asked_at > OPEN_SECONDS
     ):
-        pending = None
+        pending, expired = None, pending.kind
     return DialogueState(
         shown=shown,
         topic_action=topic_action,
         topic_intent=topic_intent,
         pending=pending,
         user_turns=user_turns,
+        expired=expired,
     )
 
 
