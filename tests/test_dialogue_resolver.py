@@ -374,6 +374,27 @@ def test_no_neighbour_inside_the_series_around_the_event():
     assert resolve("and the one before that?", state, HISTORY, NOW) is None
 
 
+@pytest.mark.parametrize(
+    "text", ["wann genau war die letzte?", "when exactly was the last one?",
+             "wann war die?", "und wann war das?"],
+)  # fmt: skip
+def test_the_last_event_named_in_a_nothing_upcoming_answer_is_in_view(text):
+    # "No upcoming events in NRW … The last one was: X" (action_search_events)
+    events = [
+        user("gibt es veranstaltungen in nrw?", "ask_events"),
+        action("action_search_events"),
+        slot(SHOWN_SLOT, shown_to_slot(["test-2022-neu-ulm"], "latest", 2022)),
+        bot("…"),
+        action("action_listen"),
+    ]
+    found = read(events, text)
+    assert found is not None
+    assert entities(found.messages[0]) == {
+        "event_id": "test-2022-neu-ulm",
+        "aspect": "time",
+    }
+
+
 def test_relative_years_of_a_history_answer():
     events = shown(["test-2022-neu-ulm"], kind="past", year=2022)
     assert read(events, "and the year after?").messages == (

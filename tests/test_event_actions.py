@@ -346,6 +346,9 @@ async def test_no_upcoming_event_names_the_latest_and_the_contact(
     )
     assert "lschardt@iom.int" in text
     assert isinstance(slots["event_filter"], dict)
+    # The last event named is in view: "wann genau war die letzte?" asks about it.
+    assert slots["shown_events"]["ids"] == ["ofr-2023-nuremberg"]
+    assert slots["shown_events"]["kind"] == "latest"
 
 
 def test_slot_round_trip():
