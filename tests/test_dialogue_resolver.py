@@ -395,6 +395,53 @@ def test_the_last_event_named_in_a_nothing_upcoming_answer_is_in_view(text):
     }
 
 
+def searched(wanted: Dict[str, Any], ids: List[str]) -> List[Dict[str, Any]]:
+    """An event search with its filter slot, as action_search_events leaves it."""
+    return [
+        user("events?", "ask_events"),
+        action("action_search_events"),
+        slot("event_filter", {"scope": "upcoming", **wanted}),
+        slot(SHOWN_SLOT, shown_to_slot(ids, "latest" if len(ids) == 1 else "list")),
+        bot("…"),
+        action("action_listen"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [("und welche waren online?", {"format": "online"}),
+     ("and which were online?", {"format": "online"}),
+     ("und welche waren in koeln?", {"city": "Köln"}),
+     ("and which were in bavaria?", {"state": "Bayern"})],
+)  # fmt: skip
+def test_a_filter_follow_up_in_the_past_tense_searches_the_past(text, wanted):
+    # "gibt es veranstaltungen in nrw?" → none coming, "the last one was: …"
+    for ids in (["test-2022-neu-ulm"], []):
+        events = searched({"state": "Nordrhein-Westfalen"}, ids)
+        found = read(events, text)
+        assert found is not None and found.reason == "looking_back"
+        assert found.messages[0].startswith("/ask_past_events")
+        assert entities(found.messages[0]) == wanted
+
+
+def test_a_past_tense_follow_up_keeps_the_rest_of_the_search():
+    events = searched({"topic": "Afghanistan"}, [])
+    found = read(events, "und welche waren online?")
+    assert entities(found.messages[0]) == {"topic": "Afghanistan", "format": "online"}
+
+
+def test_a_present_tense_follow_up_still_changes_the_upcoming_search():
+    events = searched({"state": "Nordrhein-Westfalen"}, [])
+    found = read(events, "und welche sind online?")
+    assert found.messages == ('/inform_event_filter{"format": "online"}',)
+    past = [*events[:2], slot("event_filter", {"scope": "past", "state": "Bayern"}),
+            *events[3:]]  # fmt: skip
+    # A search of the past stays one: the follow-up changes it as before.
+    assert read(past, "und welche waren online?").messages == (
+        '/inform_event_filter{"format": "online"}',
+    )
+
+
 def test_relative_years_of_a_history_answer():
     events = shown(["test-2022-neu-ulm"], kind="past", year=2022)
     assert read(events, "and the year after?").messages == (

@@ -27,6 +27,7 @@ from ofr.dialogue.replies import (
     words,
 )
 from ofr.dialogue.state import EVENT_ACTIONS, DialogueState
+from ofr.events.event_filter import EventFilter, place_and_format
 from ofr.events.index import EventIndex
 from ofr.events.model import Event
 from ofr.events.query import find_format, find_free_topic, find_place, find_topic
@@ -83,6 +84,13 @@ YEAR_BEFORE = _rx(
     r"vorjahr\w*)\b"
 )
 YEAR = re.compile(r"\b(20\d\d|19\d\d)\b")
+# A follow-up in the past tense ("und welche waren online?", "and which were in
+# Bayern?") asks about past events.
+PAST_TENSE = _rx(
+    r"\b(were|was there|had|did|happened|took place|have been|has been|"
+    r"waren|war|gab|gabs|fanden|fand|stattgefunden|hatten|hatte|gewesen|"
+    r"vergangene\w*|bisherige\w*|past|previous)\b"
+)
 SEARCH_WORDS = _rx(
     r"\b(events|meetings|workshops|webinars|sessions|other ones|others|"
     r"veranstaltungen|termine|treffen|workshops|andere[nm]?)\b"
@@ -327,7 +335,43 @@ def _events(
                              shown.kind if shown else "list", events, now)  # fmt: skip
         if found is not None:
             return found
-    return _place_follow_on(text, folded)
+    found = _place_follow_on(text, folded)
+    if found is not None and PAST_TENSE.search(folded):
+        return _looking_back(text, folded, state) or found
+    return found
+
+
+def _looking_back(
+    text: str, folded: str, state: DialogueState
+) -> Optional[FollowUp]:
+    """ "und welche waren online?" after a search of upcoming events: the same
+    search, changed as any follow-up changes it, over the past events."""
+    previous = EventFilter.from_slot(state.event_filter)
+    if previous.looks_back:
+        return None  # the search already looks back, and a follow-up keeps that
+    place = find_place(text)
+    wanted = previous.changed(
+        **place_and_format(
+            previous,
+            None if place is None else "state" if place.is_state else "city",
+            None if place is None else place.name,
+            find_format(text),
+        )
+    )
+    entities: Dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("city", wanted.city),
+            ("state", wanted.state),
+            ("format", wanted.format),
+            ("topic", wanted.topic),
+        )
+        if value
+    }
+    year = YEAR.search(folded)
+    if year:
+        entities["date"] = year.group(1)
+    return FollowUp((payload("ask_past_events", entities),), "looking_back")
 
 
 def _relative_year(folded: str, year: int) -> Optional[int]:

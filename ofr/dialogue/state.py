@@ -16,6 +16,8 @@ FIRST_MESSAGE_KEY = "ofr_first_message"
 
 # The slot the event actions set: {"ids": [...], "kind": ..., "year": ...}.
 SHOWN_SLOT = "shown_events"
+# The slot that keeps the conversation's event search (ofr/events/event_filter.py).
+FILTER_SLOT = "event_filter"
 
 # A question stays open this many user turns (an unrelated one is answered, and a
 # plain "yes" after it still answers the question) and this long.
@@ -141,6 +143,10 @@ class DialogueState:
     # The kind of the bot's question that was left unanswered too long, if any: a
     # late "yes" to it is not a yes to nothing.
     expired: Optional[str] = None
+    # The ``event_filter`` slot (the conversation's event search) and the
+    # ``language`` slot, as the actions last set them.
+    event_filter: Optional[Dict[str, Any]] = None
+    language: Optional[str] = None
 
     @property
     def is_start(self) -> bool:
@@ -205,14 +211,22 @@ def from_events(events: Iterable[Dict[str, Any]], now: float) -> DialogueState:
     pending: Optional[PendingQuestion] = None
     asking: Optional[str] = None
     user_turns = 0
+    event_filter: Optional[Dict[str, Any]] = None
+    language: Optional[str] = None
     for event in events:
         kind = event.get("event")
         if kind == "session_started":
             shown, topic_action, topic_intent, pending = None, None, None, None
+            event_filter = None
         elif kind == "slot":
             name = event.get("name")
+            value = event.get("value")
             if name == SHOWN_SLOT:
-                shown = shown_from_slot(event.get("value"))
+                shown = shown_from_slot(value)
+            elif name == FILTER_SLOT:
+                event_filter = value if isinstance(value, dict) else None
+            elif name == "language" and isinstance(value, str):
+                language = value
         elif kind == "user":
             user_turns += 1
             parse = event.get("parse_data") or {}
@@ -252,6 +266,8 @@ def from_events(events: Iterable[Dict[str, Any]], now: float) -> DialogueState:
         pending=pending,
         user_turns=user_turns,
         expired=expired,
+        event_filter=event_filter,
+        language=language,
     )
 
 
