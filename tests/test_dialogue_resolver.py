@@ -442,6 +442,15 @@ def test_a_present_tense_follow_up_still_changes_the_upcoming_search():
     )
 
 
+def test_a_neighbour_of_a_format_skips_the_others():
+    # Hamburg (in person), then the online March dialogue, then Munich (in person)
+    events = shown(["test-2027-hamburg"], kind="next")
+    found = read(events, "and the in person one after that, where is it")
+    assert entities(found.messages[0])["event_id"] == "test-2027-munich"
+    found = read(events, "und die online-veranstaltung danach?")
+    assert entities(found.messages[0])["event_id"] == "test-2027-online-march"
+
+
 def test_relative_years_of_a_history_answer():
     events = shown(["test-2022-neu-ulm"], kind="past", year=2022)
     assert read(events, "and the year after?").messages == (

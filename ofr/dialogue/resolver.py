@@ -27,7 +27,7 @@ from ofr.dialogue.replies import (
     words,
 )
 from ofr.dialogue.state import EVENT_ACTIONS, DialogueState
-from ofr.events.event_filter import EventFilter, place_and_format
+from ofr.events.event_filter import EventFilter, format_matches, place_and_format
 from ofr.events.index import EventIndex
 from ofr.events.model import Event
 from ofr.events.query import find_format, find_free_topic, find_place, find_topic
@@ -427,7 +427,8 @@ def _about_shown(
     # "und die danach?", "the one before it?"
     after = AFTER.search(folded) is not None
     if single and (after or BEFORE.search(folded)):
-        neighbour = _neighbour(events, current, after=after)
+        # "and the in person one after that?": the next one of that format
+        neighbour = _neighbour(events, current, after=after, fmt=fmt)
         if neighbour is None:
             return None
         return FollowUp((_details(neighbour),), "neighbour")
@@ -522,8 +523,11 @@ _COMMON_TITLE = frozenset(
 )
 
 
-def _neighbour(events: EventIndex, current: Event, after: bool) -> Optional[Event]:
-    """The event or series just after (or before) ``current`` in time, not cancelled.
+def _neighbour(
+    events: EventIndex, current: Event, after: bool, fmt: Optional[str] = None
+) -> Optional[Event]:
+    """The event or series just after (or before) ``current`` in time, not cancelled
+    (``fmt``: the nearest of that format; a hybrid one is both).
 
     Entries dated only by year or month (a year's dialogue series) are ordered by
     where their span starts, then ends; one whose span overlaps ``current`` while
@@ -539,8 +543,11 @@ def _neighbour(events: EventIndex, current: Event, after: bool) -> Optional[Even
     step = 1 if after else -1
     at = ids.index(current.id) + step
     while 0 <= at < len(ordered):
-        if not _around(ordered[at], current):
-            return ordered[at]
+        candidate = ordered[at]
+        if not _around(candidate, current) and (
+            fmt is None or format_matches(candidate.format, fmt)
+        ):
+            return candidate
         at += step
     return None
 
