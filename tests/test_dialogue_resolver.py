@@ -507,6 +507,11 @@ def test_topic_follow_ups():
         ("auf Deutsch bitte – und was gibt es online?",
          ('/switch_language{"language": "de"}', "was gibt es online?")),
         ("what is OFR and who is it for?", ("what is OFR", "who is it for?")),
+        ("was ist ofr und für wen ist das gedacht",
+         ("was ist ofr", "für wen ist das gedacht")),
+        ("what is OFR and for whom?", ("what is OFR", "for whom?")),
+        ("fuer wen ist ofr gedacht und was bietet ihr an?",
+         ("fuer wen ist ofr gedacht", "was bietet ihr an?")),
         ("Was ist OFR? Wer sind die Partner?", ("Was ist OFR?", "Wer sind die Partner?")),
         ("gab es 2020 veranstaltungen? wegen corona ja eher schwierig", None),
         ("what did ofr do in 2018 and in 2019?",
@@ -525,6 +530,13 @@ def test_topic_follow_ups():
 def test_two_requests_in_one_message(text, messages):
     found = read([], text)
     assert (found.messages if found else None) == messages
+
+
+@pytest.mark.parametrize("text", ["für wen ist das gedacht", "for whom?"])
+def test_the_audience_part_is_read_after_the_first_answer(text):
+    what_is = [user("was ist ofr", "ask_what_is_ofr"), action("utter_what_is_ofr"),
+               bot("…"), action("action_listen")]  # fmt: skip
+    assert read(what_is, text).messages == ("/ask_audience",)
 
 
 # ---------------------------------------------------------------- found by a fresh batch

@@ -683,7 +683,9 @@ def _two_requests(
 QUESTION_START = (
     r"(?:what|whats|what's|who|whos|who's|whom|when|where|wheres|where's|how|hows|"
     r"is|are|do|does|did|can|could|will|which|was|wer|wen|wem|wann|wo|wie|gibt|"
-    r"gibts|gibt's|ist|sind|kann|kannst|koennen|können|welche[rsnm]?|warum|why|seit)"
+    r"gibts|gibt's|ist|sind|kann|kannst|koennen|können|welche[rsnm]?|warum|why|seit|"
+    # "was ist OFR und für wen ist das gedacht?": a question led by its preposition
+    r"(?:für|fuer|for|an|mit|with)\s+(?:wen|wem|whom))"
 )
 CLAUSE_BREAK = re.compile(
     r"(?:(?:\s*,\s*|\s+)(?:and|und|&|also|außerdem|ausserdem)\s+|\s*[;+]\s*"
