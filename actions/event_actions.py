@@ -552,7 +552,8 @@ class ActionEventDetails(ReplyAction):
         if told is not None:
             return told
         if not coming:
-            return _nothing_upcoming(dispatcher, wanted, language, index, moment)
+            named = _nothing_upcoming(dispatcher, wanted, language, index, moment)
+            return shown([named], "latest", named.start.year) if named else []
         dispatcher.utter_message(
             text=message("event_not_found", language),
             buttons=[_details_button(e, language) for e in coming[:6]],

@@ -510,6 +510,22 @@ async def test_details_of_nothing_upcoming_say_so(dispatcher, domain):
     assert not any("event_id" in b["payload"] for b in messages[0]["buttons"])
 
 
+async def test_details_with_nothing_upcoming_keep_the_last_event_in_view(
+    dispatcher, domain, monkeypatch
+):
+    monkeypatch.setenv("OFR_EVENTS_FILE", str(ROOT / "data" / "events.yml"))
+    messages, slots = await run(
+        ActionEventDetails(),
+        dispatcher,
+        domain,
+        text="what time does it start?",
+        intent="ask_event_details",
+        slots={"language": "en"},
+    )
+    assert messages[0]["text"].startswith("There are no upcoming OFR events")
+    assert slots["shown_events"]["ids"] == ["ofr-2023-nuremberg"]
+
+
 async def test_format_words_in_a_details_question_are_no_filter(dispatcher, domain):
     messages, _ = await run(
         ActionEventDetails(),

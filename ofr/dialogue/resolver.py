@@ -240,11 +240,11 @@ SWITCH_AFTER = _rx(
     r"(?:auf|in)\s+(deutsch|german|englisch|english)(?:\s+(?:bitte|please|pls))?[.!]?\s*$"
 )
 MAX_FOLLOW_UP_WORDS = 12
-# Words of a yes that ask for something: with no question open, the NLU reads them.
-YES_WITH_A_REQUEST = frozenset(
-    """delete loeschen weg forget vergiss vergessen erase remove entfernen weiter
-    weitergeben more mehr next naechste pass""".split()
-) | THANKS  # "ok danke" is thanks
+# Words of a yes that ask for something, or thank ("ok danke"): with no question
+# open, the NLU reads them.
+_REQUEST_WORDS = """delete loeschen weg forget vergiss vergessen erase remove entfernen
+    weiter weitergeben more mehr next naechste pass"""
+YES_WITH_A_REQUEST = frozenset(_REQUEST_WORDS.split()) | THANKS
 
 
 def resolve(
@@ -341,9 +341,7 @@ def _events(
     return found
 
 
-def _looking_back(
-    text: str, folded: str, state: DialogueState
-) -> Optional[FollowUp]:
+def _looking_back(text: str, folded: str, state: DialogueState) -> Optional[FollowUp]:
     """ "und welche waren online?" after a search of upcoming events: the same
     search, changed as any follow-up changes it, over the past events."""
     previous = EventFilter.from_slot(state.event_filter)

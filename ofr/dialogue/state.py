@@ -258,7 +258,8 @@ def from_events(events: Iterable[Dict[str, Any]], now: float) -> DialogueState:
         user_turns - pending.asked_at_turn > OPEN_TURNS
         or now - pending.asked_at > OPEN_SECONDS
     ):
-        pending, expired = None, pending.kind
+        expired = pending.kind
+        pending = None
     return DialogueState(
         shown=shown,
         topic_action=topic_action,
