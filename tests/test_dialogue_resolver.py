@@ -183,7 +183,8 @@ def test_a_yes_with_no_question_open_is_acknowledged(text):
 
 @pytest.mark.parametrize("text", ["yes, delete it", "ok yes delete it",
                                   "ja bitte loeschen", "ok danke", "yes thanks",
-                                  "please", "delete my data", "nope"])  # fmt: skip
+                                  "please", "delete my data", "nope", "wo genau",
+                                  "ok und wo"])  # fmt: skip
 def test_a_yes_that_asks_for_something_is_left_to_the_nlu(text):
     assert read(answered_partners(), text) is None
 

@@ -19,7 +19,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ofr.dialogue.replies import (
     AFFIRMERS,
+    FILLERS,
     THANKS,
+    YES_WORDS,
     fold,
     read_option,
     read_ordinal,
@@ -257,7 +259,7 @@ def resolve(
     text = text.strip()
     if not text or text.startswith("/"):
         return None
-    for rule in (_pending, _events, _topic, _two_requests, _bare_search):
+    for rule in (_pending, _events, _topic, _two_requests, _bare_search, _yes_alone):
         found = rule(text, state, events, now)
         if found is not None:
             return found
@@ -272,7 +274,7 @@ def _pending(
 ) -> Optional[FollowUp]:
     question = state.pending
     if question is None:
-        return _yes_alone(text, state)
+        return None
     answer = read_yes_no(text)
     if answer is True and question.yes:
         if question.kind == "delete":
@@ -292,17 +294,23 @@ def _pending(
     return None
 
 
-def _yes_alone(text: str, state: DialogueState) -> Optional[FollowUp]:
+def _yes_alone(
+    text: str, state: DialogueState, events: Optional[EventIndex], now: datetime
+) -> Optional[FollowUp]:
     """ "yes pls" when the bot asked nothing: the plain acknowledgement, not the
     delete question (the NLU alone reads a bare yes as ``confirm_delete``). A yes
     that names what to do ("yes, delete it", "ja, weiter") is left to the NLU, and
     so are a late yes to a question no longer open (the delete question is asked
     again) and a first message, whose language the NLU reads from its words."""
-    if state.is_start or state.expired or read_yes_no(text) is not True:
+    if state.pending or state.is_start or state.expired:
+        return None
+    if read_yes_no(text) is not True:
         return None
     said = set(words(text))
     if not said & AFFIRMERS or said & YES_WITH_A_REQUEST:
         return None
+    if any(w not in YES_WORDS and w not in FILLERS for w in said):
+        return None  # "wo genau" asks where
     return FollowUp((payload("acknowledge"),), "yes_alone")
 
 
