@@ -143,10 +143,8 @@ class DialogueState:
     # The kind of the bot's question that was left unanswered too long, if any: a
     # late "yes" to it is not a yes to nothing.
     expired: Optional[str] = None
-    # The ``event_filter`` slot (the conversation's event search) and the
-    # ``language`` slot, as the actions last set them.
+    # The ``event_filter`` slot: the conversation's event search, as last set.
     event_filter: Optional[Dict[str, Any]] = None
-    language: Optional[str] = None
 
     @property
     def is_start(self) -> bool:
@@ -212,7 +210,6 @@ def from_events(events: Iterable[Dict[str, Any]], now: float) -> DialogueState:
     asking: Optional[str] = None
     user_turns = 0
     event_filter: Optional[Dict[str, Any]] = None
-    language: Optional[str] = None
     for event in events:
         kind = event.get("event")
         if kind == "session_started":
@@ -225,8 +222,6 @@ def from_events(events: Iterable[Dict[str, Any]], now: float) -> DialogueState:
                 shown = shown_from_slot(value)
             elif name == FILTER_SLOT:
                 event_filter = value if isinstance(value, dict) else None
-            elif name == "language" and isinstance(value, str):
-                language = value
         elif kind == "user":
             user_turns += 1
             parse = event.get("parse_data") or {}
@@ -268,7 +263,6 @@ def from_events(events: Iterable[Dict[str, Any]], now: float) -> DialogueState:
         user_turns=user_turns,
         expired=expired,
         event_filter=event_filter,
-        language=language,
     )
 
 
