@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from ofr.dialogue.replies import read_option, read_ordinal, read_yes_no
+from ofr.dialogue.replies import read_option, read_ordinal, read_yes_no, yes_language
 from ofr.dialogue.resolver import resolve
 from ofr.dialogue.state import (
     OPEN_SECONDS,
@@ -189,8 +189,11 @@ def test_a_yes_that_asks_for_something_is_left_to_the_nlu(text):
     assert read(answered_partners(), text) is None
 
 
-def test_a_yes_as_the_first_message_is_left_to_the_nlu():
-    assert read([], "yes pls") is None
+def test_a_yes_as_the_first_message_is_acknowledged_in_its_language():
+    assert read([], "yes pls").messages == ("/acknowledge",)
+    assert yes_language("yes pls") == "en"
+    assert yes_language("ja bitte") == "de"
+    assert yes_language("ok") is None
 
 
 def handover_offer() -> List[Dict[str, Any]]:

@@ -115,6 +115,29 @@ def read_yes_no(text: str) -> Optional[bool]:
     return None
 
 
+# Words of a yes that only one of the languages uses ("ok" and "klar?" aside).
+_ENGLISH_YES = frozenset(
+    """yes yess yeah yea yeh yep yup yas sure alright absolutely definitely certainly
+    please pls plz""".split()
+)
+_GERMAN_YES = frozenset(
+    """ja jaa jaaa jo joa jap jep jup japp klar gerne gern genau bitte
+    einverstanden natuerlich passt""".split()
+)
+
+
+def yes_language(text: str) -> Optional[str]:
+    """ "en" or "de" when the words of a plain yes are of one language only
+    ("yes pls", "ja bitte"); None for "ok" or a mix."""
+    found = set(words(text))
+    english, german = found & _ENGLISH_YES, found & _GERMAN_YES
+    if english and not german:
+        return "en"
+    if german and not english:
+        return "de"
+    return None
+
+
 def read_ordinal(text: str, count: int, max_words: int = MAX_WORDS) -> Optional[int]:
     """1-based choice among ``count`` options ("the second", "Nr. 2", "die letzte");
     ``max_words``: how long a message may be and still be read as a choice."""

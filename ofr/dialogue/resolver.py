@@ -300,9 +300,9 @@ def _yes_alone(
     """ "yes pls" when the bot asked nothing: the plain acknowledgement, not the
     delete question (the NLU alone reads a bare yes as ``confirm_delete``). A yes
     that names what to do ("yes, delete it", "ja, weiter") is left to the NLU, and
-    so are a late yes to a question no longer open (the delete question is asked
-    again) and a first message, whose language the NLU reads from its words."""
-    if state.pending or state.is_start or state.expired:
+    so is a late yes to a question no longer open (the delete question is asked
+    again)."""
+    if state.pending or state.expired:
         return None
     if read_yes_no(text) is not True:
         return None
