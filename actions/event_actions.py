@@ -204,8 +204,14 @@ def _find_upcoming(
     found = search(events, wanted, moment)
     slots: List[EventType] = [SlotSet("event_filter", wanted.to_slot())]
     if not found:
-        slots += [SlotSet("event_offset", 0)] + shown([], "list")
-        slots += _nothing_upcoming(dispatcher, wanted, language, events, moment)
+        named = _nothing_upcoming(dispatcher, wanted, language, events, moment)
+        slots += [SlotSet("event_offset", 0)]
+        # The last event, when the answer names it, is in view: "wann genau war die
+        # letzte?" asks about it.
+        if named is not None:
+            slots += shown([named], "latest", named.start.year)
+        else:
+            slots += shown([], "list")
     return found, slots
 
 
@@ -268,14 +274,15 @@ def _nothing_upcoming(
     language: str,
     events: EventIndex,
     moment: datetime,
-) -> List[EventType]:
+) -> Optional[Event]:
+    """Say that nothing matching is coming up; the last event, if the answer names it."""
     coming = upcoming(events, moment)
     programme = _programme_buttons(wanted, language)
     if not coming:
         finished = events.events[::-1]
         if not finished:
             dispatcher.utter_message(text=message("events_none_at_all", language))
-            return []
+            return None
         text = message(
             "events_none_upcoming",
             language,
@@ -297,7 +304,7 @@ def _nothing_upcoming(
                 _button(message("button_contact", language), "ask_contact"),
             ],
         )
-        return []
+        return finished[0]
     buttons = programme + [
         _button(message("button_all_upcoming", language), "ask_events")
     ]
@@ -316,7 +323,7 @@ def _nothing_upcoming(
         + message(follow, language),
         buttons=buttons,
     )
-    return []
+    return None
 
 
 def answer_next(
@@ -545,7 +552,8 @@ class ActionEventDetails(ReplyAction):
         if told is not None:
             return told
         if not coming:
-            return _nothing_upcoming(dispatcher, wanted, language, index, moment)
+            named = _nothing_upcoming(dispatcher, wanted, language, index, moment)
+            return shown([named], "latest", named.start.year) if named else []
         dispatcher.utter_message(
             text=message("event_not_found", language),
             buttons=[_details_button(e, language) for e in coming[:6]],

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from ofr.dialogue.replies import read_option, read_ordinal, read_yes_no
+from ofr.dialogue.replies import read_option, read_ordinal, read_yes_no, yes_language
 from ofr.dialogue.resolver import resolve
 from ofr.dialogue.state import (
     OPEN_SECONDS,
@@ -17,6 +17,8 @@ from ofr.dialogue.state import (
     from_events,
     shown_to_slot,
 )
+from ofr.events.index import EventIndex
+from ofr.events.model import Event
 from ofr.events.store import EventsStore
 from tests.conftest import ROOT
 
@@ -167,6 +169,33 @@ def test_a_new_session_closes_the_question():
     assert from_events(events, T0).pending is None
 
 
+def answered_partners() -> List[Dict[str, Any]]:
+    return [user("who are the partners?", "ask_partners"), action("utter_partners"),
+            bot("partners"), action("action_listen")]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ["yes pls", "yes", "ja", "Ja!", "ok", "jap", "klar",
+                                  "yep sure", "ja bitte", "ok mach"])  # fmt: skip
+def test_a_yes_with_no_question_open_is_acknowledged(text):
+    found = read(answered_partners(), text)
+    assert found is not None and found.messages == ("/acknowledge",)
+
+
+@pytest.mark.parametrize("text", ["yes, delete it", "ok yes delete it",
+                                  "ja bitte loeschen", "ok danke", "yes thanks",
+                                  "please", "delete my data", "nope", "wo genau",
+                                  "ok und wo"])  # fmt: skip
+def test_a_yes_that_asks_for_something_is_left_to_the_nlu(text):
+    assert read(answered_partners(), text) is None
+
+
+def test_a_yes_as_the_first_message_is_acknowledged_in_its_language():
+    assert read([], "yes pls").messages == ("/acknowledge",)
+    assert yes_language("yes pls") == "en"
+    assert yes_language("ja bitte") == "de"
+    assert yes_language("ok") is None
+
+
 def handover_offer() -> List[Dict[str, Any]]:
     return [
         user("can I talk to a person?", "ask_human"),
@@ -305,6 +334,127 @@ def test_neighbours_of_the_event_in_view():
     assert entities(before.messages[0])["event_id"] == "test-2026-online-women"
 
 
+def _entry(id: str, start: str, end: Optional[str] = None, **more: Any) -> Event:
+    fields = {"id": id, "title": {"en": id, "de": id}, "start": start, "end": end}
+    if more.get("kind") != "series":
+        fields.update(format="in_person", city="Berlin")
+    return Event.parse_obj({**fields, **more})
+
+
+# The history as the events file has it: a year's series dated by year only, one
+# event dated by month, the first meeting inside its year's series.
+HISTORY = EventIndex(
+    [
+        _entry("s2018", "2018-03-05", "2018-12-31", kind="series", date_precision="year"),
+        _entry("berlin2018", "2018-03-05"),
+        _entry("s2020", "2020-01-01", "2020-12-31", kind="series", date_precision="year"),
+        _entry("s2021", "2021-01-01", "2021-12-31", kind="series", date_precision="year"),
+        _entry("pakistan2022", "2022-06-28"),
+        _entry("may2023", "2023-05-01", "2023-05-31", date_precision="month"),
+        _entry("gone2021", "2021-09-01", status="cancelled"),
+    ]
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("current", "text", "neighbour"),
+    [("pakistan2022", "and the one before that?", "s2021"),
+     ("s2021", "und das davor?", "s2020"),
+     ("s2020", "the one before it?", "s2018"),
+     ("pakistan2022", "and the one after that?", "may2023"),
+     ("may2023", "the one before it?", "pakistan2022"),
+     ("berlin2018", "und die danach?", "s2020"),
+     ("s2018", "und die danach?", "s2020")],
+)  # fmt: skip
+def test_neighbours_dated_by_year_or_month_count_in_time(current, text, neighbour):
+    state = from_events(shown([current], kind="details"), T0)
+    found = resolve(text, state, HISTORY, NOW)
+    assert found is not None and found.reason == "neighbour"
+    assert entities(found.messages[0])["event_id"] == neighbour
+
+
+def test_no_neighbour_inside_the_series_around_the_event():
+    state = from_events(shown(["berlin2018"], kind="details"), T0)
+    assert resolve("and the one before that?", state, HISTORY, NOW) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["wann genau war die letzte?", "when exactly was the last one?",
+             "wann war die?", "und wann war das?"],
+)  # fmt: skip
+def test_the_last_event_named_in_a_nothing_upcoming_answer_is_in_view(text):
+    # "No upcoming events in NRW … The last one was: X" (action_search_events)
+    events = [
+        user("gibt es veranstaltungen in nrw?", "ask_events"),
+        action("action_search_events"),
+        slot(SHOWN_SLOT, shown_to_slot(["test-2022-neu-ulm"], "latest", 2022)),
+        bot("…"),
+        action("action_listen"),
+    ]
+    found = read(events, text)
+    assert found is not None
+    assert entities(found.messages[0]) == {
+        "event_id": "test-2022-neu-ulm",
+        "aspect": "time",
+    }
+
+
+def searched(wanted: Dict[str, Any], ids: List[str]) -> List[Dict[str, Any]]:
+    """An event search with its filter slot, as action_search_events leaves it."""
+    return [
+        user("events?", "ask_events"),
+        action("action_search_events"),
+        slot("event_filter", {"scope": "upcoming", **wanted}),
+        slot(SHOWN_SLOT, shown_to_slot(ids, "latest" if len(ids) == 1 else "list")),
+        bot("…"),
+        action("action_listen"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [("und welche waren online?", {"format": "online"}),
+     ("and which were online?", {"format": "online"}),
+     ("und welche waren in koeln?", {"city": "Köln"}),
+     ("and which were in bavaria?", {"state": "Bayern"})],
+)  # fmt: skip
+def test_a_filter_follow_up_in_the_past_tense_searches_the_past(text, wanted):
+    # "gibt es veranstaltungen in nrw?" → none coming, "the last one was: …"
+    for ids in (["test-2022-neu-ulm"], []):
+        events = searched({"state": "Nordrhein-Westfalen"}, ids)
+        found = read(events, text)
+        assert found is not None and found.reason == "looking_back"
+        assert found.messages[0].startswith("/ask_past_events")
+        assert entities(found.messages[0]) == wanted
+
+
+def test_a_past_tense_follow_up_keeps_the_rest_of_the_search():
+    events = searched({"topic": "Afghanistan"}, [])
+    found = read(events, "und welche waren online?")
+    assert entities(found.messages[0]) == {"topic": "Afghanistan", "format": "online"}
+
+
+def test_a_present_tense_follow_up_still_changes_the_upcoming_search():
+    events = searched({"state": "Nordrhein-Westfalen"}, [])
+    found = read(events, "und welche sind online?")
+    assert found.messages == ('/inform_event_filter{"format": "online"}',)
+    past = [*events[:2], slot("event_filter", {"scope": "past", "state": "Bayern"}),
+            *events[3:]]  # fmt: skip
+    # A search of the past stays one: the follow-up changes it as before.
+    assert read(past, "und welche waren online?").messages == (
+        '/inform_event_filter{"format": "online"}',
+    )
+
+
+def test_a_neighbour_of_a_format_skips_the_others():
+    # Hamburg (in person), then the online March dialogue, then Munich (in person)
+    events = shown(["test-2027-hamburg"], kind="next")
+    found = read(events, "and the in person one after that, where is it")
+    assert entities(found.messages[0])["event_id"] == "test-2027-munich"
+    found = read(events, "und die online-veranstaltung danach?")
+    assert entities(found.messages[0])["event_id"] == "test-2027-online-march"
+
+
 def test_relative_years_of_a_history_answer():
     events = shown(["test-2022-neu-ulm"], kind="past", year=2022)
     assert read(events, "and the year after?").messages == (
@@ -361,6 +511,11 @@ def test_topic_follow_ups():
         ("auf Deutsch bitte – und was gibt es online?",
          ('/switch_language{"language": "de"}', "was gibt es online?")),
         ("what is OFR and who is it for?", ("what is OFR", "who is it for?")),
+        ("was ist ofr und für wen ist das gedacht",
+         ("was ist ofr", "für wen ist das gedacht")),
+        ("what is OFR and for whom?", ("what is OFR", "for whom?")),
+        ("fuer wen ist ofr gedacht und was bietet ihr an?",
+         ("fuer wen ist ofr gedacht", "was bietet ihr an?")),
         ("Was ist OFR? Wer sind die Partner?", ("Was ist OFR?", "Wer sind die Partner?")),
         ("gab es 2020 veranstaltungen? wegen corona ja eher schwierig", None),
         ("what did ofr do in 2018 and in 2019?",
@@ -379,6 +534,13 @@ def test_topic_follow_ups():
 def test_two_requests_in_one_message(text, messages):
     found = read([], text)
     assert (found.messages if found else None) == messages
+
+
+@pytest.mark.parametrize("text", ["für wen ist das gedacht", "for whom?"])
+def test_the_audience_part_is_read_after_the_first_answer(text):
+    what_is = [user("was ist ofr", "ask_what_is_ofr"), action("utter_what_is_ofr"),
+               bot("…"), action("action_listen")]  # fmt: skip
+    assert read(what_is, text).messages == ("/ask_audience",)
 
 
 # ---------------------------------------------------------------- found by a fresh batch

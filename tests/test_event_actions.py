@@ -346,6 +346,9 @@ async def test_no_upcoming_event_names_the_latest_and_the_contact(
     )
     assert "lschardt@iom.int" in text
     assert isinstance(slots["event_filter"], dict)
+    # The last event named is in view: "wann genau war die letzte?" asks about it.
+    assert slots["shown_events"]["ids"] == ["ofr-2023-nuremberg"]
+    assert slots["shown_events"]["kind"] == "latest"
 
 
 def test_slot_round_trip():
@@ -505,6 +508,22 @@ async def test_details_of_nothing_upcoming_say_so(dispatcher, domain):
         "In meinem Kalender steht keine kommende OFR-Veranstaltung in Neu-Ulm."
     )
     assert not any("event_id" in b["payload"] for b in messages[0]["buttons"])
+
+
+async def test_details_with_nothing_upcoming_keep_the_last_event_in_view(
+    dispatcher, domain, monkeypatch
+):
+    monkeypatch.setenv("OFR_EVENTS_FILE", str(ROOT / "data" / "events.yml"))
+    messages, slots = await run(
+        ActionEventDetails(),
+        dispatcher,
+        domain,
+        text="what time does it start?",
+        intent="ask_event_details",
+        slots={"language": "en"},
+    )
+    assert messages[0]["text"].startswith("There are no upcoming OFR events")
+    assert slots["shown_events"]["ids"] == ["ofr-2023-nuremberg"]
 
 
 async def test_format_words_in_a_details_question_are_no_filter(dispatcher, domain):

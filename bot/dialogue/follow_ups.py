@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Dict, List, Optional, Tuple
 
 from bot.storage.rasa_stores import unwrap
+from ofr.dialogue.replies import yes_language
 from ofr.dialogue.resolver import NAMES, FollowUp, resolve
 from ofr.dialogue.state import FIRST_MESSAGE_KEY, DialogueState, from_events
 from ofr.events.store import default_store
@@ -72,12 +73,13 @@ async def read_follow_up(
 
 
 def guess_language(text: str) -> Optional[str]:
-    """'en' or 'de' when lingua is sure of the text without its names."""
+    """'en' or 'de' when lingua is sure of the text without its names, or a short
+    plain yes is in one language's words."""
     plain = text
     for pattern, _ in NAMES:
         plain = pattern.sub(" ", plain)
     if len(plain.split()) < 3:
-        return None
+        return yes_language(plain)  # "yes pls", "ja bitte": their words say
     from lingua import Language
 
     from bot.nlu.language_detector import lingua

@@ -44,7 +44,7 @@ FILLERS = frozenset(
 _NEGATORS = frozenset(
     {"no", "nope", "nah", "not", "dont", "never", "nein", "nee", "ne", "noe", "nicht"}
 )
-_AFFIRMERS = frozenset(
+AFFIRMERS = frozenset(
     {
         "yes", "yeah", "yep", "yup", "sure", "ok", "okay", "ja", "jo", "jap", "klar",
         "gerne", "gern", "genau", "y", "ya", "yea", "jep", "jup", "japp", "alright",
@@ -53,7 +53,7 @@ _AFFIRMERS = frozenset(
     }
 )  # fmt: skip
 
-_THANKS = frozenset({"thanks", "thank", "thx", "danke", "merci"})
+THANKS = frozenset({"thanks", "thank", "thx", "danke", "merci"})
 
 ORDINALS = {
     1: r"first|1st|erste[nmrs]?|erstes?|eins",
@@ -99,7 +99,7 @@ def read_yes_no(text: str) -> Optional[bool]:
     if not found or len(found) > MAX_WORDS:
         return None
     negative = any(w in _NEGATORS for w in found)
-    affirmative = any(w in _AFFIRMERS for w in found)
+    affirmative = any(w in AFFIRMERS for w in found)
     content = [w for w in found if w not in FILLERS]
     if negative and affirmative:
         return None  # "yes, don't", "not sure"
@@ -111,7 +111,30 @@ def read_yes_no(text: str) -> Optional[bool]:
         return True if len(unknown) <= 1 else None
     if not content and any(w in YES_WORDS for w in found):
         # "please", "go ahead"; a bare "danke" may decline an offer: no answer.
-        return None if any(w in _THANKS for w in found) else True
+        return None if any(w in THANKS for w in found) else True
+    return None
+
+
+# Words of a yes that only one of the languages uses ("ok" and "klar?" aside).
+_ENGLISH_YES = frozenset(
+    """yes yess yeah yea yeh yep yup yas sure alright absolutely definitely certainly
+    please pls plz""".split()
+)
+_GERMAN_YES = frozenset(
+    """ja jaa jaaa jo joa jap jep jup japp klar gerne gern genau bitte
+    einverstanden natuerlich passt""".split()
+)
+
+
+def yes_language(text: str) -> Optional[str]:
+    """ "en" or "de" when the words of a plain yes are of one language only
+    ("yes pls", "ja bitte"); None for "ok" or a mix."""
+    found = set(words(text))
+    english, german = found & _ENGLISH_YES, found & _GERMAN_YES
+    if english and not german:
+        return "en"
+    if german and not english:
+        return "de"
     return None
 
 

@@ -18,6 +18,10 @@ from datetime import datetime
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ofr.dialogue.replies import (
+    AFFIRMERS,
+    FILLERS,
+    THANKS,
+    YES_WORDS,
     fold,
     read_option,
     read_ordinal,
@@ -25,6 +29,7 @@ from ofr.dialogue.replies import (
     words,
 )
 from ofr.dialogue.state import EVENT_ACTIONS, DialogueState
+from ofr.events.event_filter import EventFilter, format_matches, place_and_format
 from ofr.events.index import EventIndex
 from ofr.events.model import Event
 from ofr.events.query import find_format, find_free_topic, find_place, find_topic
@@ -81,6 +86,13 @@ YEAR_BEFORE = _rx(
     r"vorjahr\w*)\b"
 )
 YEAR = re.compile(r"\b(20\d\d|19\d\d)\b")
+# A follow-up in the past tense ("und welche waren online?", "and which were in
+# Bayern?") asks about past events.
+PAST_TENSE = _rx(
+    r"\b(were|was there|had|did|happened|took place|have been|has been|"
+    r"waren|war|gab|gabs|fanden|fand|stattgefunden|hatten|hatte|gewesen|"
+    r"vergangene\w*|bisherige\w*|past|previous)\b"
+)
 SEARCH_WORDS = _rx(
     r"\b(events|meetings|workshops|webinars|sessions|other ones|others|"
     r"veranstaltungen|termine|treffen|workshops|andere[nm]?)\b"
@@ -230,6 +242,11 @@ SWITCH_AFTER = _rx(
     r"(?:auf|in)\s+(deutsch|german|englisch|english)(?:\s+(?:bitte|please|pls))?[.!]?\s*$"
 )
 MAX_FOLLOW_UP_WORDS = 12
+# Words of a yes that ask for something, or thank ("ok danke"): with no question
+# open, the NLU reads them.
+_REQUEST_WORDS = """delete loeschen weg forget vergiss vergessen erase remove entfernen
+    weiter weitergeben more mehr next naechste pass"""
+YES_WITH_A_REQUEST = frozenset(_REQUEST_WORDS.split()) | THANKS
 
 
 def resolve(
@@ -242,7 +259,7 @@ def resolve(
     text = text.strip()
     if not text or text.startswith("/"):
         return None
-    for rule in (_pending, _events, _topic, _two_requests, _bare_search):
+    for rule in (_pending, _events, _topic, _two_requests, _bare_search, _yes_alone):
         found = rule(text, state, events, now)
         if found is not None:
             return found
@@ -277,6 +294,26 @@ def _pending(
     return None
 
 
+def _yes_alone(
+    text: str, state: DialogueState, events: Optional[EventIndex], now: datetime
+) -> Optional[FollowUp]:
+    """ "yes pls" when the bot asked nothing: the plain acknowledgement, not the
+    delete question (the NLU alone reads a bare yes as ``confirm_delete``). A yes
+    that names what to do ("yes, delete it", "ja, weiter") is left to the NLU, and
+    so is a late yes to a question no longer open (the delete question is asked
+    again)."""
+    if state.pending or state.expired:
+        return None
+    if read_yes_no(text) is not True:
+        return None
+    said = set(words(text))
+    if not said & AFFIRMERS or said & YES_WITH_A_REQUEST:
+        return None
+    if any(w not in YES_WORDS and w not in FILLERS for w in said):
+        return None  # "wo genau" asks where
+    return FollowUp((payload("acknowledge"),), "yes_alone")
+
+
 # ---------------------------------------------------------------- events in view
 
 
@@ -306,7 +343,41 @@ def _events(
                              shown.kind if shown else "list", events, now)  # fmt: skip
         if found is not None:
             return found
-    return _place_follow_on(text, folded)
+    found = _place_follow_on(text, folded)
+    if found is not None and PAST_TENSE.search(folded):
+        return _looking_back(text, folded, state) or found
+    return found
+
+
+def _looking_back(text: str, folded: str, state: DialogueState) -> Optional[FollowUp]:
+    """ "und welche waren online?" after a search of upcoming events: the same
+    search, changed as any follow-up changes it, over the past events."""
+    previous = EventFilter.from_slot(state.event_filter)
+    if previous.looks_back:
+        return None  # the search already looks back, and a follow-up keeps that
+    place = find_place(text)
+    wanted = previous.changed(
+        **place_and_format(
+            previous,
+            None if place is None else "state" if place.is_state else "city",
+            None if place is None else place.name,
+            find_format(text),
+        )
+    )
+    entities: Dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("city", wanted.city),
+            ("state", wanted.state),
+            ("format", wanted.format),
+            ("topic", wanted.topic),
+        )
+        if value
+    }
+    year = YEAR.search(folded)
+    if year:
+        entities["date"] = year.group(1)
+    return FollowUp((payload("ask_past_events", entities),), "looking_back")
 
 
 def _relative_year(folded: str, year: int) -> Optional[int]:
@@ -362,7 +433,8 @@ def _about_shown(
     # "und die danach?", "the one before it?"
     after = AFTER.search(folded) is not None
     if single and (after or BEFORE.search(folded)):
-        neighbour = _neighbour(events, current, after=after)
+        # "and the in person one after that?": the next one of that format
+        neighbour = _neighbour(events, current, after=after, fmt=fmt)
         if neighbour is None:
             return None
         return FollowUp((_details(neighbour),), "neighbour")
@@ -457,15 +529,43 @@ _COMMON_TITLE = frozenset(
 )
 
 
-def _neighbour(events: EventIndex, current: Event, after: bool) -> Optional[Event]:
-    """The event just after (or before) ``current`` in time: not a series, not
-    cancelled."""
-    ordered = [e for e in events.events if e.kind == "event" and not e.cancelled]
+def _neighbour(
+    events: EventIndex, current: Event, after: bool, fmt: Optional[str] = None
+) -> Optional[Event]:
+    """The event or series just after (or before) ``current`` in time, not cancelled
+    (``fmt``: the nearest of that format; a hybrid one is both).
+
+    Entries dated only by year or month (a year's dialogue series) are ordered by
+    where their span starts, then ends; one whose span overlaps ``current`` while
+    either is dated loosely (the 2018 series around its first meeting) is neither
+    before nor after it and is passed over."""
+    ordered = sorted(
+        (e for e in events.events if not e.cancelled or e.id == current.id),
+        key=lambda e: (e.starts_at, e.ends_at),
+    )
     ids = [e.id for e in ordered]
     if current.id not in ids:
         return None
-    at = ids.index(current.id) + (1 if after else -1)
-    return ordered[at] if 0 <= at < len(ordered) else None
+    step = 1 if after else -1
+    at = ids.index(current.id) + step
+    while 0 <= at < len(ordered):
+        candidate = ordered[at]
+        if not _around(candidate, current) and (
+            fmt is None or format_matches(candidate.format, fmt)
+        ):
+            return candidate
+        at += step
+    return None
+
+
+def _loose(event: Event) -> bool:
+    return event.kind == "series" or event.date_precision != "day"
+
+
+def _around(one: Event, other: Event) -> bool:
+    """Whether two entries overlap in time and one of them is dated loosely."""
+    overlap = one.starts_at < other.ends_at and other.starts_at < one.ends_at
+    return overlap and (_loose(one) or _loose(other))
 
 
 def _place_follow_on(text: str, folded: str) -> Optional[FollowUp]:
@@ -589,7 +689,9 @@ def _two_requests(
 QUESTION_START = (
     r"(?:what|whats|what's|who|whos|who's|whom|when|where|wheres|where's|how|hows|"
     r"is|are|do|does|did|can|could|will|which|was|wer|wen|wem|wann|wo|wie|gibt|"
-    r"gibts|gibt's|ist|sind|kann|kannst|koennen|können|welche[rsnm]?|warum|why|seit)"
+    r"gibts|gibt's|ist|sind|kann|kannst|koennen|können|welche[rsnm]?|warum|why|seit|"
+    # "was ist OFR und für wen ist das gedacht?": a question led by its preposition
+    r"(?:für|fuer|for|an|mit|with)\s+(?:wen|wem|whom))"
 )
 CLAUSE_BREAK = re.compile(
     r"(?:(?:\s*,\s*|\s+)(?:and|und|&|also|außerdem|ausserdem)\s+|\s*[;+]\s*"

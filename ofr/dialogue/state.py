@@ -16,6 +16,8 @@ FIRST_MESSAGE_KEY = "ofr_first_message"
 
 # The slot the event actions set: {"ids": [...], "kind": ..., "year": ...}.
 SHOWN_SLOT = "shown_events"
+# The slot that keeps the conversation's event search (ofr/events/event_filter.py).
+FILTER_SLOT = "event_filter"
 
 # A question stays open this many user turns (an unrelated one is answered, and a
 # plain "yes" after it still answers the question) and this long.
@@ -138,6 +140,11 @@ class DialogueState:
     topic_intent: Optional[str] = None
     pending: Optional[PendingQuestion] = None
     user_turns: int = 0
+    # The kind of the bot's question that was left unanswered too long, if any: a
+    # late "yes" to it is not a yes to nothing.
+    expired: Optional[str] = None
+    # The ``event_filter`` slot: the conversation's event search, as last set.
+    event_filter: Optional[Dict[str, Any]] = None
 
     @property
     def is_start(self) -> bool:
@@ -202,14 +209,19 @@ def from_events(events: Iterable[Dict[str, Any]], now: float) -> DialogueState:
     pending: Optional[PendingQuestion] = None
     asking: Optional[str] = None
     user_turns = 0
+    event_filter: Optional[Dict[str, Any]] = None
     for event in events:
         kind = event.get("event")
         if kind == "session_started":
             shown, topic_action, topic_intent, pending = None, None, None, None
+            event_filter = None
         elif kind == "slot":
             name = event.get("name")
+            value = event.get("value")
             if name == SHOWN_SLOT:
-                shown = shown_from_slot(event.get("value"))
+                shown = shown_from_slot(value)
+            elif name == FILTER_SLOT:
+                event_filter = value if isinstance(value, dict) else None
         elif kind == "user":
             user_turns += 1
             parse = event.get("parse_data") or {}
@@ -236,10 +248,12 @@ def from_events(events: Iterable[Dict[str, Any]], now: float) -> DialogueState:
             if question.kind == "delete" or question.yes or question.options:
                 pending = question
             asking = None
+    expired: Optional[str] = None
     if pending is not None and (
         user_turns - pending.asked_at_turn > OPEN_TURNS
         or now - pending.asked_at > OPEN_SECONDS
     ):
+        expired = pending.kind
         pending = None
     return DialogueState(
         shown=shown,
@@ -247,6 +261,8 @@ def from_events(events: Iterable[Dict[str, Any]], now: float) -> DialogueState:
         topic_intent=topic_intent,
         pending=pending,
         user_turns=user_turns,
+        expired=expired,
+        event_filter=event_filter,
     )
 
 

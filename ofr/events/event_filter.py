@@ -85,6 +85,28 @@ class EventFilter:
         return replace(self, **changes)
 
 
+def place_and_format(
+    base: EventFilter,
+    place_field: Optional[str],
+    place: Optional[str],
+    fmt: Optional[str],
+) -> Dict[str, Any]:
+    """The changes a question's place (``place_field``: "city" or "state") and format
+    make to the conversation's filter: a place contradicts a kept "online", and
+    "online" without a place drops the kept place (online events have none)."""
+    changes: Dict[str, Any] = {}
+    if place_field:
+        changes[place_field] = place
+        if base.format == "online":
+            changes["format"] = None
+    if fmt:
+        changes["format"] = fmt
+        if fmt == "online" and not place_field:
+            changes["city"] = None
+            changes["state"] = None
+    return changes
+
+
 def format_matches(actual: Optional[str], wanted: str) -> bool:
     """A hybrid event can be attended online and in person."""
     return actual == wanted or (actual == "hybrid" and wanted in FORMATS)

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from ofr.events.event_filter import EventFilter, format_code
+from ofr.events.event_filter import EventFilter, format_code, place_and_format
 from ofr.events.periods import Period, parse_period
 from ofr.events.places import canonical, fold, place_names
 
@@ -796,18 +796,17 @@ def read_question(
             value = canonical(_entity(entities, name))
             if value and fold(value) not in _NOT_PLACES and not _looks_like_time(value):
                 place = _Place(value, is_state and value not in CITY_STATES)
-    if place is not None:
-        changes["state" if place.is_state else "city"] = place.name
-        if base.format == "online" and not changes.get("format"):
-            changes["format"] = None  # a place contradicts a kept "online"
-
+    fmt = None
     if intent != "ask_event_details":
         fmt = find_format(text) or format_code(_entity(entities, "format"))
-        if fmt:
-            changes["format"] = fmt
-            if fmt == "online" and place is None:
-                changes["city"] = None  # online events have no place
-                changes["state"] = None
+    changes.update(
+        place_and_format(
+            base,
+            None if place is None else "state" if place.is_state else "city",
+            None if place is None else place.name,
+            fmt,
+        )
+    )
     topic = find_topic(text)
     if topic is None and text.startswith("/"):
         topic = _entity(entities, "topic")  # a button's or a follow-up's payload
