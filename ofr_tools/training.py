@@ -13,7 +13,11 @@ from typing import Callable, Optional
 
 def warm_up() -> None:
     """Everything a training and a check load, loaded now."""
+    import rasa.cli.test  # noqa: F401  (the test stories run in the worker)
+    import rasa.core.test  # noqa: F401
+    import rasa.model_testing  # noqa: F401
     import rasa.model_training  # noqa: F401
+    import rasa.nlu.test  # noqa: F401
     from rasa.core.agent import Agent  # noqa: F401
 
     from bot.nlu.language_detector import lingua
