@@ -159,59 +159,54 @@ def reviewed(engine: sa.engine.Engine) -> Set[Tuple[str, int]]:
 
 def reviewed_in(engine: sa.engine.Engine, conversation: str) -> Dict[int, Any]:
     """turn → the row (who, when) for one conversation."""
-    METADATA.create_all(engine, tables=[REVIEWED])
-    with engine.connect() as connection:
-        return {
-            row.turn: row
-            for row in connection.execute(
-                sa.select(REVIEWED).where(REVIEWED.c.conversation == conversation)
-            )
-        }
+    return {row.turn: row for row in _turn_rows(engine, REVIEWED, conversation)}
 
 
 def mark_reviewed(
     engine: sa.engine.Engine, conversation: str, turn: int, name: str
 ) -> None:
-    METADATA.create_all(engine, tables=[REVIEWED])
-    with engine.begin() as connection:
-        connection.execute(
-            sa.delete(REVIEWED).where(
-                REVIEWED.c.conversation == conversation, REVIEWED.c.turn == turn
-            )
-        )
-        connection.execute(
-            sa.insert(REVIEWED).values(
-                conversation=conversation, turn=turn, at=time.time(), name=name
-            )
-        )
+    _set_turn_row(engine, REVIEWED, conversation, turn, at=time.time(), name=name)
 
 
 def corrections_in(engine: sa.engine.Engine, conversation: str) -> Dict[int, str]:
     """turn → the intent staff said it should have had, for one conversation."""
-    METADATA.create_all(engine, tables=[CORRECTED])
-    with engine.connect() as connection:
-        return {
-            row.turn: row.intent
-            for row in connection.execute(
-                sa.select(CORRECTED).where(CORRECTED.c.conversation == conversation)
-            )
-        }
+    return {row.turn: row.intent for row in _turn_rows(engine, CORRECTED, conversation)}
 
 
 def correct_turn(
     engine: sa.engine.Engine, conversation: str, turn: int, intent: str
 ) -> None:
-    METADATA.create_all(engine, tables=[CORRECTED])
+    _set_turn_row(engine, CORRECTED, conversation, turn, intent=intent)
+
+
+def _turn_rows(engine: sa.engine.Engine, table: sa.Table, conversation: str) -> List:
+    """The rows of one conversation in a table keyed by conversation and turn."""
+    METADATA.create_all(engine, tables=[table])
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                sa.select(table).where(table.c.conversation == conversation)
+            )
+        )
+
+
+def _set_turn_row(
+    engine: sa.engine.Engine,
+    table: sa.Table,
+    conversation: str,
+    turn: int,
+    **values: Any,
+) -> None:
+    """The turn's row in such a table, replaced by one with ``values``."""
+    METADATA.create_all(engine, tables=[table])
     with engine.begin() as connection:
         connection.execute(
-            sa.delete(CORRECTED).where(
-                CORRECTED.c.conversation == conversation, CORRECTED.c.turn == turn
+            sa.delete(table).where(
+                table.c.conversation == conversation, table.c.turn == turn
             )
         )
         connection.execute(
-            sa.insert(CORRECTED).values(
-                conversation=conversation, turn=turn, intent=intent
-            )
+            sa.insert(table).values(conversation=conversation, turn=turn, **values)
         )
 
 

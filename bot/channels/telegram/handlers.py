@@ -32,7 +32,7 @@ from bot.channels.telegram.handover import HANDOVER_PREFIX, HandoverService
 from bot.channels.telegram.output import TelegramOutput
 from bot.dialogue.follow_ups import each_message
 from bot.services import feedback
-from bot.services.answered_once import IdentifiedMessage, part_id
+from bot.services.answered_once import identified, part_id
 from bot.services.input_limits import clean_text, note, stored_language, text_problem
 from bot.services.rate_limits import record_refusal, shared_limits
 from ofr import deep_links
@@ -66,18 +66,7 @@ class UpdateTurns:
     def message(self, text: str, output: Any, sender: str, metadata: dict) -> Any:
         message_id = part_id(f"telegram-{self.update_id}", self.count)
         self.count += 1
-        if self.recovered:
-            # Its answers went out as the turn ran: a stored turn sends nothing.
-            return IdentifiedMessage(
-                text,
-                output,
-                sender_id=sender,
-                input_channel=CHANNEL_NAME,
-                message_id=message_id,
-                metadata=metadata,
-                resend_stored=False,
-            )
-        return UserMessage(
+        message = UserMessage(
             text,
             output,
             sender_id=sender,
@@ -85,6 +74,10 @@ class UpdateTurns:
             message_id=message_id,
             metadata=metadata,
         )
+        if self.recovered:
+            # Its answers went out as the turn ran: a stored turn sends nothing.
+            return identified(message, message_id, resend_stored=False)
+        return message
 
 
 # Set by the channel around each update it processes.
